@@ -1,0 +1,53 @@
+package resp
+
+import (
+	"errors"
+	"strings"
+)
+
+// ErrProtocol is wrapped by every error a [Reader] returns for bytes that
+// are not valid RESP. After it the stream is out of sync and the connection
+// must be closed.
+var ErrProtocol = errors.New("resp: protocol error")
+
+// ErrLimit is wrapped by every error a [Reader] returns for a frame that
+// exceeds its [Limits]. After it the stream is out of sync and the
+// connection must be closed.
+var ErrLimit = errors.New("resp: limit exceeded")
+
+// Error is an error reply from Redis. Receiving one leaves the connection
+// usable: it is the answer to a command, not a failure of the stream.
+type Error struct {
+	// Code is the error's first word when it is written in capitals, such
+	// as "ERR", "WRONGTYPE", "NOSCRIPT", "MOVED" or "ASK"; otherwise "ERR".
+	Code string
+	// Msg is the whole error text as Redis sent it, code included.
+	Msg string
+}
+
+// Error returns the error text as Redis sent it.
+func (e *Error) Error() string { return e.Msg }
+
+// ParseError builds an [*Error] from the text of an error reply.
+func ParseError(text string) *Error {
+	code := text
+	if i := strings.IndexByte(text, ' '); i >= 0 {
+		code = text[:i]
+	}
+	if code == "" || !isCode(code) {
+		code = "ERR"
+	}
+	return &Error{Code: code, Msg: text}
+}
+
+// isCode reports whether s looks like a Redis error code: capital letters,
+// digits, '_' or '-'.
+func isCode(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,185 @@
+package resp
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+)
+
+// Writer writes RESP commands and values to a buffered stream. Nothing
+// reaches the underlying writer until [Writer.Flush] (or until the buffer
+// fills). It is not safe for concurrent use.
+type Writer struct {
+	bw  *bufio.Writer
+	num []byte // scratch for formatting numbers
+}
+
+// NewWriter returns a Writer over w. If w is already a *bufio.Writer it is
+// used as is.
+func NewWriter(w io.Writer) *Writer {
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriterSize(w, 16<<10)
+	}
+	return &Writer{bw: bw, num: make([]byte, 0, 24)}
+}
+
+// Reset makes the Writer write to w, discarding anything unflushed.
+func (w *Writer) Reset(wr io.Writer) { w.bw.Reset(wr) }
+
+// Buffered returns the number of bytes written but not yet flushed.
+func (w *Writer) Buffered() int { return w.bw.Buffered() }
+
+// Flush writes any buffered data to the underlying writer.
+func (w *Writer) Flush() error { return w.bw.Flush() }
+
+// WriteCommand writes one command as an array of bulk strings. Arguments are
+// written as they are (Go strings may hold any bytes) and nothing is
+// allocated per argument.
+func (w *Writer) WriteCommand(args ...string) error {
+	w.header('*', int64(len(args)))
+	for _, a := range args {
+		w.header('$', int64(len(a)))
+		w.bw.WriteString(a)
+		w.bw.WriteString("\r\n")
+	}
+	return w.err()
+}
+
+// WriteCommandBytes is [Writer.WriteCommand] for arguments held as bytes.
+func (w *Writer) WriteCommandBytes(args ...[]byte) error {
+	w.header('*', int64(len(args)))
+	for _, a := range args {
+		w.header('$', int64(len(a)))
+		w.bw.Write(a)
+		w.bw.WriteString("\r\n")
+	}
+	return w.err()
+}
+
+// WriteValue writes v in its own kind: RESP3 kinds are written as RESP3.
+// Use [ToRESP2] first to write for a RESP2 peer. Attributes attached to v
+// are written before it.
+func (w *Writer) WriteValue(v Value) error {
+	w.value(v)
+	return w.err()
+}
+
+func (w *Writer) value(v Value) {
+	if len(v.Attrs) > 0 {
+		w.header('|', int64(len(v.Attrs)/2))
+		for _, a := range v.Attrs {
+			w.value(a)
+		}
+	}
+	switch v.Kind {
+	case SimpleString:
+		w.line('+', v.Str)
+	case ErrorReply:
+		w.line('-', v.Str)
+	case Integer:
+		w.header(':', v.Int)
+	case BulkString:
+		w.bulk('$', v.Str)
+	case BulkError:
+		w.bulk('!', v.Str)
+	case Verbatim:
+		w.header('=', int64(len(v.Str)+4))
+		w.bw.Write(v.Format[:])
+		w.bw.WriteByte(':')
+		w.bw.Write(v.Str)
+		w.bw.WriteString("\r\n")
+	case Null:
+		w.bw.WriteString("_\r\n")
+	case Boolean:
+		if v.Bool {
+			w.bw.WriteString("#t\r\n")
+		} else {
+			w.bw.WriteString("#f\r\n")
+		}
+	case Double:
+		w.bw.WriteByte(',')
+		w.num = AppendDouble(w.num[:0], v.Float)
+		w.bw.Write(w.num)
+		w.bw.WriteString("\r\n")
+	case BigNumber:
+		w.line('(', v.Str)
+	case Array, Set, Push:
+		typ := byte('*')
+		switch v.Kind {
+		case Set:
+			typ = '~'
+		case Push:
+			typ = '>'
+		}
+		w.header(typ, int64(len(v.Elems)))
+		for _, e := range v.Elems {
+			w.value(e)
+		}
+	case Map, Attribute:
+		typ := byte('%')
+		if v.Kind == Attribute {
+			typ = '|'
+		}
+		w.header(typ, int64(len(v.Elems)/2))
+		for _, e := range v.Elems {
+			w.value(e)
+		}
+	default:
+		// An invalid Value is a programming error in the caller; write a
+		// null rather than desynchronise the stream.
+		w.bw.WriteString("_\r\n")
+	}
+}
+
+// WriteRESP2Null writes the RESP2 null bulk string ($-1), which RESP2 peers
+// expect instead of RESP3's '_'.
+func (w *Writer) WriteRESP2Null() error {
+	w.bw.WriteString("$-1\r\n")
+	return w.err()
+}
+
+func (w *Writer) header(typ byte, n int64) {
+	w.bw.WriteByte(typ)
+	w.num = strconv.AppendInt(w.num[:0], n, 10)
+	w.bw.Write(w.num)
+	w.bw.WriteString("\r\n")
+}
+
+func (w *Writer) line(typ byte, s []byte) {
+	w.bw.WriteByte(typ)
+	w.bw.Write(s)
+	w.bw.WriteString("\r\n")
+}
+
+func (w *Writer) bulk(typ byte, s []byte) {
+	w.header(typ, int64(len(s)))
+	w.bw.Write(s)
+	w.bw.WriteString("\r\n")
+}
+
+// err reports the bufio.Writer's sticky error, if any.
+func (w *Writer) err() error {
+	// bufio.Writer keeps the first write error and returns it from every
+	// later call; a zero-length write surfaces it without side effects.
+	if _, err := w.bw.Write(nil); err != nil {
+		return fmt.Errorf("resp: write: %w", err)
+	}
+	return nil
+}
+
+// AppendDouble appends f in the form Redis uses for doubles: "inf", "-inf",
+// "nan", or the shortest decimal that reads back as f.
+func AppendDouble(dst []byte, f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return append(dst, "inf"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-inf"...)
+	case math.IsNaN(f):
+		return append(dst, "nan"...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
