@@ -57,6 +57,30 @@ func Start(tb testing.TB, args ...string) *Server {
 	return nil
 }
 
+// StartShared runs a redis-server like [Start] but outside any test, for a
+// server shared by a whole package (started in TestMain). The caller stops
+// it with [Server.Stop].
+func StartShared(args ...string) (*Server, error) {
+	dir, err := os.MkdirTemp("", "redistest-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, args: args}
+	var lastErr error
+	for range 5 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		s.port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if lastErr = s.start(); lastErr == nil {
+			return s, nil
+		}
+	}
+	return nil, lastErr
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
@@ -202,10 +226,12 @@ func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
 func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
 
 // Restart starts the server again on the same port (after Stop or Kill),
-// with an empty dataset. It fails the test if that does not work within a
-// few tries.
+// with an empty dataset. It fails the test (or panics, for a shared
+// server) if that does not work within a few tries.
 func (s *Server) Restart() {
-	s.tb.Helper()
+	if s.tb != nil {
+		s.tb.Helper()
+	}
 	s.Stop()
 	var err error
 	for range 20 {
@@ -213,6 +239,9 @@ func (s *Server) Restart() {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if s.tb == nil {
+		panic(fmt.Sprintf("redistest: restart on port %d: %v", s.port, err))
 	}
 	s.tb.Fatalf("redistest: restart on port %d: %v", s.port, err)
 }

@@ -1,0 +1,341 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// Encoding is how bulk strings travel in JSON, chosen per request with
+// ?encoding=.
+type Encoding uint8
+
+const (
+	// EncodingUTF8 (the default) writes bulk strings as JSON text and
+	// refuses, with 422 NOT_UTF8, bytes that are not valid UTF-8.
+	EncodingUTF8 Encoding = iota
+	// EncodingBase64 writes every bulk string as standard base64, and
+	// decodes request values (and key path segments) from base64.
+	EncodingBase64
+)
+
+// encodingOf reads ?encoding= (utf8, the default, or base64).
+func encodingOf(r *http.Request) (Encoding, error) {
+	switch r.URL.Query().Get("encoding") {
+	case "", "utf8", "utf-8", "text":
+		return EncodingUTF8, nil
+	case "base64":
+		return EncodingBase64, nil
+	}
+	return 0, errValidation("unknown encoding", FieldError{Field: "encoding", Message: "must be utf8 or base64"})
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// replyBufs recycles the byte slices replies are encoded into.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// writeJSON encodes a plain Go value (no []byte inside: encoding/json would
+// silently base64 it) with encoding/json. Used for gateway-made documents
+// such as problems and database lists.
+func writeJSON(w http.ResponseWriter, logger *slog.Logger, status int, v any) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		logger.Error("encode response", "err", err)
+		http.Error(w, `{"status":500,"code":"INTERNAL"}`, http.StatusInternalServerError)
+		return
+	}
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		logger.Debug("write response", "err", err)
+	}
+}
+
+// respond encodes a reply value (the output of the response callbacks, or
+// a client.Map built by a handler) with the request's encoding and writes
+// it with status. A reply that is not valid UTF-8 under the default
+// encoding becomes a 422 NOT_UTF8 problem instead: bytes are never altered.
+func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, v any) {
+	enc, err := encodingOf(r)
+	if err != nil {
+		writeError(w, r, logger, err)
+		return
+	}
+	bp := replyBufs.Get().(*[]byte)
+	e := valueEncoder{b: (*bp)[:0], enc: enc}
+	defer func() {
+		if cap(e.b) <= 64<<10 { // do not keep huge buffers alive
+			*bp = e.b[:0]
+			replyBufs.Put(bp)
+		}
+	}()
+	if err := e.value(v); err != nil {
+		writeError(w, r, logger, err)
+		return
+	}
+	e.b = append(e.b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		tag := etag(e.b)
+		h.Set("ETag", tag)
+		if status == http.StatusOK && ifNoneMatch(r, tag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(e.b)))
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := w.Write(e.b); err != nil {
+		logger.Debug("write response", "req_id", RequestID(r.Context()), "err", err)
+	}
+}
+
+// etag returns a strong validator of body: a quoted FNV-1a 64 hash.
+func etag(body []byte) string {
+	h := fnv.New64a()
+	h.Write(body)
+	return `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
+}
+
+// ifNoneMatch reports whether the request's If-None-Match lists tag (or *).
+func ifNoneMatch(r *http.Request, tag string) bool {
+	inm := r.Header.Get("If-None-Match")
+	if inm == "" {
+		return false
+	}
+	for len(inm) > 0 {
+		var part string
+		part, inm, _ = cut(inm, ',')
+		part = trimSpace(part)
+		if part == "*" || part == tag || part == "W/"+tag {
+			return true
+		}
+	}
+	return false
+}
+
+func cut(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// valueEncoder writes the reply value types of package callbacks as JSON
+// without reflection.
+type valueEncoder struct {
+	b   []byte
+	enc Encoding
+}
+
+func (e *valueEncoder) value(v any) error {
+	switch x := v.(type) {
+	case nil:
+		e.b = append(e.b, "null"...)
+	case bool:
+		e.b = strconv.AppendBool(e.b, x)
+	case int64:
+		e.b = strconv.AppendInt(e.b, x, 10)
+	case int:
+		e.b = strconv.AppendInt(e.b, int64(x), 10)
+	case float64:
+		e.float(x)
+	case client.Number:
+		e.b = append(e.b, x...)
+	case string:
+		e.b = appendString(e.b, x)
+	case []byte:
+		return e.bytes(x)
+	case []any:
+		e.b = append(e.b, '[')
+		for i, el := range x {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			if err := e.value(el); err != nil {
+				return err
+			}
+		}
+		e.b = append(e.b, ']')
+	case []string:
+		e.b = append(e.b, '[')
+		for i, s := range x {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.b = appendString(e.b, s)
+		}
+		e.b = append(e.b, ']')
+	case client.Map:
+		e.b = append(e.b, '{')
+		for i, en := range x {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			if err := e.key(en.Key); err != nil {
+				return err
+			}
+			e.b = append(e.b, ':')
+			if err := e.value(en.Value); err != nil {
+				return err
+			}
+		}
+		e.b = append(e.b, '}')
+	case []client.Map:
+		e.b = append(e.b, '[')
+		for i, m := range x {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			if err := e.value(m); err != nil {
+				return err
+			}
+		}
+		e.b = append(e.b, ']')
+	case *client.Error:
+		e.b = append(e.b, `{"error":`...)
+		e.b = appendString(e.b, x.Msg)
+		e.b = append(e.b, '}')
+	case error:
+		e.b = append(e.b, `{"error":`...)
+		e.b = appendString(e.b, x.Error())
+		e.b = append(e.b, '}')
+	default:
+		// A handler passed a type outside the closed set: fall back to
+		// encoding/json, which is correct for anything without []byte.
+		raw, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		e.b = append(e.b, raw...)
+	}
+	return nil
+}
+
+// key writes an object key: a gateway string, or bytes from Redis (which
+// follow the request's encoding like any bulk string).
+func (e *valueEncoder) key(k any) error {
+	switch x := k.(type) {
+	case string:
+		e.b = appendString(e.b, x)
+		return nil
+	case []byte:
+		return e.bytes(x)
+	case int64:
+		e.b = append(e.b, '"')
+		e.b = strconv.AppendInt(e.b, x, 10)
+		e.b = append(e.b, '"')
+		return nil
+	}
+	// Non-string keys (RESP3 maps may have any) become their JSON text.
+	var inner valueEncoder
+	inner.enc = e.enc
+	if err := inner.value(k); err != nil {
+		return err
+	}
+	e.b = appendString(e.b, string(inner.b))
+	return nil
+}
+
+func (e *valueEncoder) bytes(b []byte) error {
+	if e.enc == EncodingBase64 {
+		e.b = append(e.b, '"')
+		e.b = base64.StdEncoding.AppendEncode(e.b, b)
+		e.b = append(e.b, '"')
+		return nil
+	}
+	if !utf8.Valid(b) {
+		return errNotUTF8
+	}
+	e.b = appendString(e.b, b)
+	return nil
+}
+
+func (e *valueEncoder) float(f float64) {
+	switch {
+	case math.IsInf(f, 1):
+		e.b = append(e.b, `"inf"`...)
+	case math.IsInf(f, -1):
+		e.b = append(e.b, `"-inf"`...)
+	case math.IsNaN(f):
+		e.b = append(e.b, `"nan"`...)
+	default:
+		e.b = strconv.AppendFloat(e.b, f, 'g', -1, 64)
+	}
+}
+
+const hex = "0123456789abcdef"
+
+// appendString appends s as a JSON string. s must be valid UTF-8; control
+// characters, quotes, backslashes and U+2028/U+2029 (which break
+// JavaScript embedding) are escaped.
+func appendString[T string | []byte](dst []byte, s T) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x20 && c != '"' && c != '\\' && c != 0xE2:
+			continue
+		case c == 0xE2:
+			// U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+			if i+2 >= len(s) || s[i+1] != 0x80 || (s[i+2] != 0xA8 && s[i+2] != 0xA9) {
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\u202`...)
+			dst = append(dst, hex[s[i+2]-0xA0])
+			i += 2
+		default:
+			dst = append(dst, s[start:i]...)
+			dst = appendEscape(dst, c)
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func appendEscape(dst []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+}

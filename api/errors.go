@@ -1,0 +1,231 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// Problem codes of the gateway itself. Redis error replies use their own
+// prefix as the code (WRONGTYPE, NOSCRIPT, NOPERM…). The set is closed and
+// documented in docs/errors.md; clients may switch on it.
+const (
+	CodeValidation          = "VALIDATION"           // 400: bad JSON, failed validation, bad parameter
+	CodeUnauthorized        = "UNAUTHORIZED"         // 401: missing or invalid token
+	CodeForbiddenCommand    = "FORBIDDEN_COMMAND"    // 403: command not allowed (policy or connection state)
+	CodeForbiddenDatabase   = "FORBIDDEN_DATABASE"   // 403: token not scoped to the database
+	CodeNotFound            = "NOT_FOUND"            // 404: absent key on a typed GET, unknown route
+	CodeUnknownDatabase     = "UNKNOWN_DATABASE"     // 404: no database by that name
+	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"   // 405
+	CodeTxAborted           = "TX_ABORTED"           // 409: a watched key changed
+	CodeBodyTooLarge        = "BODY_TOO_LARGE"       // 413
+	CodeUnsupportedMedia    = "UNSUPPORTED_MEDIA"    // 415: body content type not accepted
+	CodeNotUTF8             = "NOT_UTF8"             // 422: reply is not valid UTF-8; ask for ?encoding=base64
+	CodeRateLimited         = "RATE_LIMITED"         // 429
+	CodeCanceled            = "CANCELED"             // 499: the client went away
+	CodeInternal            = "INTERNAL"             // 500
+	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE" // 503: Redis unreachable or not ready
+	CodePoolTimeout         = "POOL_TIMEOUT"         // 503: no connection free in time
+	CodeTimeout             = "TIMEOUT"              // 504: Redis did not answer in time
+)
+
+// FieldError is one failed validation.
+type FieldError struct {
+	// Field is the JSON name (or query parameter) that failed.
+	Field string `json:"field" example:"ttl_ms"`
+	// Message says what is wrong with it.
+	Message string `json:"message" example:"must be 1 or greater"`
+}
+
+// Problem is an RFC 9457 problem document, sent with Content-Type
+// application/problem+json for every error.
+type Problem struct {
+	// Type is a URI naming the kind of problem.
+	Type string `json:"type" example:"urn:redis-gateway:problem:WRONGTYPE"`
+	// Title is a short summary of the kind of problem.
+	Title string `json:"title" example:"Wrong type"`
+	// Status is the HTTP status code.
+	Status int `json:"status" example:"409"`
+	// Detail explains this occurrence.
+	Detail string `json:"detail,omitempty" example:"WRONGTYPE Operation against a key holding the wrong kind of value"`
+	// Code is the stable machine-readable code: a gateway code such as
+	// VALIDATION, or the Redis error prefix such as WRONGTYPE.
+	Code string `json:"code" example:"WRONGTYPE"`
+	// Instance is the request path.
+	Instance string `json:"instance,omitempty" example:"/db/0/strings/mylist"`
+	// RequestID identifies the request in the gateway's logs.
+	RequestID string `json:"request_id,omitempty" example:"a1b2c3d4e5f6a7b8"`
+	// Errors lists every failed field of a validation error.
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// apiError is an error the gateway decided on: a status, a code and a
+// message safe to show.
+type apiError struct {
+	status     int
+	code       string
+	detail     string
+	fields     []FieldError
+	retryAfter int // seconds; 0 = none
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.detail }
+
+// errorf returns an *apiError.
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, detail: fmt.Sprintf(format, args...)}
+}
+
+// errValidation reports failed fields, all at once.
+func errValidation(detail string, fields ...FieldError) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: CodeValidation, detail: detail, fields: fields}
+}
+
+// errNotFound is the 404 for an absent key on a typed GET.
+func errNotFound(what string) *apiError {
+	return errorf(http.StatusNotFound, CodeNotFound, "%s not found", what)
+}
+
+// errNotUTF8 is returned by the encoder for bytes that are not text.
+var errNotUTF8 = &apiError{
+	status: http.StatusUnprocessableEntity,
+	code:   CodeNotUTF8,
+	detail: "the reply holds bytes that are not valid UTF-8; repeat the request with ?encoding=base64 to receive every string base64-encoded",
+}
+
+// redisStatus maps Redis error codes to HTTP statuses. Codes not listed
+// are client errors (400): Redis refused the command as sent.
+var redisStatus = map[string]int{
+	"WRONGTYPE":   http.StatusConflict,
+	"BUSYKEY":     http.StatusConflict,
+	"BUSYGROUP":   http.StatusConflict,
+	"NOPERM":      http.StatusForbidden,
+	"NOSCRIPT":    http.StatusNotFound,
+	"NOGROUP":     http.StatusNotFound,
+	"LOADING":     http.StatusServiceUnavailable,
+	"BUSY":        http.StatusServiceUnavailable,
+	"MASTERDOWN":  http.StatusServiceUnavailable,
+	"READONLY":    http.StatusServiceUnavailable,
+	"TRYAGAIN":    http.StatusServiceUnavailable,
+	"CLUSTERDOWN": http.StatusServiceUnavailable,
+	"NOREPLICAS":  http.StatusServiceUnavailable,
+	"NOAUTH":      http.StatusServiceUnavailable, // the gateway's own credentials are wrong
+	"WRONGPASS":   http.StatusServiceUnavailable,
+	"MOVED":       http.StatusBadGateway,
+	"ASK":         http.StatusBadGateway,
+	"OOM":         http.StatusInsufficientStorage,
+}
+
+var titles = map[int]string{
+	http.StatusBadRequest:            "Bad request",
+	http.StatusUnauthorized:          "Unauthorized",
+	http.StatusForbidden:             "Forbidden",
+	http.StatusNotFound:              "Not found",
+	http.StatusMethodNotAllowed:      "Method not allowed",
+	http.StatusConflict:              "Conflict",
+	http.StatusRequestEntityTooLarge: "Body too large",
+	http.StatusUnsupportedMediaType:  "Unsupported media type",
+	http.StatusUnprocessableEntity:   "Not valid UTF-8",
+	http.StatusTooManyRequests:       "Too many requests",
+	499:                              "Client closed request",
+	http.StatusInternalServerError:   "Internal error",
+	http.StatusBadGateway:            "Bad gateway",
+	http.StatusServiceUnavailable:    "Service unavailable",
+	http.StatusGatewayTimeout:        "Gateway timeout",
+	http.StatusInsufficientStorage:   "Out of memory",
+}
+
+// classify turns any error into the problem the client sees. It is the
+// only place that chooses a status for an error.
+func classify(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var mbe *http.MaxBytesError
+	var re *client.Error
+	switch {
+	case errors.As(err, &mbe):
+		return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, client.ErrTxAborted):
+		return errorf(http.StatusConflict, CodeTxAborted, "the transaction was aborted because a watched key changed; nothing ran")
+	case errors.Is(err, client.ErrForbiddenCommand), errors.Is(err, client.ErrEmptyCommand):
+		return errorf(http.StatusForbidden, CodeForbiddenCommand, "%s", err.Error())
+	case errors.Is(err, client.ErrPoolTimeout):
+		return &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "no Redis connection became free in time", retryAfter: 1}
+	case errors.Is(err, context.Canceled):
+		return errorf(499, CodeCanceled, "the request was canceled")
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return errorf(http.StatusGatewayTimeout, CodeTimeout, "Redis did not answer within the command timeout")
+	case errors.As(err, &re):
+		status, ok := redisStatus[re.Code]
+		if !ok {
+			status = http.StatusBadRequest
+		}
+		ae := &apiError{status: status, code: re.Code, detail: re.Msg}
+		if status == http.StatusServiceUnavailable {
+			ae.retryAfter = 1
+			if re.Code == "NOAUTH" || re.Code == "WRONGPASS" {
+				ae.code = CodeUpstreamUnavailable
+				ae.detail = "the gateway could not authenticate to Redis"
+			}
+		}
+		return ae
+	case client.IsTransport(err):
+		return &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable, detail: "Redis is unreachable", retryAfter: 1}
+	}
+	return errorf(http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// isTimeout reports a network deadline (the per-command timeout set on the
+// connection).
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// writeError sends err as problem+json. It chooses the status (through
+// classify), adds Retry-After on 503 and WWW-Authenticate on 401, and logs
+// server-side failures with the request ID; nothing else writes errors.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	ae := classify(err)
+	reqID := RequestID(r.Context())
+	switch {
+	case ae.status == 499:
+		logger.Info("client went away", "req_id", reqID, "err", err)
+	case ae.status >= 500:
+		logger.Error("request failed", "req_id", reqID, "code", ae.code, "err", err)
+	}
+	p := Problem{
+		Type:      "urn:redis-gateway:problem:" + ae.code,
+		Title:     titles[ae.status],
+		Status:    ae.status,
+		Detail:    ae.detail,
+		Code:      ae.code,
+		Instance:  r.URL.Path,
+		RequestID: reqID,
+		Errors:    ae.fields,
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(ae.status)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Del("ETag")
+	if ae.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
+	if ae.status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="redis-gateway"`)
+	}
+	if ae.status == 499 {
+		return // nobody is listening
+	}
+	writeJSON(w, logger, ae.status, p)
+}

@@ -1,0 +1,95 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// @title           redis-gateway
+// @version         1.0
+// @description     HTTP/JSON gateway for Redis. Each Redis database is a URL prefix (/db/{db}) backed by its own connection pool; replies are shaped into JSON by response callbacks. Errors are RFC 9457 problem+json documents with a stable `code`.
+// @description     Bulk strings travel as JSON text; a reply that is not valid UTF-8 is refused with 422 NOT_UTF8 unless the request asks for `?encoding=base64`, which base64-encodes every bulk string in the reply and decodes request values and key path segments.
+// @license.name    MIT
+// @BasePath        /
+// @securityDefinitions.apikey BearerAuth
+// @in              header
+// @name            Authorization
+// @description     `Bearer <token>`; required when tokens are configured.
+
+// addRoutes maps the whole API surface. It is the only place routes are
+// listed.
+func addRoutes(r chi.Router, d *deps) {
+	r.Use(recoverer(d.logger), withRequestID, d.metrics.middleware, accessLog(d.logger), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s", r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, d.logger, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+	})
+
+	r.Get("/healthz", handleHealthz(d))
+	r.Get("/readyz", handleReadyz(d))
+	r.Get("/databases", handleDatabases(d))
+	r.Method(http.MethodGet, "/metrics", d.metrics.handler())
+	r.Get("/openapi.json", handleOpenAPI(d))
+	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)
+	r.Mount("/docs/", handleDocs(d))
+
+	r.Route("/db/{db}", func(r chi.Router) {
+		r.Use(withDatabase(d))
+
+		r.Get("/keys", handleKeysScan(d))
+		r.Get("/keys/{key}", handleKeyGet(d))
+		r.Delete("/keys/{key}", handleKeyDelete(d))
+		r.Put("/keys/{key}/ttl", handleTTLSet(d))
+		r.Delete("/keys/{key}/ttl", handleTTLDelete(d))
+		r.Post("/keys/{key}/rename", handleKeyRename(d))
+
+		r.Get("/strings", handleStringsMGet(d))
+		r.Put("/strings", handleStringsMSet(d))
+		r.Get("/strings/{key}", handleStringGet(d))
+		r.Put("/strings/{key}", handleStringPut(d))
+		r.Post("/strings/{key}/incr", handleStringIncr(d))
+
+		r.Get("/hashes/{key}", handleHashGet(d))
+		r.Put("/hashes/{key}", handleHashPut(d))
+		r.Get("/hashes/{key}/fields/{field}", handleHashFieldGet(d))
+		r.Put("/hashes/{key}/fields/{field}", handleHashFieldPut(d))
+		r.Delete("/hashes/{key}/fields/{field}", handleHashFieldDelete(d))
+		r.Post("/hashes/{key}/fields/{field}/incr", handleHashFieldIncr(d))
+
+		r.Get("/lists/{key}", handleListRange(d))
+		r.Post("/lists/{key}/push", handleListPush(d))
+		r.Post("/lists/{key}/pop", handleListPop(d))
+
+		r.Get("/sets/{key}", handleSetMembers(d))
+		r.Post("/sets/{key}/members", handleSetAdd(d))
+		r.Get("/sets/{key}/members/{member}", handleSetIsMember(d))
+		r.Delete("/sets/{key}/members/{member}", handleSetRemove(d))
+
+		r.Get("/zsets/{key}", handleZRange(d))
+		r.Post("/zsets/{key}/members", handleZAdd(d))
+		r.Get("/zsets/{key}/members/{member}", handleZMemberGet(d))
+		r.Delete("/zsets/{key}/members/{member}", handleZMemberDelete(d))
+		r.Post("/zsets/{key}/members/{member}/incr", handleZMemberIncr(d))
+
+		r.Post("/streams/{key}", handleStreamAdd(d))
+		r.Get("/streams/{key}", handleStreamRange(d))
+		r.Get("/streams/{key}/length", handleStreamLength(d))
+		r.Get("/streams/{key}/events", handleStreamEvents(d))
+
+		r.Post("/channels/{channel}/messages", handleChannelPublish(d))
+		r.Get("/channels/{channel}/events", handleChannelEvents(d))
+		r.Get("/patterns/{pattern}/events", handlePatternEvents(d))
+		r.Get("/ws", handleWebSocket(d))
+
+		r.Post("/command", handleCommand(d))
+		r.Post("/pipeline", handlePipeline(d))
+		r.Post("/transaction", handleTransaction(d))
+
+		r.Get("/info", handleInfo(d))
+		r.Get("/dbsize", handleDBSize(d))
+	})
+}

@@ -1,0 +1,270 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// Config holds the HTTP layer's settings. A zero field means the default in
+// its comment.
+type Config struct {
+	// BodyLimit is the largest request body in bytes (413 over it).
+	// Default 8 MiB.
+	BodyLimit int64
+	// MaxPipeline is the most commands in one pipeline or transaction.
+	// Default 1000.
+	MaxPipeline int
+	// CommandTimeout bounds each Redis command (or pipeline); blocking
+	// commands get their own blocking time on top. Default 5s.
+	CommandTimeout time.Duration
+	// CORSOrigins lists the origins allowed to call the API from a
+	// browser ("*" allows any). Default: none.
+	CORSOrigins []string
+}
+
+func (c Config) withDefaults() Config {
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = 8 << 20
+	}
+	if c.MaxPipeline <= 0 {
+		c.MaxPipeline = 1000
+	}
+	if c.CommandTimeout <= 0 {
+		c.CommandTimeout = 5 * time.Second
+	}
+	return c
+}
+
+// Database is one URL prefix /db/{Name}, backed by its own client and pool.
+type Database struct {
+	// Name is the path segment: "0"…"15" or a configured name.
+	Name string
+	// Client runs the database's commands.
+	Client client.Backend
+	// Addr describes the Redis server for /databases, password redacted.
+	Addr string
+}
+
+// deps is what every handler maker receives.
+type deps struct {
+	logger  *slog.Logger
+	cfg     Config
+	dbs     map[string]*Database
+	names   []string // sorted database names
+	metrics *Metrics
+}
+
+// NewServer returns the gateway's HTTP handler: every route of
+// routes.go behind the middleware (recovery, request IDs, access log,
+// metrics, CORS). dbs must have distinct names. A nil logger discards; a
+// nil metrics records nothing.
+func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metrics) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics}
+	for _, db := range dbs {
+		if _, dup := d.dbs[db.Name]; dup {
+			panic(fmt.Sprintf("api: database %q configured twice", db.Name)) // programming error at startup
+		}
+		d.dbs[db.Name] = db
+		d.names = append(d.names, db.Name)
+	}
+	sort.Slice(d.names, func(i, j int) bool { return dbLess(d.names[i], d.names[j]) })
+	r := chi.NewRouter()
+	addRoutes(r, d)
+	return r
+}
+
+// dbLess orders numbered databases numerically, before named ones.
+func dbLess(a, b string) bool {
+	na, ea := atoiStrict(a)
+	nb, eb := atoiStrict(b)
+	switch {
+	case ea && eb:
+		return na < nb
+	case ea != eb:
+		return ea
+	}
+	return a < b
+}
+
+func atoiStrict(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxDatabase
+)
+
+// RequestID returns the request's ID ("" when none was assigned).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxRequestID).(string)
+	return id
+}
+
+// withRequestID takes X-Request-ID from the client when it is sane, or
+// makes one, and echoes it in the response.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !saneID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequestID, id)))
+	})
+}
+
+func saneID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if c <= 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// recoverer turns a handler panic into a 500 problem, once, at the
+// outermost layer. http.ErrAbortHandler is re-panicked (a deliberate
+// abort).
+func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					logger.Error("handler panicked", "req_id", RequestID(r.Context()), "err", fmt.Sprint(v))
+					if r.Header.Get("Connection") != "Upgrade" {
+						writeError(w, r, logger, fmt.Errorf("panic: %v", v))
+					}
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// escapedRouting makes chi match on the escaped path, so that %2F stays
+// inside a path segment; handlers read segments with pathParam.
+func escapedRouting(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rctx := chi.RouteContext(r.Context()); rctx != nil {
+			rctx.RoutePath = r.URL.EscapedPath()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withDatabase resolves {db} to its *Database, or answers 404
+// UNKNOWN_DATABASE.
+func withDatabase(d *deps) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			name, err := url.PathUnescape(chi.URLParam(r, "db"))
+			db, ok := d.dbs[name]
+			if err != nil || !ok {
+				writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeUnknownDatabase, "no database named %q is configured; GET /databases lists them", name))
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxDatabase, db)))
+		})
+	}
+}
+
+// database returns the request's database (set by withDatabase).
+func database(r *http.Request) *Database {
+	db, _ := r.Context().Value(ctxDatabase).(*Database)
+	return db
+}
+
+// pathParam returns a path parameter unescaped exactly once. With
+// ?encoding=base64 the segment is base64 (standard or URL alphabet) and is
+// decoded too, so keys may hold any bytes.
+func pathParam(r *http.Request, name string) (string, error) {
+	raw := chi.URLParam(r, name)
+	s, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", errValidation("a path segment is not validly escaped", FieldError{Field: name, Message: "has an invalid %-escape"})
+	}
+	enc, err := encodingOf(r)
+	if err != nil {
+		return "", err
+	}
+	if enc == EncodingBase64 {
+		b, err := decodeBase64(s)
+		if err != nil {
+			return "", errValidation("a path segment is not valid base64", FieldError{Field: name, Message: "is not valid base64 (the request asked for encoding=base64)"})
+		}
+		return string(b), nil
+	}
+	return s, nil
+}
+
+// commandContext bounds one command (or pipeline) by the command timeout,
+// plus the blocking time of a blocking command.
+func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Context, context.CancelFunc) {
+	timeout := d.cfg.CommandTimeout
+	for _, args := range cmds {
+		if block, ok := client.BlockingTimeout(args); ok {
+			if block == 0 {
+				return context.WithCancel(ctx) // blocks until data or the client leaves
+			}
+			timeout += block
+		}
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// do runs one command on the request's database with the command timeout
+// and returns the shaped reply.
+func (d *deps) do(r *http.Request, args ...string) (any, error) {
+	ctx, cancel := d.commandContext(r.Context(), args)
+	defer cancel()
+	return database(r).Client.Do(ctx, args...)
+}
+
+// doGeneric is do without the callbacks (the generic conversion).
+func (d *deps) doGeneric(r *http.Request, args ...string) (any, error) {
+	ctx, cancel := d.commandContext(r.Context(), args)
+	defer cancel()
+	return database(r).Client.DoGeneric(ctx, args...)
+}
+
+// pipe runs commands as one pipeline on the request's database.
+func (d *deps) pipe(r *http.Request, cmds [][]string) ([]client.Result, error) {
+	ctx, cancel := d.commandContext(r.Context(), cmds...)
+	defer cancel()
+	return database(r).Client.Pipe(ctx, cmds)
+}

@@ -1,0 +1,152 @@
+package callbacks
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis-gateway/redis-gateway/resp"
+)
+
+// Func shapes one reply into a JSON-ready value (see the package comment
+// for the value types it may return). It returns an error when the reply
+// does not have the shape the command promises.
+type Func func(v resp.Value, opts Options) (any, error)
+
+// Options carries what a callback may need beyond the reply: the command
+// as sent and flags derived from it.
+type Options struct {
+	// Args is the whole command as sent, name first. Callbacks read
+	// option tokens (WITHCOORD, WITHDIST…) from it; nil is allowed.
+	Args []string
+	// WithScores asks ZRANGE-family callbacks for [{member, score}]. The
+	// client sets it when Args holds a WITHSCORES token.
+	WithScores bool
+}
+
+// Map is a JSON object that keeps its key order. Keys are string (names the
+// gateway chose, such as "member") or []byte (data from Redis, such as a
+// hash field).
+type Map []Entry
+
+// Entry is one key/value pair of a [Map].
+type Entry struct {
+	Key   any
+	Value any
+}
+
+// Number is a number written into JSON as it is, used for RESP3 big
+// numbers, which do not fit an int64.
+type Number string
+
+// Registry maps command names to callbacks. It is safe for concurrent use:
+// lookups take no lock, and [Registry.Set] swaps in a changed copy.
+type Registry struct {
+	mu sync.Mutex // serialises writers
+	m  atomic.Pointer[map[string]Func]
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	r := &Registry{}
+	m := map[string]Func{}
+	r.m.Store(&m)
+	return r
+}
+
+// normalize upper-cases a command name and folds runs of spaces, so
+// "config  get" and "CONFIG GET" name the same entry.
+func normalize(cmd string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(cmd), " "))
+}
+
+// Set registers fn for cmd ("HGETALL", or "CONFIG GET" for a subcommand).
+// A nil fn removes the entry, so the generic conversion applies.
+func (r *Registry) Set(cmd string, fn Func) {
+	cmd = normalize(cmd)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.m.Load()
+	m := make(map[string]Func, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	if fn == nil {
+		delete(m, cmd)
+	} else {
+		m[cmd] = fn
+	}
+	r.m.Store(&m)
+}
+
+// Get returns the callback registered for cmd, or nil.
+func (r *Registry) Get(cmd string) Func {
+	return (*r.m.Load())[normalize(cmd)]
+}
+
+// Clone returns an independent copy: changes to either do not affect the
+// other.
+func (r *Registry) Clone() *Registry {
+	c := &Registry{}
+	old := *r.m.Load()
+	m := make(map[string]Func, len(old))
+	for k, v := range old {
+		m[k] = v
+	}
+	c.m.Store(&m)
+	return c
+}
+
+// Lookup finds the callback for a command given as its arguments: first the
+// command with its subcommand ("CONFIG GET"), then the command alone. It
+// returns nil when neither is registered. It does not allocate for
+// commands whose name is already upper case.
+func (r *Registry) Lookup(args []string) Func {
+	if len(args) == 0 {
+		return nil
+	}
+	m := *r.m.Load()
+	name := args[0]
+	if !isUpper(name) {
+		name = strings.ToUpper(name)
+	}
+	if len(args) > 1 && hasSubcommands(name) {
+		if fn := m[name+" "+strings.ToUpper(args[1])]; fn != nil {
+			return fn
+		}
+	}
+	return m[name]
+}
+
+// Shape runs the callback for args on v, or [Generic] when none is
+// registered. An error reply is returned as a *resp.Error error without
+// calling any callback.
+func (r *Registry) Shape(v resp.Value, opts Options) (any, error) {
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if fn := r.Lookup(opts.Args); fn != nil {
+		return fn(v, opts)
+	}
+	return Generic(v), nil
+}
+
+func isUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'a' && c <= 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// hasSubcommands reports whether name is a container command whose second
+// argument picks the real command.
+func hasSubcommands(name string) bool {
+	switch name {
+	case "ACL", "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "FUNCTION", "LATENCY",
+		"MEMORY", "MODULE", "OBJECT", "PUBSUB", "SCRIPT", "SLOWLOG", "XINFO", "XGROUP":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,302 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/callbacks"
+	"github.com/redis-gateway/redis-gateway/pool"
+	"github.com/redis-gateway/redis-gateway/resp"
+)
+
+// Types re-exported so that callers (the HTTP layer) need not import the
+// lower packages.
+type (
+	// Value is a raw RESP reply; see resp.Value.
+	Value = resp.Value
+	// Error is a Redis error reply; see resp.Error.
+	Error = resp.Error
+	// Map is an ordered JSON object produced by callbacks.
+	Map = callbacks.Map
+	// Entry is one key/value pair of a Map.
+	Entry = callbacks.Entry
+	// Number is a number written into JSON verbatim (RESP3 big numbers).
+	Number = callbacks.Number
+	// Func is a response callback; see callbacks.Func.
+	Func = callbacks.Func
+	// Options are the options passed to a response callback.
+	Options = callbacks.Options
+	// PoolStats is a snapshot of a connection pool's counters.
+	PoolStats = pool.Stats
+	// PoolConfig configures a connection pool; see pool.Config.
+	PoolConfig = pool.Config
+)
+
+// Errors re-exported from the pool.
+var (
+	// ErrPoolTimeout: no connection became free within the pool timeout.
+	ErrPoolTimeout = pool.ErrPoolTimeout
+	// ErrClosed: the client (its pool) is closed.
+	ErrClosed = pool.ErrClosed
+	// ErrProtocol: the server sent bytes that are not valid RESP.
+	ErrProtocol = resp.ErrProtocol
+	// ErrLimit: a reply exceeded the configured limits.
+	ErrLimit = resp.ErrLimit
+)
+
+// ParseURL parses a redis://, rediss:// or unix:// URL into a pool
+// configuration; see pool.ParseURL.
+func ParseURL(raw string) (PoolConfig, error) { return pool.ParseURL(raw) }
+
+// CallbackByName returns the named response callback ("raw", "bool",
+// "float", "object", "pairs", "info"…) for per-database overrides.
+func CallbackByName(name string) (Func, bool) { return callbacks.ByName(name) }
+
+// CallbackNames lists the names [CallbackByName] accepts.
+func CallbackNames() []string { return callbacks.Names() }
+
+// Config configures a [Client]. A zero field means the default stated in
+// its comment.
+type Config struct {
+	// Pool configures the connections: address, credentials, database,
+	// pool size and timeouts.
+	Pool pool.Config
+	// Callbacks is the callback table the client starts from (the
+	// "class-level" table). The client takes its own copy, so later
+	// changes to either do not affect the other. Default
+	// callbacks.Default().
+	Callbacks *callbacks.Registry
+	// MaxBlocking bounds the connections used at once by blocking
+	// commands (BLPOP, XREAD BLOCK, WAIT…), which get their own pool so
+	// they never hold up other commands. Over the bound, a blocking
+	// command waits up to the pool timeout and then fails with
+	// ErrPoolTimeout. Default 16.
+	MaxBlocking int
+	// Observe, when set, is called after every command with its upper-case
+	// name, how long it took and its error (nil, a *Error, or a transport
+	// error). It must be fast and safe for concurrent use; metrics use it.
+	Observe func(cmd string, d time.Duration, err error)
+	// Logger receives debug events. Default: discard.
+	Logger *slog.Logger
+}
+
+// Client runs commands against one Redis database through a pool of
+// connections. It is safe for concurrent use by many goroutines: a
+// connection is taken from the pool only while a command runs and is
+// returned right after. Its state (pool and callback table) never changes
+// as a side effect of running commands; [Client.SetResponseCallback] is
+// the only mutator and is safe to call while commands run.
+//
+// Pipelines, transactions and pub/sub get their own objects
+// ([Client.Pipeline], [Client.Transaction], [Client.PubSub]).
+type Client struct {
+	pool     *pool.Pool
+	blocking *pool.Pool
+	reg      *callbacks.Registry
+	observe  func(string, time.Duration, error)
+	logger   *slog.Logger
+}
+
+// New returns a Client for cfg. It does not dial: connections are made on
+// first use (or in the background for Pool.MinIdle), so New succeeds while
+// Redis is down and the client recovers by itself once it is up.
+func New(cfg Config) (*Client, error) {
+	if cfg.MaxBlocking <= 0 {
+		cfg.MaxBlocking = 16
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Pool.Logger == nil {
+		cfg.Pool.Logger = cfg.Logger
+	}
+	reg := cfg.Callbacks
+	if reg == nil {
+		reg = callbacks.Default()
+	} else {
+		reg = reg.Clone()
+	}
+	p, err := pool.New(cfg.Pool)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	bcfg := cfg.Pool
+	bcfg.PoolSize = cfg.MaxBlocking
+	bcfg.MinIdle = 0
+	bcfg.MaxIdle = 0
+	bp, err := pool.New(bcfg)
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("client: blocking pool: %w", err)
+	}
+	return &Client{pool: p, blocking: bp, reg: reg, observe: cfg.Observe, logger: cfg.Logger}, nil
+}
+
+// SetResponseCallback sets the callback that shapes replies to cmd
+// ("HGETALL", or "CONFIG GET" for a subcommand) for this client only; other
+// clients built from the same table are not affected. A nil fn restores the
+// generic conversion. It is safe to call while other goroutines run
+// commands: they see either the old or the new callback.
+func (c *Client) SetResponseCallback(cmd string, fn Func) { c.reg.Set(cmd, fn) }
+
+// Do runs one command and returns its reply shaped by the response
+// callbacks (see package callbacks for the value types). A Redis error
+// reply is returned as a *Error; a refused command wraps
+// ErrForbiddenCommand; a transport failure is returned wrapped, with
+// context errors (context.DeadlineExceeded, context.Canceled) kept for
+// errors.Is.
+func (c *Client) Do(ctx context.Context, args ...string) (any, error) {
+	v, err := c.DoRaw(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return c.Shape(v, args)
+}
+
+// DoGeneric runs one command and converts its reply with the generic
+// conversion, skipping the callback table (the "raw" view).
+func (c *Client) DoGeneric(ctx context.Context, args ...string) (any, error) {
+	v, err := c.DoRaw(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return callbacks.Generic(v), nil
+}
+
+// Shape applies this client's response callback for args to a raw reply.
+func (c *Client) Shape(v Value, args []string) (any, error) {
+	return c.reg.Shape(v, OptionsFor(args))
+}
+
+// OptionsFor derives callback options from a command: WithScores is set
+// when the arguments hold a WITHSCORES token.
+func OptionsFor(args []string) Options {
+	return Options{Args: args, WithScores: len(args) > 1 && hasToken(args, "WITHSCORES")}
+}
+
+// DoRaw runs one command and returns the unshaped reply. A Redis error
+// reply is returned both as the Value and as a *Error.
+func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
+	if err := CheckCommand(args); err != nil {
+		return Value{}, err
+	}
+	p := c.pool
+	if IsBlocking(args) {
+		p = c.blocking
+	}
+	start := time.Now()
+	cn, err := p.Get(ctx)
+	if err != nil {
+		err = fmt.Errorf("client: %s: %w", upper(args[0]), err)
+		c.observed(args, start, err)
+		return Value{}, err
+	}
+	done := cn.Watch(ctx)
+	v, err := exchange(cn, args)
+	if werr := done(); werr != nil && err != nil {
+		err = werr // the cancellation explains the I/O error
+	}
+	p.Put(cn, err)
+	if err != nil {
+		err = fmt.Errorf("client: %s: %w", upper(args[0]), err)
+		c.observed(args, start, err)
+		return Value{}, err
+	}
+	rerr := v.Err()
+	c.observed(args, start, rerr)
+	if rerr != nil {
+		return v, rerr
+	}
+	return v, nil
+}
+
+func (c *Client) observed(args []string, start time.Time, err error) {
+	if c.observe != nil {
+		c.observe(commandName(args), time.Since(start), err)
+	}
+}
+
+// commandName returns the upper-case command name, with the subcommand for
+// container commands ("CONFIG GET").
+func commandName(args []string) string {
+	name := upper(args[0])
+	if len(args) > 1 {
+		switch name {
+		case "ACL", "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "FUNCTION", "LATENCY",
+			"MEMORY", "MODULE", "OBJECT", "PUBSUB", "SCRIPT", "SLOWLOG", "XINFO", "XGROUP":
+			return name + " " + upper(args[1])
+		}
+	}
+	return name
+}
+
+// exchange writes one command and reads its reply. The returned error is a
+// transport error only: a Redis error reply comes back as a Value.
+func exchange(cn *pool.Conn, args []string) (Value, error) {
+	if err := cn.WriteCommand(args...); err != nil {
+		return Value{}, err
+	}
+	if err := cn.Flush(); err != nil {
+		return Value{}, err
+	}
+	return readReply(cn)
+}
+
+// readReply reads the next reply, skipping RESP3 push frames (which a
+// pooled connection only sees if the server sends out-of-band data).
+func readReply(cn *pool.Conn) (Value, error) {
+	for {
+		v, err := cn.Read()
+		if err != nil {
+			return Value{}, err
+		}
+		if v.Kind != resp.Push {
+			return v, nil
+		}
+	}
+}
+
+// Ping runs PING and reports an error when Redis does not answer.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.DoRaw(ctx, "PING")
+	return err
+}
+
+// Stats returns a snapshot of the main connection pool's counters.
+func (c *Client) Stats() PoolStats { return c.pool.Stats() }
+
+// BlockingStats returns a snapshot of the counters of the pool used by
+// blocking commands.
+func (c *Client) BlockingStats() PoolStats { return c.blocking.Stats() }
+
+// PoolConfig returns the pool configuration in effect (defaults applied).
+func (c *Client) PoolConfig() PoolConfig { return c.pool.Config() }
+
+// Close closes the client's pools. Commands in flight finish; later ones
+// fail with ErrClosed.
+func (c *Client) Close() error {
+	return errors.Join(c.pool.Close(), c.blocking.Close())
+}
+
+// IsTransport reports whether err is a failure to reach or talk to Redis
+// (dial, I/O, protocol), as opposed to a Redis error reply, a refused
+// command, a pool timeout or a context error.
+func IsTransport(err error) bool {
+	if err == nil {
+		return false
+	}
+	var re *Error
+	switch {
+	case errors.As(err, &re),
+		errors.Is(err, ErrForbiddenCommand),
+		errors.Is(err, ErrEmptyCommand),
+		errors.Is(err, ErrPoolTimeout),
+		errors.Is(err, context.Canceled),
+		errors.Is(err, context.DeadlineExceeded):
+		return false
+	}
+	return true
+}

@@ -1,0 +1,160 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/pool"
+)
+
+// Result is the outcome of one command of a pipeline or transaction:
+// either Value (shaped by the response callbacks) or Err (a *Error for a
+// Redis error reply).
+type Result struct {
+	Value any
+	Err   error
+}
+
+// Pipeline queues commands and sends them to Redis in one write on one
+// connection, then reads every reply in order. It is not safe for
+// concurrent use: build it, run it and drop it in one goroutine.
+type Pipeline struct {
+	c    *Client
+	cmds [][]string
+}
+
+// Pipeline returns an empty pipeline.
+func (c *Client) Pipeline() *Pipeline { return &Pipeline{c: c} }
+
+// Queue adds a command. Nothing is sent until [Pipeline.Exec].
+func (p *Pipeline) Queue(args ...string) { p.cmds = append(p.cmds, args) }
+
+// Len returns the number of queued commands.
+func (p *Pipeline) Len() int { return len(p.cmds) }
+
+// Exec sends the queued commands and returns one Result per command, in
+// order. Every command is checked before anything is sent: a refused
+// command fails the whole pipeline and nothing runs. A transport failure
+// midway also fails the whole call (the commands before it may have run;
+// none is resent). The queue is emptied.
+func (p *Pipeline) Exec(ctx context.Context) ([]Result, error) {
+	cmds := p.cmds
+	p.cmds = nil
+	return p.c.Pipe(ctx, cmds)
+}
+
+// Pipe runs cmds as one pipeline; see [Pipeline.Exec].
+func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	pl := c.pool
+	for i, args := range cmds {
+		if err := CheckCommand(args); err != nil {
+			return nil, fmt.Errorf("command %d: %w", i, err)
+		}
+		if IsBlocking(args) {
+			pl = c.blocking
+		}
+	}
+	start := time.Now()
+	cn, err := pl.Get(ctx)
+	if err != nil {
+		err = fmt.Errorf("client: pipeline: %w", err)
+		c.observedPipe(cmds, start, err)
+		return nil, err
+	}
+	done := cn.Watch(ctx)
+	vals, err := pipeExchange(cn, cmds)
+	if werr := done(); werr != nil && err != nil {
+		err = werr
+	}
+	pl.Put(cn, err)
+	if err != nil {
+		err = fmt.Errorf("client: pipeline: %w", err)
+		c.observedPipe(cmds, start, err)
+		return nil, err
+	}
+	out := make([]Result, len(cmds))
+	for i, v := range vals {
+		out[i].Value, out[i].Err = c.Shape(v, cmds[i])
+		if c.observe != nil {
+			c.observe(commandName(cmds[i]), time.Since(start), v.Err())
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) observedPipe(cmds [][]string, start time.Time, err error) {
+	if c.observe == nil {
+		return
+	}
+	for _, args := range cmds {
+		c.observe(commandName(args), time.Since(start), err)
+	}
+}
+
+// pipeExchange writes every command, flushes once, and reads one reply per
+// command. The error is a transport error only.
+func pipeExchange(cn *pool.Conn, cmds [][]string) ([]Value, error) {
+	for _, args := range cmds {
+		if err := cn.WriteCommand(args...); err != nil {
+			return nil, err
+		}
+	}
+	if err := cn.Flush(); err != nil {
+		return nil, err
+	}
+	vals := make([]Value, len(cmds))
+	for i := range cmds {
+		v, err := readReply(cn)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
+	}
+	return vals, nil
+}
+
+// ErrTxAborted is returned by a transaction whose EXEC answered nil because
+// a watched key changed: no queued command ran.
+var ErrTxAborted = errors.New("client: transaction aborted: a watched key changed")
+
+// TxError is returned when Redis discarded a transaction before running it
+// (EXECABORT): some command was refused when queued. Results holds, per
+// command, the error it was refused with, or nil.
+type TxError struct {
+	// Err is the EXEC reply (code EXECABORT).
+	Err *Error
+	// Results holds one entry per queued command; Err is set on those
+	// Redis refused at queue time.
+	Results []Result
+}
+
+// Error returns the EXECABORT message.
+func (e *TxError) Error() string { return e.Err.Msg }
+
+// Unwrap returns the *Error, so errors.As finds its code.
+func (e *TxError) Unwrap() error { return e.Err }
+
+// Transaction runs cmds atomically with MULTI/EXEC on a connection of its
+// own, after WATCH on the watch keys (if any). It returns one Result per
+// command: runtime errors (such as WRONGTYPE) are per-command, as in Redis.
+// It returns [ErrTxAborted] when a watched key changed, a *TxError when
+// Redis refused a command at queue time (nothing ran), and errors wrapping
+// ErrForbiddenCommand before sending anything.
+//
+// To read values between WATCH and MULTI, use [Client.Tx].
+func (c *Client) Transaction(ctx context.Context, watch []string, cmds [][]string) ([]Result, error) {
+	tx, err := c.Tx(ctx, watch...)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Close()
+	for _, args := range cmds {
+		tx.Queue(args...)
+	}
+	return tx.Exec(ctx)
+}
