@@ -294,7 +294,7 @@ func (e *valueEncoder) float(f float64) {
 	}
 }
 
-const hex = "0123456789abcdef"
+const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string. s must be valid UTF-8; control
 // characters, quotes, backslashes and U+2028/U+2029 (which break
@@ -314,7 +314,7 @@ func appendString[T string | []byte](dst []byte, s T) []byte {
 			}
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\u202`...)
-			dst = append(dst, hex[s[i+2]-0xA0])
+			dst = append(dst, hexDigits[s[i+2]-0xA0])
 			i += 2
 		default:
 			dst = append(dst, s[start:i]...)
@@ -337,5 +337,5 @@ func appendEscape(dst []byte, c byte) []byte {
 	case '\t':
 		return append(dst, '\\', 't')
 	}
-	return append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 }

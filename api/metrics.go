@@ -1,13 +1,186 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-// Metrics holds the gateway's Prometheus collectors. A nil *Metrics records
-// nothing and serves 404 at /metrics. It is safe for concurrent use.
-type Metrics struct{}
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-// middleware records HTTP request metrics.
-func (m *Metrics) middleware(next http.Handler) http.Handler { return next }
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// Metrics holds the gateway's Prometheus collectors, registered on the
+// registry given to [NewMetrics] (never the global one). A nil *Metrics
+// records nothing and /metrics answers 404. It is safe for concurrent use.
+type Metrics struct {
+	gatherer prometheus.Gatherer
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	commands     *prometheus.CounterVec
+	cmdDuration  *prometheus.HistogramVec
+	subscribers  *prometheus.GaugeVec
+	dropped      *prometheus.CounterVec
+
+	mu  sync.Mutex
+	dbs []*Database // pools reported at scrape time
+}
+
+// NewMetrics creates the collectors and registers them, with a collector of
+// pool statistics for the databases later passed to [NewServer], on reg.
+// gatherer serves /metrics (usually the same registry).
+func NewMetrics(reg prometheus.Registerer, gatherer prometheus.Gatherer) *Metrics {
+	m := &Metrics{
+		gatherer: gatherer,
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "status"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_http_request_duration_seconds",
+			Help:    "HTTP request duration by route pattern and method (streams excluded).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_redis_commands_total",
+			Help: "Redis commands by database, command and outcome (ok, redis_error, error).",
+		}, []string{"db", "command", "outcome"}),
+		cmdDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_redis_command_duration_seconds",
+			Help:    "Redis command round-trip time by database and command, pool wait included.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5, 1, 5},
+		}, []string{"db", "command"}),
+		subscribers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gateway_subscribers",
+			Help: "Open real-time subscribers (SSE and WebSocket) by database and kind.",
+		}, []string{"db", "kind"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_dropped_messages_total",
+			Help: "Messages dropped for subscribers that could not keep up, by database.",
+		}, []string{"db"}),
+	}
+	reg.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.cmdDuration, m.subscribers, m.dropped, poolCollector{m})
+	return m
+}
+
+// ObserveCommand records one Redis command; it has the shape of
+// client.Config.Observe once bound to a database name.
+func (m *Metrics) ObserveCommand(db, cmd string, d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+		if re, ok := err.(*client.Error); ok {
+			outcome = "redis_error"
+			if strings.HasPrefix(re.Msg, "ERR unknown command") {
+				cmd = "UNKNOWN" // keep label cardinality bounded
+			}
+		}
+	}
+	m.commands.WithLabelValues(db, cmd, outcome).Inc()
+	m.cmdDuration.WithLabelValues(db, cmd).Observe(d.Seconds())
+}
+
+// Observer returns a client.Config.Observe hook for database db.
+func (m *Metrics) Observer(db string) func(string, time.Duration, error) {
+	if m == nil {
+		return nil
+	}
+	return func(cmd string, d time.Duration, err error) { m.ObserveCommand(db, cmd, d, err) }
+}
+
+// addSubscribers moves the gauge of open subscribers for db and kind
+// ("sse", "websocket").
+func (m *Metrics) addSubscribers(db, kind string, delta float64) {
+	if m == nil {
+		return
+	}
+	m.subscribers.WithLabelValues(db, kind).Add(delta)
+}
+
+// addDropped counts messages dropped for slow subscribers of db.
+func (m *Metrics) addDropped(db string, n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.dropped.WithLabelValues(db).Add(float64(n))
+}
+
+func (m *Metrics) watch(dbs []*Database) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.dbs = append(m.dbs, dbs...)
+	m.mu.Unlock()
+}
+
+// middleware records every request by route pattern, method and status.
+func (m *Metrics) middleware(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		route := routePattern(r)
+		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+		if !strings.HasSuffix(route, "/events") && !strings.HasSuffix(route, "/ws") {
+			m.httpDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		}
+	})
+}
 
 // handler serves the metrics in the Prometheus text format.
-func (m *Metrics) handler() http.Handler { return http.NotFoundHandler() }
+func (m *Metrics) handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+}
+
+// poolCollector reports each database's pool statistics at scrape time.
+type poolCollector struct{ m *Metrics }
+
+var (
+	poolConnsDesc = prometheus.NewDesc("gateway_pool_connections",
+		"Pool connections by database and state (idle, in_use).", []string{"db", "state"}, nil)
+	poolEventsDesc = prometheus.NewDesc("gateway_pool_events_total",
+		"Pool events by database: hits, misses, waits, timeouts, stale (closed as unusable).", []string{"db", "event"}, nil)
+	poolWaitDesc = prometheus.NewDesc("gateway_pool_wait_seconds_total",
+		"Total time spent waiting for a free connection, by database.", []string{"db"}, nil)
+)
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- poolConnsDesc
+	ch <- poolEventsDesc
+	ch <- poolWaitDesc
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	dbs := append([]*Database(nil), c.m.dbs...)
+	c.m.mu.Unlock()
+	for _, db := range dbs {
+		s := db.Client.Stats()
+		ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(s.IdleConns), db.Name, "idle")
+		ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(s.InUse), db.Name, "in_use")
+		for _, ev := range []struct {
+			name string
+			v    uint64
+		}{{"hits", s.Hits}, {"misses", s.Misses}, {"waits", s.WaitCount}, {"timeouts", s.Timeouts}, {"stale", s.StaleConns}} {
+			ch <- prometheus.MustNewConstMetric(poolEventsDesc, prometheus.CounterValue, float64(ev.v), db.Name, ev.name)
+		}
+		ch <- prometheus.MustNewConstMetric(poolWaitDesc, prometheus.CounterValue, s.WaitDuration.Seconds(), db.Name)
+	}
+}

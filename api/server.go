@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -31,6 +32,14 @@ type Config struct {
 	// CORSOrigins lists the origins allowed to call the API from a
 	// browser ("*" allows any). Default: none.
 	CORSOrigins []string
+	// SubscriberBuffer is how many undelivered messages each real-time
+	// subscriber may have queued; past it, new messages for that
+	// subscriber are dropped and it receives a "lagged" event with the
+	// count. Default 256.
+	SubscriberBuffer int
+	// Heartbeat is the interval of keep-alive comments on event streams
+	// and pings on WebSockets. Default 15s.
+	Heartbeat time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -42,6 +51,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CommandTimeout <= 0 {
 		c.CommandTimeout = 5 * time.Second
+	}
+	if c.SubscriberBuffer <= 0 {
+		c.SubscriberBuffer = 256
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 15 * time.Second
 	}
 	return c
 }
@@ -63,28 +78,60 @@ type deps struct {
 	dbs     map[string]*Database
 	names   []string // sorted database names
 	metrics *Metrics
+	hubs    map[string]*hub // pub/sub fan-out per database
+	// closing is closed by Server.Close: long-lived streams (SSE,
+	// WebSocket) send a final event and end.
+	closing   chan struct{}
+	closeOnce sync.Once
+	// onClose holds cleanups registered by handlers at setup (pub/sub
+	// hubs); Server.Close runs them.
+	onClose []func()
+}
+
+// Server is the gateway's HTTP handler. It is safe for concurrent use.
+type Server struct {
+	http.Handler
+	d *deps
+}
+
+// Close ends long-lived streams (each gets a final event), closes the
+// shared pub/sub connections, and returns once they are done. Ordinary
+// requests are not affected: register Close with
+// http.Server.RegisterOnShutdown so that Shutdown does not wait on streams
+// forever. Calling it more than once is harmless.
+func (s *Server) Close() {
+	s.d.closeOnce.Do(func() {
+		close(s.d.closing)
+		for _, fn := range s.d.onClose {
+			fn()
+		}
+	})
 }
 
 // NewServer returns the gateway's HTTP handler: every route of
 // routes.go behind the middleware (recovery, request IDs, access log,
 // metrics, CORS). dbs must have distinct names. A nil logger discards; a
 // nil metrics records nothing.
-func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metrics) http.Handler {
+func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metrics) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics}
+	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, closing: make(chan struct{})}
 	for _, db := range dbs {
 		if _, dup := d.dbs[db.Name]; dup {
 			panic(fmt.Sprintf("api: database %q configured twice", db.Name)) // programming error at startup
 		}
 		d.dbs[db.Name] = db
 		d.names = append(d.names, db.Name)
+		h := newHub(db, logger, metrics, d.cfg.SubscriberBuffer)
+		d.hubs[db.Name] = h
+		d.onClose = append(d.onClose, h.close)
 	}
 	sort.Slice(d.names, func(i, j int) bool { return dbLess(d.names[i], d.names[j]) })
+	metrics.watch(dbs)
 	r := chi.NewRouter()
 	addRoutes(r, d)
-	return r
+	return &Server{Handler: r, d: d}
 }
 
 // dbLess orders numbered databases numerically, before named ones.

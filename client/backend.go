@@ -20,6 +20,8 @@ type Backend interface {
 	PubSub(cfg PubSubConfig) *PubSub
 	// SetResponseCallback changes reply shaping for this backend only.
 	SetResponseCallback(cmd string, fn Func)
+	// CommandInfo describes a command (flags, ACL categories), cached.
+	CommandInfo(ctx context.Context, args []string) (CommandInfo, error)
 	// Ping checks that Redis answers.
 	Ping(ctx context.Context) error
 	// Stats returns the main pool's counters.

@@ -98,6 +98,7 @@ type Client struct {
 	reg      *callbacks.Registry
 	observe  func(string, time.Duration, error)
 	logger   *slog.Logger
+	infos    commandInfoCache
 }
 
 // New returns a Client for cfg. It does not dial: connections are made on

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the gateway's whole configuration. It is read from a YAML file
+// (GATEWAY_CONFIG / --config), then environment variables, then flags; each
+// later source overrides the earlier. Every field's default is in options.
+type Config struct {
+	Addr              string                       `yaml:"addr" validate:"required,hostname_port"`
+	RedisURL          string                       `yaml:"redis_url" validate:"omitempty,redisurl"`
+	Databases         int                          `yaml:"databases" validate:"gte=0,lte=10000"`
+	NamedDatabases    map[string]NamedDatabase     `yaml:"named_databases" validate:"dive,keys,dbname,endkeys"`
+	Callbacks         map[string]map[string]string `yaml:"callbacks"`
+	Pool              PoolConfig                   `yaml:"pool"`
+	MaxBlocking       int                          `yaml:"max_blocking" validate:"gte=1,lte=10000"`
+	CommandTimeout    time.Duration                `yaml:"command_timeout" validate:"gt=0"`
+	BodyLimit         int64                        `yaml:"body_limit" validate:"gte=1024"`
+	MaxPipeline       int                          `yaml:"max_pipeline" validate:"gte=1,lte=100000"`
+	CORSOrigins       []string                     `yaml:"cors_origins" validate:"dive,required"`
+	TLSCert           string                       `yaml:"tls_cert" validate:"required_with=TLSKey"`
+	TLSKey            string                       `yaml:"tls_key" validate:"required_with=TLSCert"`
+	ReadHeaderTimeout time.Duration                `yaml:"read_header_timeout" validate:"gt=0"`
+	ReadTimeout       time.Duration                `yaml:"read_timeout" validate:"gte=0"`
+	WriteTimeout      time.Duration                `yaml:"write_timeout" validate:"gte=0"`
+	IdleTimeout       time.Duration                `yaml:"idle_timeout" validate:"gte=0"`
+	ShutdownTimeout   time.Duration                `yaml:"shutdown_timeout" validate:"gt=0"`
+	LogLevel          string                       `yaml:"log_level" validate:"oneof=debug info warn error"`
+	LogFormat         string                       `yaml:"log_format" validate:"oneof=json text"`
+	InsecureNoAuth    bool                         `yaml:"insecure_no_auth"`
+}
+
+// NamedDatabase is an extra database with its own URL (and so its own
+// server, database number and pool).
+type NamedDatabase struct {
+	URL       string            `yaml:"url" validate:"required,redisurl"`
+	Callbacks map[string]string `yaml:"callbacks"`
+}
+
+// PoolConfig holds the pool settings shared by every database.
+type PoolConfig struct {
+	Size        int           `yaml:"size" validate:"gte=0,lte=100000"`
+	MinIdle     int           `yaml:"min_idle" validate:"gte=0"`
+	Timeout     time.Duration `yaml:"timeout" validate:"gte=0"`
+	IdleTime    time.Duration `yaml:"idle_time" validate:"gte=0"`
+	MaxLifetime time.Duration `yaml:"max_lifetime" validate:"gte=0"`
+	DialTimeout time.Duration `yaml:"dial_timeout" validate:"gte=0"`
+}
+
+// option is one setting with its environment variable, flag and default.
+// The table drives env and flag parsing, --help and the README table.
+type option struct {
+	env, flag, def, help string
+	set                  func(c *Config, v string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func integer(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+func dur(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration (like 5s or 250ms): %q", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", v)
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
+// options lists every setting. GATEWAY_CONFIG/--config is handled apart.
+var options = []option{
+	{"GATEWAY_ADDR", "addr", "127.0.0.1:8080", "listen address (host:port)", str(func(c *Config) *string { return &c.Addr })},
+	{"REDIS_URL", "redis-url", "", "Redis behind the numbered databases (redis://, rediss://, unix://); empty: embedded in-memory Redis", str(func(c *Config) *string { return &c.RedisURL })},
+	{"GATEWAY_DATABASES", "databases", "16", "number of numbered databases /db/0…/db/N-1", integer(func(c *Config) *int { return &c.Databases })},
+	{"GATEWAY_POOL_SIZE", "pool-size", "0", "connections per database pool (0: 10 × GOMAXPROCS)", integer(func(c *Config) *int { return &c.Pool.Size })},
+	{"GATEWAY_POOL_MIN_IDLE", "pool-min-idle", "0", "idle connections kept open per database", integer(func(c *Config) *int { return &c.Pool.MinIdle })},
+	{"GATEWAY_POOL_TIMEOUT", "pool-timeout", "3s", "how long a request waits for a free connection (then 503 POOL_TIMEOUT)", dur(func(c *Config) *time.Duration { return &c.Pool.Timeout })},
+	{"GATEWAY_POOL_IDLE_TIME", "pool-idle-time", "30m", "close connections idle this long", dur(func(c *Config) *time.Duration { return &c.Pool.IdleTime })},
+	{"GATEWAY_POOL_MAX_LIFETIME", "pool-max-lifetime", "0s", "close connections this old (0: never)", dur(func(c *Config) *time.Duration { return &c.Pool.MaxLifetime })},
+	{"GATEWAY_DIAL_TIMEOUT", "dial-timeout", "5s", "dial and handshake timeout", dur(func(c *Config) *time.Duration { return &c.Pool.DialTimeout })},
+	{"GATEWAY_MAX_BLOCKING", "max-blocking", "16", "blocking commands (BLPOP, XREAD BLOCK…) in flight per database", integer(func(c *Config) *int { return &c.MaxBlocking })},
+	{"GATEWAY_COMMAND_TIMEOUT", "command-timeout", "5s", "per-command timeout (504 past it); blocking commands add their own timeout", dur(func(c *Config) *time.Duration { return &c.CommandTimeout })},
+	{"GATEWAY_BODY_LIMIT", "body-limit", "8388608", "largest request body in bytes (413 past it)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		c.BodyLimit = n
+		return nil
+	}},
+	{"GATEWAY_MAX_PIPELINE", "max-pipeline", "1000", "most commands in one pipeline or transaction", integer(func(c *Config) *int { return &c.MaxPipeline })},
+	{"GATEWAY_CORS_ORIGINS", "cors-origins", "", "comma-separated origins allowed by CORS (* for any; empty: none)", func(c *Config, v string) error {
+		c.CORSOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.CORSOrigins = append(c.CORSOrigins, o)
+			}
+		}
+		return nil
+	}},
+	{"GATEWAY_TLS_CERT", "tls-cert", "", "TLS certificate file (serves HTTPS with --tls-key)", str(func(c *Config) *string { return &c.TLSCert })},
+	{"GATEWAY_TLS_KEY", "tls-key", "", "TLS private key file", str(func(c *Config) *string { return &c.TLSKey })},
+	{"GATEWAY_READ_HEADER_TIMEOUT", "read-header-timeout", "5s", "time to read request headers (slowloris guard)", dur(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
+	{"GATEWAY_READ_TIMEOUT", "read-timeout", "30s", "time to read a whole request (0: none)", dur(func(c *Config) *time.Duration { return &c.ReadTimeout })},
+	{"GATEWAY_WRITE_TIMEOUT", "write-timeout", "0s", "time to write a response (0: none, needed for event streams)", dur(func(c *Config) *time.Duration { return &c.WriteTimeout })},
+	{"GATEWAY_IDLE_TIMEOUT", "idle-timeout", "120s", "keep-alive idle timeout", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"GATEWAY_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long in-flight requests may finish on SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"GATEWAY_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
+	{"GATEWAY_LOG_FORMAT", "log-format", "json", "json or text", str(func(c *Config) *string { return &c.LogFormat })},
+	{"GATEWAY_INSECURE_NO_AUTH", "insecure-no-auth", "false", "allow listening on a non-loopback address without tokens", boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},
+}
+
+// defaults returns the configuration before any source is applied.
+func defaults() Config {
+	var c Config
+	for _, o := range options {
+		if err := o.set(&c, o.def); err != nil {
+			panic(fmt.Sprintf("option %s: bad default: %v", o.flag, err)) // programming error
+		}
+	}
+	return c
+}
+
+// loadFile applies a YAML file over c. Unknown keys are errors.
+func loadFile(c *Config, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+var configValidator = func() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(yamlName)
+	_ = v.RegisterValidation("redisurl", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") || strings.HasPrefix(s, "unix://")
+	})
+	_ = v.RegisterValidation("dbname", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		if s == "" || len(s) > 64 {
+			return false
+		}
+		for _, c := range s {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+		return true
+	})
+	return v
+}()
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if err := configValidator.Struct(c); err != nil {
+		var verrs validator.ValidationErrors
+		if errors.As(err, &verrs) {
+			for _, fe := range verrs {
+				errs = append(errs, fmt.Errorf("%s: fails %q (value %v)", fieldName(fe), fe.Tag()+paramSuffix(fe), redactValue(fe)))
+			}
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	for name := range c.NamedDatabases {
+		if _, err := strconv.Atoi(name); err == nil {
+			errs = append(errs, fmt.Errorf("named_databases.%s: a named database cannot be a number (numbers are the numbered databases)", name))
+		}
+	}
+	if c.TLSCert == "" && !c.InsecureNoAuth && !isLoopback(c.Addr) {
+		errs = append(errs, fmt.Errorf("addr: %s is not a loopback address and no tokens are configured; set tokens or insecure_no_auth (GATEWAY_INSECURE_NO_AUTH=true)", c.Addr))
+	}
+	return errors.Join(errs...)
+}
+
+func paramSuffix(fe validator.FieldError) string {
+	if fe.Param() != "" {
+		return "=" + fe.Param()
+	}
+	return ""
+}
+
+// redactValue hides URLs (they may hold passwords) in error messages.
+func redactValue(fe validator.FieldError) any {
+	if s, ok := fe.Value().(string); ok && strings.Contains(s, "://") {
+		return "(url)"
+	}
+	return fe.Value()
+}
+
+func fieldName(fe validator.FieldError) string {
+	ns := fe.Namespace()
+	if _, rest, ok := strings.Cut(ns, "."); ok {
+		return rest
+	}
+	return ns
+}
+
+// isLoopback reports whether a listen address only accepts local
+// connections.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// yamlName reports a struct field by its YAML key in validation errors.
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "" || name == "-" {
+		return f.Name
+	}
+	return name
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/internal/redistest"
+)
+
+// started is a gateway run by run() in the test process.
+type started struct {
+	URL    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startGateway runs run() with args and env, waits for its "listening on"
+// line and for /readyz, and stops it in Cleanup.
+func startGateway(tb testing.TB, env map[string]string, args ...string) *started {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	getenv := func(k string) string { return env[k] }
+	s := &started{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := run(ctx, append([]string{"gateway", "--addr", "127.0.0.1:0"}, args...), getenv, pw, io.Discard)
+		pw.CloseWithError(fmt.Errorf("run returned: %v", err))
+		s.done <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		tb.Fatalf("gateway did not start: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	_, url, ok := strings.Cut(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		tb.Fatalf("unexpected first line %q", line)
+	}
+	s.URL = url
+	tb.Cleanup(func() { s.stop(tb) })
+	waitStatus(tb, url+"/readyz", http.StatusOK)
+	return s
+}
+
+func (s *started) stop(tb testing.TB) {
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			tb.Errorf("run returned %v, want nil after cancel", err)
+		}
+	case <-time.After(20 * time.Second):
+		tb.Errorf("run did not return after cancel")
+	}
+}
+
+// waitStatus polls url until it answers want, for up to 10 s.
+func waitStatus(tb testing.TB, url string, want int) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	last := 0
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			last = resp.StatusCode
+			resp.Body.Close()
+			if last == want {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatalf("GET %s: last status %d, want %d", url, last, want)
+}
+
+func httpDo(tb testing.TB, method, url, body string) (int, string) {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRunEmbedded(t *testing.T) {
+	g := startGateway(t, nil)
+	code, body := httpDo(t, "POST", g.URL+"/db/0/command", `{"command":["SET","greeting","hello"]}`)
+	if code != 200 {
+		t.Fatalf("SET: got %d %s, want 200", code, body)
+	}
+	code, body = httpDo(t, "POST", g.URL+"/db/0/command", `{"command":["GET","greeting"]}`)
+	if code != 200 || !strings.Contains(body, `"hello"`) {
+		t.Fatalf("GET: got %d %s, want 200 with hello", code, body)
+	}
+	code, body = httpDo(t, "POST", g.URL+"/db/1/command", `{"command":["GET","greeting"]}`)
+	if code != 200 || !strings.Contains(body, `null`) {
+		t.Fatalf("GET on db 1: got %d %s, want null (databases are separate)", code, body)
+	}
+	code, body = httpDo(t, "GET", g.URL+"/metrics", "")
+	if code != 200 || !strings.Contains(body, "gateway_http_requests_total") || !strings.Contains(body, `gateway_redis_commands_total{command="SET",db="0",outcome="ok"} 1`) {
+		t.Fatalf("metrics: got %d, want series gateway_http_requests_total and one SET on db 0:\n%s", code, body)
+	}
+}
+
+func TestRunWithConfigFile(t *testing.T) {
+	rs := redistest.Start(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway.yaml")
+	cfg := fmt.Sprintf(`
+redis_url: %s
+databases: 2
+named_databases:
+  cache:
+    url: %s
+    callbacks:
+      HGETALL: pairs
+command_timeout: 2s
+`, rs.URL(0), rs.URL(5))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, map[string]string{"GATEWAY_CONFIG": path})
+	code, body := httpDo(t, "POST", g.URL+"/db/cache/command", `{"command":["HSET","h","f","v"]}`)
+	if code != 200 {
+		t.Fatalf("HSET on cache: got %d %s", code, body)
+	}
+	code, body = httpDo(t, "POST", g.URL+"/db/cache/command", `{"command":["HGETALL","h"]}`)
+	if code != 200 || !strings.Contains(body, `[["f","v"]]`) {
+		t.Fatalf("HGETALL on cache with pairs callback: got %d %s, want [[\"f\",\"v\"]]", code, body)
+	}
+	code, _ = httpDo(t, "GET", g.URL+"/db/2/dbsize", "")
+	if code != 404 {
+		t.Fatalf("db 2 with databases: 2: got %d, want 404", code)
+	}
+}
+
+func TestBadConfigListsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(path, []byte("databases: -1\nmax_pipeline: 0\nlog_level: loud\nredis_url: http://x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(t.Context(), []string{"gateway", "--config", path, "--command-timeout", "soon"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("run with a bad config: got nil error, want every problem listed")
+	}
+	for _, want := range []string{"databases", "max_pipeline", "log_level", "redis_url", "--command-timeout"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestNonLoopbackNeedsOptIn(t *testing.T) {
+	err := run(t.Context(), []string{"gateway", "--addr", "0.0.0.0:0"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "insecure_no_auth") {
+		t.Fatalf("got %v, want a refusal naming insecure_no_auth", err)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	var out strings.Builder
+	if err := run(t.Context(), []string{"gateway", "--version"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "redis-gateway ") {
+		t.Fatalf("--version: got %q", out.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"gateway", "--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range options {
+		if !strings.Contains(out.String(), o.env) {
+			t.Errorf("--help does not list %s", o.env)
+		}
+	}
+}

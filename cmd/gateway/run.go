@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/redis-gateway/redis-gateway/api"
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// errHelp is returned after --help or --version printed what was asked.
+var errHelp = errors.New("help requested")
+
+// run is the whole program: main only wires the OS into it, and tests call
+// it directly. It returns when ctx is cancelled (after a graceful
+// shutdown) or on a startup error.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 1 && args[1] == "healthcheck" {
+		return healthcheck(ctx, args[2:], getenv, stdout)
+	}
+	cfg, err := loadConfig(args, getenv, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+
+	if cfg.RedisURL == "" && len(cfg.NamedDatabases) == 0 {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("start embedded redis: %w", err)
+		}
+		defer mr.Close()
+		cfg.RedisURL = "redis://" + mr.Addr()
+		logger.Warn("no REDIS_URL configured: serving an embedded in-memory Redis; nothing is persisted", "addr", mr.Addr())
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := api.NewMetrics(reg, reg)
+
+	dbs, err := openDatabases(cfg, logger, metrics)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, db := range dbs {
+			db.Client.Close()
+		}
+	}()
+
+	handler := api.NewServer(logger, api.Config{
+		BodyLimit:      cfg.BodyLimit,
+		MaxPipeline:    cfg.MaxPipeline,
+		CommandTimeout: cfg.CommandTimeout,
+		CORSOrigins:    cfg.CORSOrigins,
+	}, dbs, metrics)
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(handler.Close) // end event streams so Shutdown can finish
+	defer handler.Close()
+	ln, err := net.Listen("tcp", cfg.Addr) // fail now if the port is taken
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
+	logger.Info("listening", "addr", ln.Addr().String(), "databases", len(dbs), "version", version)
+	if !isLoopback(cfg.Addr) {
+		logger.Warn("listening on a non-loopback address without authentication (insecure_no_auth)")
+	}
+	fmt.Fprintf(stdout, "redis-gateway %s listening on %s\n", version, url)
+
+	serveErr := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown incomplete: closing remaining connections", "err", err)
+		srv.Close()
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// loadConfig builds the configuration from defaults, the YAML file, the
+// environment and the flags, in that order, and validates it.
+func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (Config, error) {
+	cfg := defaults()
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file (env GATEWAY_CONFIG)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	values := make(map[string]*string, len(options))
+	for _, o := range options {
+		values[o.flag] = fs.String(o.flag, "", fmt.Sprintf("%s (env %s, default %q)", o.help, o.env, o.def))
+	}
+	fs.Usage = func() { usage(stdout) }
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, errHelp
+		}
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "redis-gateway", version)
+		return cfg, errHelp
+	}
+	path := *configPath
+	if path == "" {
+		path = getenv("GATEWAY_CONFIG")
+	}
+	if path != "" {
+		if err := loadFile(&cfg, path); err != nil {
+			return cfg, err
+		}
+	}
+	var errs []error
+	for _, o := range options {
+		if v := getenv(o.env); v != "" {
+			if err := o.set(&cfg, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", o.env, err))
+			}
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, o := range options {
+		if set[o.flag] {
+			if err := o.set(&cfg, *values[o.flag]); err != nil {
+				errs = append(errs, fmt.Errorf("--%s: %w", o.flag, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// usage prints every option with its environment variable and default.
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "redis-gateway %s: HTTP/JSON gateway for Redis\n\n", version)
+	fmt.Fprintln(w, "Usage: gateway [flags]            serve")
+	fmt.Fprintln(w, "       gateway healthcheck [url]  exit 0 when the gateway's /healthz answers 200")
+	fmt.Fprintln(w, "\nSources, later ones win: defaults, YAML file (--config / GATEWAY_CONFIG), environment, flags.")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FLAG\tENVIRONMENT\tDEFAULT\tMEANING")
+	fmt.Fprintln(tw, "--config\tGATEWAY_CONFIG\t\tYAML configuration file")
+	for _, o := range options {
+		fmt.Fprintf(tw, "--%s\t%s\t%s\t%s\n", o.flag, o.env, o.def, o.help)
+	}
+	tw.Flush()
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// openDatabases builds one client per database: the numbered ones on
+// REDIS_URL (database number replaced), then the named ones. Clients dial
+// lazily, so a Redis that is down at start is not fatal: /readyz reports
+// it and requests get 503 until it is up.
+func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*api.Database, error) {
+	var dbs []*api.Database
+	closeAll := func() {
+		for _, db := range dbs {
+			db.Client.Close()
+		}
+	}
+	open := func(name, url string, db int, overrides map[string]string) error {
+		pc, err := client.ParseURL(url)
+		if err != nil {
+			return fmt.Errorf("database %s: %w", name, err)
+		}
+		if db >= 0 {
+			pc.DB = db
+		}
+		pc.ClientName = "redis-gateway"
+		if cfg.Pool.Size > 0 {
+			pc.PoolSize = cfg.Pool.Size
+		}
+		if cfg.Pool.MinIdle > 0 {
+			pc.MinIdle = cfg.Pool.MinIdle
+		}
+		if cfg.Pool.Timeout > 0 {
+			pc.PoolTimeout = cfg.Pool.Timeout
+		}
+		if cfg.Pool.IdleTime > 0 {
+			pc.MaxIdleTime = cfg.Pool.IdleTime
+		}
+		if cfg.Pool.MaxLifetime > 0 {
+			pc.MaxLifetime = cfg.Pool.MaxLifetime
+		}
+		if cfg.Pool.DialTimeout > 0 {
+			pc.DialTimeout = cfg.Pool.DialTimeout
+		}
+		c, err := client.New(client.Config{
+			Pool:        pc,
+			MaxBlocking: cfg.MaxBlocking,
+			Observe:     metrics.Observer(name),
+			Logger:      logger.With("db", name),
+		})
+		if err != nil {
+			return fmt.Errorf("database %s: %w", name, err)
+		}
+		dbs = append(dbs, &api.Database{Name: name, Client: c, Addr: pc.String()})
+		for cmd, cb := range overrides {
+			fn, ok := client.CallbackByName(cb)
+			if !ok {
+				return fmt.Errorf("database %s: callback for %s: unknown callback %q (known: %s)", name, cmd, cb, strings.Join(client.CallbackNames(), ", "))
+			}
+			c.SetResponseCallback(cmd, fn)
+		}
+		return nil
+	}
+	for i := range cfg.Databases {
+		name := strconv.Itoa(i)
+		if err := open(name, cfg.RedisURL, i, cfg.Callbacks[name]); err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
+	for name, nd := range cfg.NamedDatabases {
+		overrides := nd.Callbacks
+		if overrides == nil {
+			overrides = cfg.Callbacks[name]
+		}
+		if err := open(name, nd.URL, -1, overrides); err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
+	for name := range cfg.Callbacks {
+		if _, err := strconv.Atoi(name); err != nil {
+			if _, ok := cfg.NamedDatabases[name]; !ok {
+				closeAll()
+				return nil, fmt.Errorf("callbacks: no database named %q", name)
+			}
+		}
+	}
+	return dbs, nil
+}
+
+// healthcheck GETs /healthz of a running gateway (default: the configured
+// address) and fails unless it answers 200. Container health checks use it
+// because the runtime image has no curl.
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	url := ""
+	if len(args) > 0 {
+		url = args[0]
+	}
+	if url == "" {
+		addr := getenv("GATEWAY_ADDR")
+		if addr == "" {
+			addr = "127.0.0.1:8080"
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("healthcheck: %w", err)
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		url = "http://" + net.JoinHostPort(host, port) + "/healthz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %d", url, resp.StatusCode)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}

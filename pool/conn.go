@@ -1,0 +1,165 @@
+package pool
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/resp"
+)
+
+// Conn is one connection to Redis, handshaken for its pool's database and
+// protocol. A Conn is not safe for concurrent use: it belongs to whoever
+// took it from the pool until it is returned with [Pool.Put].
+type Conn struct {
+	nc        net.Conn
+	br        *bufio.Reader
+	rd        *resp.Reader
+	wr        *resp.Writer
+	proto     int
+	createdAt time.Time
+	usedAt    time.Time
+	broken    atomic.Bool
+	pooled    bool // counted in a pool's slots
+	inPool    bool // sitting in the idle stack (guarded by the pool's mu)
+}
+
+func newConn(nc net.Conn, lim resp.Limits) *Conn {
+	br := bufio.NewReaderSize(nc, 16<<10)
+	now := time.Now()
+	return &Conn{
+		nc:        nc,
+		br:        br,
+		rd:        resp.NewReader(br, lim),
+		wr:        resp.NewWriter(bufio.NewWriterSize(nc, 16<<10)),
+		proto:     2,
+		createdAt: now,
+		usedAt:    now,
+	}
+}
+
+// WriteCommand buffers one command; nothing is sent until [Conn.Flush].
+func (cn *Conn) WriteCommand(args ...string) error {
+	if err := cn.wr.WriteCommand(args...); err != nil {
+		cn.MarkBroken()
+		return err
+	}
+	return nil
+}
+
+// Flush sends everything buffered.
+func (cn *Conn) Flush() error {
+	if err := cn.wr.Flush(); err != nil {
+		cn.MarkBroken()
+		return err
+	}
+	return nil
+}
+
+// Read reads one reply. A Redis error reply is a Value, not an error; the
+// error is a transport or protocol failure, after which the connection is
+// marked broken.
+func (cn *Conn) Read() (resp.Value, error) {
+	v, err := cn.rd.Read()
+	if err != nil {
+		cn.MarkBroken()
+		return resp.Value{}, err
+	}
+	return v, nil
+}
+
+// Protocol returns the negotiated RESP version: 2 or 3.
+func (cn *Conn) Protocol() int { return cn.proto }
+
+// CreatedAt returns when the connection was dialled.
+func (cn *Conn) CreatedAt() time.Time { return cn.createdAt }
+
+// NetConn returns the underlying network connection (for deadlines set by
+// long-lived users such as pub/sub, and for tests).
+func (cn *Conn) NetConn() net.Conn { return cn.nc }
+
+// Broken reports whether the connection must not be reused.
+func (cn *Conn) Broken() bool { return cn.broken.Load() }
+
+// MarkBroken makes [Pool.Put] close the connection instead of reusing it.
+func (cn *Conn) MarkBroken() { cn.broken.Store(true) }
+
+// Close closes the network connection.
+func (cn *Conn) Close() error {
+	cn.MarkBroken()
+	return cn.nc.Close()
+}
+
+// Watch ties I/O on the connection to ctx: the connection's deadline
+// becomes ctx's deadline (or none), and cancelling ctx interrupts any
+// blocked read or write. The returned function undoes this; it returns
+// ctx.Err() when ctx ended while watched, in which case the connection is
+// marked broken (a reply may be half read).
+func (cn *Conn) Watch(ctx context.Context) (done func() error) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Time{}
+	}
+	_ = cn.nc.SetDeadline(dl)
+	var fired atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		fired.Store(true)
+		_ = cn.nc.SetDeadline(time.Unix(1, 0)) // in the past: unblock I/O now
+	})
+	return func() error {
+		if !stop() && fired.Load() {
+			cn.MarkBroken()
+			return ctx.Err()
+		}
+		return nil
+	}
+}
+
+// clean reports whether the connection is fit to go back to the pool: not
+// broken and no unread bytes (a reply nobody read would be handed to the
+// next user).
+func (cn *Conn) clean() bool {
+	return !cn.Broken() && cn.br.Buffered() == 0 && cn.wr.Buffered() == 0
+}
+
+// errUnexpectedRead is returned by the liveness check when an idle
+// connection has data waiting (it would desynchronise the next command).
+var errUnexpectedRead = errors.New("pool: unexpected data on idle connection")
+
+// alive checks, without blocking, that the server has not closed an idle
+// connection and sent nothing unexpected on it.
+func (cn *Conn) alive() error {
+	sc, ok := cn.nc.(syscall.Conn)
+	if !ok {
+		return nil // TLS: rely on age checks and on errors at use
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var sysErr error
+	var buf [1]byte
+	err = raw.Read(func(fd uintptr) bool {
+		n, _, e := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case n == 0 && e == nil:
+			sysErr = io.EOF
+		case n > 0:
+			sysErr = errUnexpectedRead
+		case e == syscall.EAGAIN || e == syscall.EWOULDBLOCK:
+			sysErr = nil
+		default:
+			sysErr = e
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return sysErr
+}
