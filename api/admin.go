@@ -1,18 +1,206 @@
 package api
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
 
-// handleInfo is not implemented yet.
-func handleInfo(d *deps) http.HandlerFunc { return notImplemented(d) }
+	"github.com/redis-gateway/redis-gateway/client"
+)
 
-// handleDBSize is not implemented yet.
-func handleDBSize(d *deps) http.HandlerFunc { return notImplemented(d) }
+// Status is the body of /healthz and /readyz.
+type Status struct {
+	// Status is "ok" (alive) or "ready" (every database answers).
+	Status string `json:"status" example:"ok"`
+}
 
-// handleDatabases is not implemented yet.
-func handleDatabases(d *deps) http.HandlerFunc { return notImplemented(d) }
+// handleHealthz serves GET /healthz: the process is up. It does not touch
+// Redis, so an orchestrator never restarts the gateway for Redis's sake.
+//
+// @Summary      Liveness
+// @Description  Answers 200 while the process serves HTTP; Redis is not consulted.
+// @ID           healthz
+// @Tags         operations
+// @Produce      json
+// @Success      200  {object}  Status
+// @Router       /healthz [get]
+func handleHealthz(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, d.logger, http.StatusOK, Status{Status: "ok"})
+	}
+}
 
-// handleHealthz is not implemented yet.
-func handleHealthz(d *deps) http.HandlerFunc { return notImplemented(d) }
+// readyTimeout bounds each database's PING in /readyz and /databases.
+const readyTimeout = time.Second
 
-// handleReadyz is not implemented yet.
-func handleReadyz(d *deps) http.HandlerFunc { return notImplemented(d) }
+// pingAll pings every database concurrently and returns the names of those
+// that did not answer, in order.
+func (d *deps) pingAll(ctx context.Context) map[string]error {
+	var mu sync.Mutex
+	failed := map[string]error{}
+	var wg sync.WaitGroup
+	for _, name := range d.names {
+		db := d.dbs[name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+			defer cancel()
+			if err := db.Client.Ping(ctx); err != nil {
+				mu.Lock()
+				failed[name] = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return failed
+}
+
+// handleReadyz serves GET /readyz: every configured database answers PING
+// within a second.
+//
+// @Summary      Readiness
+// @Description  Answers 200 when every configured database answers PING within 1 s, else 503 UPSTREAM_UNAVAILABLE naming the databases that did not.
+// @ID           readyz
+// @Tags         operations
+// @Produce      json
+// @Success      200  {object}  Status
+// @Failure      503  {object}  Problem
+// @Router       /readyz [get]
+func handleReadyz(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		failed := d.pingAll(r.Context())
+		if len(failed) > 0 {
+			var names []string
+			for _, n := range d.names {
+				if _, ok := failed[n]; ok {
+					names = append(names, n)
+				}
+			}
+			writeError(w, r, d.logger, &apiError{
+				status:     http.StatusServiceUnavailable,
+				code:       CodeUpstreamUnavailable,
+				detail:     "databases not answering: " + strings.Join(names, ", "),
+				retryAfter: 1,
+			})
+			return
+		}
+		writeJSON(w, d.logger, http.StatusOK, Status{Status: "ready"})
+	}
+}
+
+// DatabaseInfo describes one configured database.
+type DatabaseInfo struct {
+	// Name is the URL segment: /db/{name}.
+	Name string `json:"name" example:"0"`
+	// Addr is the Redis server and database, password redacted.
+	Addr string `json:"addr" example:"redis://127.0.0.1:6379/0"`
+	// Healthy is true when the database answered PING within 1 s.
+	Healthy bool `json:"healthy" example:"true"`
+	// Pool holds the connection pool's counters.
+	Pool client.PoolStats `json:"pool"`
+}
+
+// DatabaseList is the body of GET /databases.
+type DatabaseList struct {
+	Databases []DatabaseInfo `json:"databases"`
+}
+
+// handleDatabases serves GET /databases.
+//
+// @Summary      List databases
+// @Description  Every configured database (numbered and named) with its pool statistics and health.
+// @ID           listDatabases
+// @Tags         operations
+// @Produce      json
+// @Success      200  {object}  DatabaseList
+// @Security     BearerAuth
+// @Router       /databases [get]
+func handleDatabases(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		failed := d.pingAll(r.Context())
+		out := DatabaseList{Databases: make([]DatabaseInfo, 0, len(d.names))}
+		for _, n := range d.names {
+			if !allowedDatabase(r, n) {
+				continue
+			}
+			db := d.dbs[n]
+			_, bad := failed[n]
+			out.Databases = append(out.Databases, DatabaseInfo{Name: n, Addr: db.Addr, Healthy: !bad, Pool: db.Client.Stats()})
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, d.logger, http.StatusOK, out)
+	}
+}
+
+// InfoReply is the body of GET /db/{db}/info.
+type InfoReply struct {
+	// Info maps each section (lower case) to its fields; numeric values
+	// are numbers and "k=v,…" values nested objects.
+	Info map[string]map[string]any `json:"info" swaggertype:"object"`
+}
+
+// handleInfo serves GET /db/{db}/info?section=.
+//
+// @Summary      Server information
+// @Description  INFO, parsed: `{"info": {"server": {"redis_version": "7.0.15", …}, "keyspace": {"db0": {"keys": 1, …}}}}`.
+// @ID           getInfo
+// @Tags         operations
+// @Produce      json
+// @Param        db       path   string  true   "Database name"  example(0)
+// @Param        section  query  string  false  "INFO section (server, clients, memory, keyspace, all…)"
+// @Success      200  {object}  InfoReply
+// @Failure      400  {object}  Problem
+// @Failure      404  {object}  Problem
+// @Failure      503  {object}  Problem
+// @Security     BearerAuth
+// @Router       /db/{db}/info [get]
+func handleInfo(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		args := []string{"INFO"}
+		if s := r.URL.Query().Get("section"); s != "" {
+			args = append(args, s)
+		}
+		v, err := d.do(r, args...)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "info", Value: v}})
+	}
+}
+
+// KeyCount is the body of GET /db/{db}/dbsize.
+type KeyCount struct {
+	// Keys is the number of keys in the database.
+	Keys int64 `json:"keys" example:"42"`
+}
+
+// handleDBSize serves GET /db/{db}/dbsize.
+//
+// @Summary      Count keys
+// @Description  DBSIZE: the number of keys in the database.
+// @ID           getDBSize
+// @Tags         operations
+// @Produce      json
+// @Param        db  path  string  true  "Database name"  example(0)
+// @Success      200  {object}  KeyCount
+// @Failure      404  {object}  Problem
+// @Failure      503  {object}  Problem
+// @Security     BearerAuth
+// @Router       /db/{db}/dbsize [get]
+func handleDBSize(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := d.do(r, "DBSIZE")
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "keys", Value: v}})
+	}
+}

@@ -31,14 +31,14 @@ func addRoutes(r chi.Router, d *deps) {
 
 	r.Get("/healthz", handleHealthz(d))
 	r.Get("/readyz", handleReadyz(d))
-	r.Get("/databases", handleDatabases(d))
+	r.With(authenticate(d)).Get("/databases", handleDatabases(d))
 	r.Method(http.MethodGet, "/metrics", d.metrics.handler())
 	r.Get("/openapi.json", handleOpenAPI(d))
 	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)
 	r.Mount("/docs/", handleDocs(d))
 
 	r.Route("/db/{db}", func(r chi.Router) {
-		r.Use(withDatabase(d))
+		r.Use(authenticate(d), withDatabase(d))
 
 		r.Get("/keys", handleKeysScan(d))
 		r.Get("/keys/{key}", handleKeyGet(d))

@@ -37,9 +37,22 @@ type Config struct {
 	// subscriber are dropped and it receives a "lagged" event with the
 	// count. Default 256.
 	SubscriberBuffer int
+	// Tokens are the accepted bearer tokens. With none, every request is
+	// allowed (the command keeps such a gateway on loopback).
+	Tokens []Token
+	// DangerousCommands need the admin level ("FLUSHALL", "CONFIG",
+	// "SCRIPT KILL"…). Nil means DefaultDangerousCommands.
+	DangerousCommands []string
 	// Heartbeat is the interval of keep-alive comments on event streams
 	// and pings on WebSockets. Default 15s.
 	Heartbeat time.Duration
+}
+
+// Validate reports configuration errors (bad tokens) that NewServer would
+// otherwise panic on.
+func (c Config) Validate() error {
+	_, err := newAuth(c.Tokens, c.DangerousCommands)
+	return err
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +92,7 @@ type deps struct {
 	names   []string // sorted database names
 	metrics *Metrics
 	hubs    map[string]*hub // pub/sub fan-out per database
+	auth    *authConfig
 	// closing is closed by Server.Close: long-lived streams (SSE,
 	// WebSocket) send a final event and end.
 	closing   chan struct{}
@@ -111,12 +125,18 @@ func (s *Server) Close() {
 // NewServer returns the gateway's HTTP handler: every route of
 // routes.go behind the middleware (recovery, request IDs, access log,
 // metrics, CORS). dbs must have distinct names. A nil logger discards; a
-// nil metrics records nothing.
+// nil metrics records nothing. It panics on a configuration that
+// Config.Validate rejects.
 func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metrics) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, closing: make(chan struct{})}
+	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands)
+	if err != nil {
+		panic(err) // documented: callers validate first
+	}
+	d.auth = auth
 	for _, db := range dbs {
 		if _, dup := d.dbs[db.Name]; dup {
 			panic(fmt.Sprintf("api: database %q configured twice", db.Name)) // programming error at startup
@@ -245,6 +265,10 @@ func withDatabase(d *deps) func(http.Handler) http.Handler {
 				writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeUnknownDatabase, "no database named %q is configured; GET /databases lists them", name))
 				return
 			}
+			if !allowedDatabase(r, name) {
+				writeError(w, r, d.logger, errorf(http.StatusForbidden, CodeForbiddenDatabase, "this token may not use database %q", name))
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxDatabase, db)))
 		})
 	}
@@ -297,6 +321,9 @@ func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Co
 // do runs one command on the request's database with the command timeout
 // and returns the shaped reply.
 func (d *deps) do(r *http.Request, args ...string) (any, error) {
+	if err := d.authorize(r, args); err != nil {
+		return nil, err
+	}
 	ctx, cancel := d.commandContext(r.Context(), args)
 	defer cancel()
 	return database(r).Client.Do(ctx, args...)
@@ -304,13 +331,30 @@ func (d *deps) do(r *http.Request, args ...string) (any, error) {
 
 // doGeneric is do without the callbacks (the generic conversion).
 func (d *deps) doGeneric(r *http.Request, args ...string) (any, error) {
+	if err := d.authorize(r, args); err != nil {
+		return nil, err
+	}
 	ctx, cancel := d.commandContext(r.Context(), args)
 	defer cancel()
 	return database(r).Client.DoGeneric(ctx, args...)
 }
 
+// transaction runs commands in MULTI/EXEC after WATCH on the request's
+// database.
+func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string) ([]client.Result, error) {
+	if err := d.authorize(r, cmds...); err != nil {
+		return nil, err
+	}
+	ctx, cancel := d.commandContext(r.Context(), cmds...)
+	defer cancel()
+	return database(r).Client.Transaction(ctx, watch, cmds)
+}
+
 // pipe runs commands as one pipeline on the request's database.
 func (d *deps) pipe(r *http.Request, cmds [][]string) ([]client.Result, error) {
+	if err := d.authorize(r, cmds...); err != nil {
+		return nil, err
+	}
 	ctx, cancel := d.commandContext(r.Context(), cmds...)
 	defer cancel()
 	return database(r).Client.Pipe(ctx, cmds)

@@ -1,6 +1,77 @@
 package api
 
-import "net/http"
+import (
+	"errors"
+	"net/http"
+	"strconv"
 
-// handleTransaction is not implemented yet.
-func handleTransaction(d *deps) http.HandlerFunc { return notImplemented(d) }
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// TransactionRequest is the body of POST /db/{db}/transaction.
+type TransactionRequest struct {
+	// Watch lists keys to WATCH before MULTI: if any changes before EXEC,
+	// nothing runs and the answer is 409 TX_ABORTED.
+	Watch []string `json:"watch" validate:"max=1000" example:"balance"`
+	// Commands run atomically inside MULTI/EXEC.
+	Commands [][]string `json:"commands" validate:"required,min=1,dive,min=1"`
+}
+
+// handleTransaction serves POST /db/{db}/transaction.
+//
+// @Summary      Run a transaction
+// @Description  WATCHes the given keys, then runs the commands in MULTI/EXEC on a connection of its own. Runtime errors (such as WRONGTYPE) are reported per command, as Redis does. If a watched key changed, nothing ran: 409 TX_ABORTED. If Redis refused a command when queueing it (syntax, arity), the whole transaction was discarded: 400 EXECABORT with `errors` naming each refused command.
+// @ID           runTransaction
+// @Tags         commands
+// @Accept       json
+// @Produce      json
+// @Param        db        path   string              true   "Database name"  example(0)
+// @Param        encoding  query  string              false  "utf8 (default) or base64"  Enums(utf8, base64)
+// @Param        body      body   TransactionRequest  true   "Watched keys and commands"
+// @Success      200  {object}  PipelineReply
+// @Failure      400  {object}  Problem
+// @Failure      403  {object}  Problem
+// @Failure      404  {object}  Problem
+// @Failure      409  {object}  Problem
+// @Failure      503  {object}  Problem
+// @Security     BearerAuth
+// @Router       /db/{db}/transaction [post]
+func handleTransaction(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[TransactionRequest](r, d.cfg.BodyLimit)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		cmds, err := d.batchArgs(r, req.Commands)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		enc, _ := encodingOf(r)
+		watch := make([]string, len(req.Watch))
+		for i, k := range req.Watch {
+			if watch[i], err = decodeArg(enc, "watch["+strconv.Itoa(i)+"]", k); err != nil {
+				writeError(w, r, d.logger, err)
+				return
+			}
+		}
+		res, err := d.transaction(r, watch, cmds)
+		var te *client.TxError
+		if errors.As(err, &te) {
+			ae := &apiError{status: http.StatusBadRequest, code: te.Err.Code, detail: te.Err.Msg}
+			for i, r := range te.Results {
+				if r.Err != nil {
+					ae.fields = append(ae.fields, FieldError{Field: "commands[" + strconv.Itoa(i) + "]", Message: r.Err.Error()})
+				}
+			}
+			writeError(w, r, d.logger, ae)
+			return
+		}
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "results", Value: resultList(res)}})
+	}
+}

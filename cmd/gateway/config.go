@@ -18,7 +18,7 @@ import (
 // (GATEWAY_CONFIG / --config), then environment variables, then flags; each
 // later source overrides the earlier. Every field's default is in options.
 type Config struct {
-	Addr              string                       `yaml:"addr" validate:"required,hostname_port"`
+	Addr              string                       `yaml:"addr" validate:"required,listenaddr"`
 	RedisURL          string                       `yaml:"redis_url" validate:"omitempty,redisurl"`
 	Databases         int                          `yaml:"databases" validate:"gte=0,lte=10000"`
 	NamedDatabases    map[string]NamedDatabase     `yaml:"named_databases" validate:"dive,keys,dbname,endkeys"`
@@ -177,6 +177,14 @@ var configValidator = func() *validator.Validate {
 	_ = v.RegisterValidation("redisurl", func(fl validator.FieldLevel) bool {
 		s := fl.Field().String()
 		return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") || strings.HasPrefix(s, "unix://")
+	})
+	_ = v.RegisterValidation("listenaddr", func(fl validator.FieldLevel) bool {
+		_, port, err := net.SplitHostPort(fl.Field().String())
+		if err != nil {
+			return false
+		}
+		n, err := strconv.Atoi(port)
+		return err == nil && n >= 0 && n <= 65535
 	})
 	_ = v.RegisterValidation("dbname", func(fl validator.FieldLevel) bool {
 		s := fl.Field().String()

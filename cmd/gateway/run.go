@@ -174,10 +174,10 @@ func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Wri
 			}
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
-	}
 	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil

@@ -1,0 +1,51 @@
+# redis-gateway: see README.md. Every target works on a fresh machine.
+SHELL   := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+FUZZTIME ?= 20s
+PKGS    := ./...
+
+.PHONY: run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http fuzz clean
+
+run: ## serve on 127.0.0.1:8080 (embedded in-memory Redis without REDIS_URL)
+	go run ./cmd/gateway
+
+build:
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/gateway ./cmd/gateway
+
+deps: ## install test dependencies that are missing (redis-server, swag)
+	scripts/deps.sh redis swag
+
+test: deps lint unit openapi-check ## everything CI checks
+
+lint: fmt-check vet
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet $(PKGS)
+
+unit:
+	go test -race -count=1 -timeout 8m $(PKGS)
+
+# The OpenAPI spec is generated from the swag annotations in api/ (Swagger 2),
+# then converted to OpenAPI 3 (openapi/openapi.json, embedded and served).
+openapi:
+	scripts/openapi.sh openapi
+
+openapi-check: ## fail when openapi/ differs from the annotations
+	scripts/openapi.sh check
+
+bench:
+	go test -run='^$$' -bench=. -benchmem ./resp/ ./pool/ ./callbacks/ ./client/ ./api/
+
+fuzz:
+	@for t in $$(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | awk '{print $$2}' | sed 's/(.*//'); do \
+	  pkg=$$(grep -rlE "^func $$t\(" --include='*_test.go' . | head -1 | xargs dirname); \
+	  echo "fuzz $$t in $$pkg for $(FUZZTIME)"; \
+	  go test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,277 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+
+	"golang.org/x/time/rate"
+
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// Level is what a token may do: read < write < admin.
+type Level int
+
+// Access levels.
+const (
+	LevelRead  Level = iota + 1 // commands Redis flags readonly (and harmless ones like PING)
+	LevelWrite                  // anything that writes or publishes
+	LevelAdmin                  // commands Redis flags admin, and the dangerous list
+)
+
+// ParseLevel reads "read", "write" or "admin".
+func ParseLevel(s string) (Level, error) {
+	switch strings.ToLower(s) {
+	case "read":
+		return LevelRead, nil
+	case "write":
+		return LevelWrite, nil
+	case "admin":
+		return LevelAdmin, nil
+	}
+	return 0, fmt.Errorf("level %q: want read, write or admin", s)
+}
+
+// String returns "read", "write" or "admin".
+func (l Level) String() string {
+	switch l {
+	case LevelRead:
+		return "read"
+	case LevelWrite:
+		return "write"
+	case LevelAdmin:
+		return "admin"
+	}
+	return "none"
+}
+
+// Token is one bearer token and what it may do.
+type Token struct {
+	// Name identifies the token in logs (never the secret).
+	Name string
+	// Secret is the token itself. Leave it empty and set SHA256 to keep
+	// only a hash of the token in the configuration.
+	Secret string
+	// SHA256 is the hex SHA-256 of the token, used when Secret is empty.
+	SHA256 string
+	// Databases lists the database names the token may use; "*" is every
+	// database.
+	Databases []string
+	// Level is the most the token may do.
+	Level Level
+	// RateLimit is the sustained requests per second allowed; 0 is no
+	// limit.
+	RateLimit float64
+	// Burst is how many requests may exceed the rate at once. Default:
+	// the rate rounded up (at least 1).
+	Burst int
+}
+
+// DefaultDangerousCommands need the admin level whatever Redis's flags say.
+var DefaultDangerousCommands = []string{
+	"FLUSHALL", "FLUSHDB", "CONFIG", "DEBUG", "SHUTDOWN", "KEYS", "SCRIPT KILL", "SCRIPT FLUSH",
+	"FUNCTION FLUSH", "FUNCTION KILL", "MIGRATE", "REPLICAOF", "SLAVEOF", "SAVE", "BGSAVE",
+	"BGREWRITEAOF", "ACL", "MODULE", "CLIENT KILL", "CLUSTER", "FAILOVER", "SWAPDB", "LATENCY RESET",
+}
+
+// principal is an authenticated token with its state.
+type principal struct {
+	tok     *Token
+	hash    [sha256.Size]byte
+	all     bool
+	dbs     map[string]bool
+	limiter *rate.Limiter
+}
+
+// authConfig holds the prepared tokens and command policy.
+type authConfig struct {
+	principals []*principal
+	dangerous  map[string]bool
+}
+
+func newAuth(tokens []Token, dangerous []string) (*authConfig, error) {
+	a := &authConfig{dangerous: map[string]bool{}}
+	if dangerous == nil {
+		dangerous = DefaultDangerousCommands
+	}
+	for _, c := range dangerous {
+		a.dangerous[strings.ToUpper(strings.Join(strings.Fields(c), " "))] = true
+	}
+	for i := range tokens {
+		t := &tokens[i]
+		p := &principal{tok: t, dbs: map[string]bool{}}
+		switch {
+		case t.Secret != "":
+			p.hash = sha256.Sum256([]byte(t.Secret))
+		case t.SHA256 != "":
+			b, err := hex.DecodeString(strings.TrimSpace(t.SHA256))
+			if err != nil || len(b) != sha256.Size {
+				return nil, fmt.Errorf("api: token %q: sha256 must be 64 hex digits", t.Name)
+			}
+			copy(p.hash[:], b)
+		default:
+			return nil, fmt.Errorf("api: token %q has neither a secret nor a sha256", t.Name)
+		}
+		if t.Level < LevelRead || t.Level > LevelAdmin {
+			return nil, fmt.Errorf("api: token %q: level must be read, write or admin", t.Name)
+		}
+		for _, db := range t.Databases {
+			if db == "*" {
+				p.all = true
+			}
+			p.dbs[db] = true
+		}
+		if t.RateLimit > 0 {
+			burst := t.Burst
+			if burst <= 0 {
+				burst = max(1, int(math.Ceil(t.RateLimit)))
+			}
+			p.limiter = rate.NewLimiter(rate.Limit(t.RateLimit), burst)
+		}
+		a.principals = append(a.principals, p)
+	}
+	return a, nil
+}
+
+// enabled reports whether tokens are configured (else everything is open).
+func (a *authConfig) enabled() bool { return len(a.principals) > 0 }
+
+// lookup finds the token's principal, comparing hashes in constant time
+// against every configured token.
+func (a *authConfig) lookup(secret string) *principal {
+	h := sha256.Sum256([]byte(secret))
+	var found *principal
+	for _, p := range a.principals {
+		if subtle.ConstantTimeCompare(h[:], p.hash[:]) == 1 {
+			found = p
+		}
+	}
+	return found
+}
+
+const ctxPrincipal ctxKey = 100
+
+// principalFrom returns the request's authenticated token, or nil when
+// authentication is off.
+func principalFrom(r *http.Request) *principal {
+	p, _ := r.Context().Value(ctxPrincipal).(*principal)
+	return p
+}
+
+// bearer extracts the token from "Authorization: Bearer …" or, for Upstash
+// clients, the _token query parameter.
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	return r.URL.Query().Get("_token")
+}
+
+// authenticate requires a valid token when tokens are configured (401
+// otherwise) and applies the token's rate limit (429).
+func authenticate(d *deps) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if !d.auth.enabled() {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			secret := bearer(r)
+			if secret == "" {
+				writeError(w, r, d.logger, errorf(http.StatusUnauthorized, CodeUnauthorized, "a bearer token is required (Authorization: Bearer <token>)"))
+				return
+			}
+			p := d.auth.lookup(secret)
+			if p == nil {
+				writeError(w, r, d.logger, errorf(http.StatusUnauthorized, CodeUnauthorized, "the token is not valid"))
+				return
+			}
+			if p.limiter != nil {
+				if res := p.limiter.Reserve(); res.Delay() > 0 {
+					wait := res.Delay()
+					res.Cancel()
+					writeError(w, r, d.logger, &apiError{
+						status:     http.StatusTooManyRequests,
+						code:       CodeRateLimited,
+						detail:     "the token's rate limit is exhausted",
+						retryAfter: max(1, int(math.Ceil(wait.Seconds()))),
+					})
+					return
+				}
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxPrincipal, p)))
+		})
+	}
+}
+
+// allowedDatabase reports whether the request's token may use database db.
+func allowedDatabase(r *http.Request, db string) bool {
+	p := principalFrom(r)
+	return p == nil || p.all || p.dbs[db]
+}
+
+// levelFor decides the level a command needs: admin for the dangerous list
+// and for commands Redis flags admin; write for commands Redis flags write
+// or may_replicate, and for PUBLISH; read otherwise. Flags come from
+// COMMAND INFO, fetched once per database client and cached.
+func (d *deps) levelFor(ctx context.Context, c client.Backend, args []string) (Level, error) {
+	name := strings.ToUpper(args[0])
+	if d.auth.dangerous[name] {
+		return LevelAdmin, nil
+	}
+	if len(args) > 1 && d.auth.dangerous[name+" "+strings.ToUpper(args[1])] {
+		return LevelAdmin, nil
+	}
+	switch name {
+	case "PUBLISH", "SPUBLISH":
+		return LevelWrite, nil
+	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE":
+		return LevelRead, nil
+	}
+	ci, err := c.CommandInfo(ctx, args)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case !ci.Known:
+		return LevelWrite, nil // let Redis answer "unknown command", but not to readers
+	case ci.Has("admin"):
+		return LevelAdmin, nil
+	case ci.Has("write"), ci.Has("may_replicate"):
+		return LevelWrite, nil
+	}
+	return LevelRead, nil
+}
+
+// authorize checks every command against the request's token before any
+// of them runs. It returns a 403 FORBIDDEN_COMMAND problem naming the
+// first command the token may not run.
+func (d *deps) authorize(r *http.Request, cmds ...[]string) error {
+	p := principalFrom(r)
+	if p == nil {
+		return nil
+	}
+	db := database(r)
+	for _, args := range cmds {
+		if len(args) == 0 {
+			continue
+		}
+		need, err := d.levelFor(r.Context(), db.Client, args)
+		if err != nil {
+			return err
+		}
+		if need > p.tok.Level {
+			return errorf(http.StatusForbidden, CodeForbiddenCommand, "%s needs the %s level; this token has %s", strings.ToUpper(args[0]), need, p.tok.Level)
+		}
+	}
+	return nil
+}
