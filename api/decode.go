@@ -48,7 +48,7 @@ type validatorIface interface {
 // failure is an *apiError with all failing fields listed.
 func decode[T any](r *http.Request, limit int64) (T, error) {
 	var v T
-	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) && !isCurlDefault(ct) {
 		return v, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "the body must be application/json, not %s", ct)
 	}
 	body := http.MaxBytesReader(nil, r.Body, limit)
@@ -141,6 +141,13 @@ func isJSON(ct string) bool {
 	mt, _, _ := strings.Cut(ct, ";")
 	mt = strings.TrimSpace(strings.ToLower(mt))
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// isCurlDefault accepts the form type that `curl -d` sends by default: the
+// body is still read as JSON, so curl users need no -H flag.
+func isCurlDefault(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.TrimSpace(strings.ToLower(mt)) == "application/x-www-form-urlencoded"
 }
 
 // jsonError explains a decoding failure.

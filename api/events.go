@@ -1,5 +1,3 @@
-//go:build realtime
-
 package api
 
 import (
@@ -58,6 +56,14 @@ func sseSubscribe(d *deps, pattern bool) http.HandlerFunc {
 			return
 		}
 		enc, _ := encodingOf(r) // checked by pathParam
+		cmd := "SUBSCRIBE"
+		if pattern {
+			cmd = "PSUBSCRIBE"
+		}
+		if err := d.authorize(r, []string{cmd, name}); err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
 		db := database(r)
 		h := d.hubs[db.Name]
 		sub, err := h.newSubscriber()
@@ -135,4 +141,229 @@ func appendEventJSON(b []byte, ev hubEvent, enc Encoding) []byte {
 		_ = e.value(m)
 	}
 	return e.b
+}
+
+// handleStreamEvents serves GET /db/{db}/streams/{key}/events.
+//
+// @Summary      Tail a stream (Server-Sent Events)
+// @Description  Streams entries as they are added, each an `entry` event whose SSE `id` is the entry ID and whose data is `{"id","fields"}`; a browser EventSource that reconnects sends `Last-Event-ID` and resumes right after it, losing nothing. `start` picks where to begin without Last-Event-ID: `$` (default: only new entries), `0` (everything) or an ID (entries after it). With `group` and `consumer` the tail reads as a consumer group member (XREADGROUP): entries already delivered to this consumer but not acknowledged come first, then new ones; with `ack=true` each entry is acknowledged (XACK) once written, otherwise acknowledge with XACK through /command. Each tail holds one blocking Redis connection; over max_stream_tails per database the answer is 503 POOL_TIMEOUT. If Redis goes away an `error` event is sent and the tail resumes when it is back.
+// @ID           tailStream
+// @Tags         streams
+// @Produce      text/event-stream
+// @Param        db             path    string   true   "Database name"  example(0)
+// @Param        key            path    string   true   "Key"  example(sensor:1)
+// @Param        start          query   string   false  "$ (new only), 0 (all) or an entry ID"  default($)
+// @Param        group          query   string   false  "Consumer group"
+// @Param        consumer       query   string   false  "Consumer name (with group)"
+// @Param        ack            query   bool     false  "Acknowledge entries once sent (with group)"
+// @Param        count          query   integer  false  "Most entries per read (1-1000)"  default(100)
+// @Param        encoding       query   string   false  "utf8 (default) or base64"  Enums(utf8, base64)
+// @Param        Last-Event-ID  header  string   false  "Resume after this entry ID"
+// @Success      200  {string}  string  "event stream"
+// @Failure      400  {object}  Problem
+// @Failure      404  {object}  Problem
+// @Failure      503  {object}  Problem
+// @Security     BearerAuth
+// @Router       /db/{db}/streams/{key}/events [get]
+func handleStreamEvents(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, err := keyParam(r)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		enc, _ := encodingOf(r)
+		q := r.URL.Query()
+		group, consumer := q.Get("group"), q.Get("consumer")
+		if (group == "") != (consumer == "") {
+			writeError(w, r, d.logger, errValidation("group and consumer go together", FieldError{Field: "consumer", Message: "is required with group (and group with consumer)"}))
+			return
+		}
+		ack, err := boolQuery(r, "ack")
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		count, err := intQuery(r, "count", 100, 1, 1000)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		probe := []string{"XREAD", "STREAMS", key, "0"}
+		if group != "" {
+			probe = []string{"XREADGROUP", "GROUP", group, consumer, "STREAMS", key, ">"}
+		}
+		if err := d.authorize(r, probe); err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		db := database(r)
+		sem := d.tails[db.Name]
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+		default:
+			writeError(w, r, d.logger, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "too many stream tails on this database", retryAfter: 1})
+			return
+		}
+		t := &tail{d: d, r: r, key: key, group: group, consumer: consumer, ack: ack, count: strconv.FormatInt(count, 10), enc: enc}
+		if group == "" {
+			t.last = r.Header.Get("Last-Event-ID")
+			if t.last == "" {
+				t.last = q.Get("start")
+			}
+			if t.last == "" || t.last == "$" {
+				if t.last, err = t.lastID(); err != nil {
+					writeError(w, r, d.logger, err)
+					return
+				}
+			}
+		} else {
+			t.last = "0" // this consumer's pending entries first
+		}
+		stream, err := newSSE(w, time.Second)
+		if err != nil {
+			return
+		}
+		d.metrics.addSubscribers(db.Name, "stream", 1)
+		defer d.metrics.addSubscribers(db.Name, "stream", -1)
+		t.run(stream)
+	}
+}
+
+// tail is one stream tail in progress.
+type tail struct {
+	d                    *deps
+	r                    *http.Request
+	key, group, consumer string
+	ack                  bool
+	count                string
+	enc                  Encoding
+	last                 string // last ID delivered (or "0"/">" in group mode)
+}
+
+// lastID returns the stream's newest ID, or "0-0" when it is empty, so
+// that "$" is fixed once and no entry added between reads is skipped.
+func (t *tail) lastID() (string, error) {
+	v, err := t.d.runDefault(t.r, "XREVRANGE", t.key, "+", "-", "COUNT", "1")
+	if err != nil {
+		return "", err
+	}
+	if es, ok := v.([]any); ok && len(es) == 1 {
+		if m, ok := es[0].(client.Map); ok {
+			if id, ok := m[0].Value.(string); ok {
+				return id, nil
+			}
+		}
+	}
+	return "0-0", nil
+}
+
+// run reads and sends entries until the client leaves or the server stops.
+func (t *tail) run(stream *sseWriter) {
+	ctx := t.r.Context()
+	block := strconv.FormatInt(max(t.d.cfg.Heartbeat.Milliseconds(), 1), 10)
+	var buf []byte
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.d.closing:
+			_ = stream.event("shutdown", "", []byte("{}"))
+			return
+		default:
+		}
+		var args []string
+		switch {
+		case t.group == "":
+			args = []string{"XREAD", "COUNT", t.count, "BLOCK", block, "STREAMS", t.key, t.last}
+		case t.last == "0":
+			args = []string{"XREADGROUP", "GROUP", t.group, t.consumer, "COUNT", t.count, "STREAMS", t.key, "0"}
+		default:
+			args = []string{"XREADGROUP", "GROUP", t.group, t.consumer, "COUNT", t.count, "BLOCK", block, "STREAMS", t.key, ">"}
+		}
+		v, err := t.d.runDefault(t.r, args...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			ae := classify(err)
+			if !failing {
+				buf = append(buf[:0], `{"code":`...)
+				buf = appendString(buf, ae.code)
+				buf = append(buf, `,"detail":`...)
+				buf = appendString(buf, ae.detail)
+				buf = append(buf, '}')
+				if stream.event("error", "", buf) != nil {
+					return
+				}
+			}
+			failing = true
+			if ae.status < 500 {
+				return // a permanent problem (WRONGTYPE, NOGROUP…): end the stream
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.d.closing:
+				_ = stream.event("shutdown", "", []byte("{}"))
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		failing = false
+		entries := streamEntriesOf(v)
+		if len(entries) == 0 {
+			if t.group != "" && t.last == "0" {
+				t.last = ">" // pending drained: now new entries
+			}
+			if stream.comment("ping") != nil {
+				return
+			}
+			continue
+		}
+		for _, e := range entries {
+			id, _ := e[0].Value.(string)
+			enc := valueEncoder{b: buf[:0], enc: t.enc}
+			if err := enc.value(e); err != nil {
+				enc = valueEncoder{b: buf[:0], enc: EncodingBase64}
+				_ = enc.value(append(client.Map{{Key: "encoding", Value: "base64"}}, e...))
+			}
+			buf = enc.b
+			if stream.event("entry", id, buf) != nil {
+				return
+			}
+			if t.group == "" {
+				t.last = id
+			} else if t.ack {
+				if _, err := t.d.runDefault(t.r, "XACK", t.key, t.group, id); err != nil {
+					t.d.logger.Debug("stream tail: XACK failed", "req_id", RequestID(ctx), "err", err)
+				}
+			}
+		}
+	}
+}
+
+// streamEntriesOf digs the entries out of an XREAD/XREADGROUP reply
+// shaped by the default callbacks: [{stream, entries: [{id, fields}]}].
+func streamEntriesOf(v any) []client.Map {
+	streams, _ := v.([]any)
+	var out []client.Map
+	for _, s := range streams {
+		sm, _ := s.(client.Map)
+		for _, en := range sm {
+			if en.Key != "entries" {
+				continue
+			}
+			es, _ := en.Value.([]any)
+			for _, e := range es {
+				if m, ok := e.(client.Map); ok {
+					out = append(out, m)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -43,6 +43,10 @@ type Config struct {
 	// DangerousCommands need the admin level ("FLUSHALL", "CONFIG",
 	// "SCRIPT KILL"…). Nil means DefaultDangerousCommands.
 	DangerousCommands []string
+	// MaxStreamTails bounds concurrent stream tails per database; each
+	// holds a blocking connection. Default 16 (the client's default
+	// MaxBlocking).
+	MaxStreamTails int
 	// Heartbeat is the interval of keep-alive comments on event streams
 	// and pings on WebSockets. Default 15s.
 	Heartbeat time.Duration
@@ -68,6 +72,9 @@ func (c Config) withDefaults() Config {
 	if c.SubscriberBuffer <= 0 {
 		c.SubscriberBuffer = 256
 	}
+	if c.MaxStreamTails <= 0 {
+		c.MaxStreamTails = 16
+	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
 	}
@@ -91,8 +98,12 @@ type deps struct {
 	dbs     map[string]*Database
 	names   []string // sorted database names
 	metrics *Metrics
-	hubs    map[string]*hub // pub/sub fan-out per database
-	auth    *authConfig
+	hubs    map[string]*hub          // pub/sub fan-out per database
+	tails   map[string]chan struct{} // stream tail slots per database
+	// defaults shapes replies the gateway itself parses (stream tails),
+	// independent of per-database overrides.
+	defaults *client.Registry
+	auth     *authConfig
 	// closing is closed by Server.Close: long-lived streams (SSE,
 	// WebSocket) send a final event and end.
 	closing   chan struct{}
@@ -131,7 +142,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, closing: make(chan struct{})}
+	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
 	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands)
 	if err != nil {
 		panic(err) // documented: callers validate first
@@ -146,6 +157,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		h := newHub(db, logger, metrics, d.cfg.SubscriberBuffer)
 		d.hubs[db.Name] = h
 		d.onClose = append(d.onClose, h.close)
+		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 	}
 	sort.Slice(d.names, func(i, j int) bool { return dbLess(d.names[i], d.names[j]) })
 	metrics.watch(dbs)
@@ -281,26 +293,25 @@ func database(r *http.Request) *Database {
 }
 
 // pathParam returns a path parameter unescaped exactly once. With
-// ?encoding=base64 the segment is base64 (standard or URL alphabet) and is
-// decoded too, so keys may hold any bytes.
+// ?key_encoding=base64 the segment is base64 (standard or URL alphabet)
+// and is decoded too, so keys may hold any bytes.
 func pathParam(r *http.Request, name string) (string, error) {
 	raw := chi.URLParam(r, name)
 	s, err := url.PathUnescape(raw)
 	if err != nil {
 		return "", errValidation("a path segment is not validly escaped", FieldError{Field: name, Message: "has an invalid %-escape"})
 	}
-	enc, err := encodingOf(r)
-	if err != nil {
-		return "", err
-	}
-	if enc == EncodingBase64 {
+	switch r.URL.Query().Get("key_encoding") {
+	case "", "utf8":
+		return s, nil
+	case "base64":
 		b, err := decodeBase64(s)
 		if err != nil {
-			return "", errValidation("a path segment is not valid base64", FieldError{Field: name, Message: "is not valid base64 (the request asked for encoding=base64)"})
+			return "", errValidation("a path segment is not valid base64", FieldError{Field: name, Message: "is not valid base64 (the request asked for key_encoding=base64)"})
 		}
 		return string(b), nil
 	}
-	return s, nil
+	return "", errValidation("unknown key encoding", FieldError{Field: "key_encoding", Message: "must be utf8 or base64"})
 }
 
 // commandContext bounds one command (or pipeline) by the command timeout,
@@ -348,6 +359,21 @@ func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string) ([]
 	ctx, cancel := d.commandContext(r.Context(), cmds...)
 	defer cancel()
 	return database(r).Client.Transaction(ctx, watch, cmds)
+}
+
+// runDefault runs a command shaped by the default callbacks (not the
+// database's overrides), for replies the gateway itself reads.
+func (d *deps) runDefault(r *http.Request, args ...string) (any, error) {
+	if err := d.authorize(r, args); err != nil {
+		return nil, err
+	}
+	ctx, cancel := d.commandContext(r.Context(), args)
+	defer cancel()
+	v, err := database(r).Client.DoRaw(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return d.defaults.Shape(v, client.OptionsFor(args))
 }
 
 // pipe runs commands as one pipeline on the request's database.

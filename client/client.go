@@ -29,6 +29,8 @@ type (
 	Func = callbacks.Func
 	// Options are the options passed to a response callback.
 	Options = callbacks.Options
+	// Registry is a table of response callbacks; see callbacks.Registry.
+	Registry = callbacks.Registry
 	// PoolStats is a snapshot of a connection pool's counters.
 	PoolStats = pool.Stats
 	// PoolConfig configures a connection pool; see pool.Config.
@@ -54,6 +56,10 @@ func ParseURL(raw string) (PoolConfig, error) { return pool.ParseURL(raw) }
 // CallbackByName returns the named response callback ("raw", "bool",
 // "float", "object", "pairs", "info"…) for per-database overrides.
 func CallbackByName(name string) (Func, bool) { return callbacks.ByName(name) }
+
+// DefaultCallbacks returns a fresh copy of the default callback table, for
+// shaping replies the same way whatever a database's overrides are.
+func DefaultCallbacks() *Registry { return callbacks.Default() }
 
 // CallbackNames lists the names [CallbackByName] accepts.
 func CallbackNames() []string { return callbacks.Names() }

@@ -1,0 +1,46 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// intQuery reads an optional integer query parameter within [lo, hi].
+func intQuery(r *http.Request, name string, def, lo, hi int64) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, errValidation("a query parameter is not an integer", FieldError{Field: name, Message: "must be an integer"})
+	}
+	if n < lo || n > hi {
+		return 0, errValidation("a query parameter is out of range", FieldError{Field: name, Message: "must be between " + strconv.FormatInt(lo, 10) + " and " + strconv.FormatInt(hi, 10)})
+	}
+	return n, nil
+}
+
+// keyParam reads {key} (unescaped once, base64-decoded under
+// ?encoding=base64).
+func keyParam(r *http.Request) (string, error) { return pathParam(r, "key") }
+
+// numberArg turns a JSON number literal into a Redis argument and reports
+// whether it is an integer (no '.', 'e' or 'E').
+func numberArg(n json.Number) (string, bool) {
+	s := n.String()
+	return s, !strings.ContainsAny(s, ".eE")
+}
+
+// msArg formats milliseconds for PX/PEXPIRE.
+func msArg(n int64) string { return strconv.FormatInt(n, 10) }
+
+// asRedisError is errors.As for Redis error replies.
+func asRedisError(err error, target **client.Error) bool {
+	return err != nil && errors.As(err, target)
+}
