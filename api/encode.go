@@ -90,6 +90,9 @@ func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status
 	e.b = append(e.b, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store") // Redis data changes under any cache
+	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		tag := etag(e.b)
 		h.Set("ETag", tag)

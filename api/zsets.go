@@ -210,8 +210,8 @@ func zrangeArgs(r *http.Request, key string) ([]string, error) {
 			stop = stop[:1] + s
 		}
 	}
-	if rev {
-		start, stop = stop, start // REV takes max then min
+	if rev && by != "rank" {
+		start, stop = stop, start // BYSCORE/BYLEX with REV take max then min
 	}
 	args := []string{"ZRANGE", key, start, stop}
 	switch by {
