@@ -75,10 +75,22 @@ func newGateway(tb testing.TB, opts gatewayOpts) *gateway {
 			db.Client.SetResponseCallback(cmd, fn)
 		}
 	}
-	srv := httptest.NewServer(NewServer(nil, opts.cfg, dbs, nil))
-	tb.Cleanup(srv.Close)
-	g.URL = srv.URL
+	g.URL = newHTTPServer(tb, NewServer(nil, opts.cfg, dbs, nil))
 	return g
+}
+
+// newHTTPServer serves srv on a loopback port until the test ends and
+// returns its URL.
+func newHTTPServer(tb testing.TB, srv *Server) string {
+	tb.Helper()
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.RegisterOnShutdown(srv.Close)
+	hs.Start()
+	tb.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	return hs.URL
 }
 
 // newTestDB builds a Database named name over the Redis at url.
