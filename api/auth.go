@@ -221,7 +221,8 @@ func allowedDatabase(r *http.Request, db string) bool {
 
 // levelFor decides the level a command needs: admin for the dangerous list
 // and for commands Redis flags admin; write for commands Redis flags write
-// or may_replicate, and for PUBLISH; read otherwise. Flags come from
+// or may_replicate, for scripts not flagged readonly (EVAL, FCALL), and for
+// PUBLISH; read otherwise. Flags come from
 // COMMAND INFO, fetched once per database client and cached.
 func (d *deps) levelFor(ctx context.Context, c client.Backend, args []string) (Level, error) {
 	name := strings.ToUpper(args[0])
@@ -248,6 +249,8 @@ func (d *deps) levelFor(ctx context.Context, c client.Backend, args []string) (L
 		return LevelAdmin, nil
 	case ci.Has("write"), ci.Has("may_replicate"):
 		return LevelWrite, nil
+	case ci.InCategory("scripting") && !ci.Has("readonly") && !ci.InCategory("read"):
+		return LevelWrite, nil // EVAL/FCALL may write; EVAL_RO/FCALL_RO are readonly
 	}
 	return LevelRead, nil
 }
