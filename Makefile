@@ -13,8 +13,8 @@ run: ## serve on 127.0.0.1:8080 (embedded in-memory Redis without REDIS_URL)
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/gateway ./cmd/gateway
 
-deps: ## install test dependencies that are missing (redis-server, swag)
-	scripts/deps.sh redis swag
+deps: ## install test dependencies that are missing (redis-server)
+	scripts/deps.sh redis
 
 test: deps lint unit openapi-check ## everything CI checks
 

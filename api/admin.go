@@ -103,7 +103,7 @@ type DatabaseInfo struct {
 	// Healthy is true when the database answered PING within 1 s.
 	Healthy bool `json:"healthy" example:"true"`
 	// Pool holds the connection pool's counters.
-	Pool client.PoolStats `json:"pool"`
+	Pool client.PoolStats `json:"pool" swaggertype:"object"`
 }
 
 // DatabaseList is the body of GET /databases.

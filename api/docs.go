@@ -1,9 +1,49 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+	"strconv"
 
-// handleOpenAPI is not implemented yet.
-func handleOpenAPI(d *deps) http.HandlerFunc { return notImplemented(d) }
+	httpSwagger "github.com/swaggo/http-swagger/v2"
 
-// handleDocs is not implemented yet.
-func handleDocs(d *deps) http.HandlerFunc { return notImplemented(d) }
+	"github.com/redis-gateway/redis-gateway/openapi"
+)
+
+// handleOpenAPI serves GET /openapi.json: the OpenAPI 3.0 description of
+// this API, generated from the annotations (see package openapi).
+func handleOpenAPI(d *deps) http.HandlerFunc {
+	spec := openapi.JSON()
+	tag := etag(spec)
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("ETag", tag)
+		h.Set("Cache-Control", "no-cache")
+		if ifNoneMatch(r, tag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h.Set("Content-Length", strconv.Itoa(len(spec)))
+		if _, err := w.Write(spec); err != nil {
+			d.logger.Debug("write spec", "err", err)
+		}
+	}
+}
+
+// handleDocs serves Swagger UI under /docs/ (assets embedded by
+// swaggo/http-swagger, the maintained Swagger UI bundle for Go), pointed at
+// /openapi.json.
+func handleDocs(d *deps) http.HandlerFunc {
+	ui := httpSwagger.Handler(
+		httpSwagger.URL("/openapi.json"),
+		httpSwagger.DeepLinking(true),
+		httpSwagger.DocExpansion("none"),
+	)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/docs/" {
+			http.Redirect(w, r, "/docs/index.html", http.StatusFound)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	}
+}

@@ -175,6 +175,8 @@ func (e *valueEncoder) value(v any) error {
 		e.float(x)
 	case client.Number:
 		e.b = append(e.b, x...)
+	case rawJSON:
+		e.b = append(e.b, x...)
 	case string:
 		e.b = appendString(e.b, x)
 	case []byte:
@@ -342,3 +344,6 @@ func appendEscape(dst []byte, c byte) []byte {
 	}
 	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 }
+
+// appendInt64 appends n in decimal.
+func appendInt64(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }

@@ -183,4 +183,3 @@ func waitFor(tb testing.TB, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-

@@ -6,7 +6,7 @@ export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 cd "$(dirname "$0")/.."
 mode=${1:-openapi}
 gen() { # $1: output dir
-  swag init -g routes.go -d ./api --outputTypes json,yaml --quiet -o "$1" >/dev/null
+  go tool swag init -g routes.go -d ./api --outputTypes json,yaml --quiet -o "$1" >/dev/null
   go run ./openapi/cmd/convert -in "$1/swagger.json" -out "$1/openapi.json"
 }
 case "$mode" in
