@@ -106,13 +106,14 @@ func (cn *Conn) Watch(ctx context.Context) (done func() error) {
 		dl = time.Time{}
 	}
 	_ = cn.nc.SetDeadline(dl)
-	var fired atomic.Bool
 	stop := context.AfterFunc(ctx, func() {
-		fired.Store(true)
 		_ = cn.nc.SetDeadline(time.Unix(1, 0)) // in the past: unblock I/O now
 	})
 	return func() error {
-		if !stop() && fired.Load() {
+		// stop reports false once the interrupt has started: it may still
+		// be about to move the deadline into the past, so the connection
+		// must not be reused even if the exchange itself completed.
+		if !stop() {
 			cn.MarkBroken()
 			return ctx.Err()
 		}
