@@ -288,6 +288,9 @@ func (r *Reader) line() ([]byte, error) {
 		}
 		return nil, err
 	}
+	if int64(len(line)) > r.lim.MaxBulk+2 {
+		return nil, fmt.Errorf("%w: line longer than %d", ErrLimit, r.lim.MaxBulk)
+	}
 	if len(line) < 2 || line[len(line)-2] != '\r' {
 		return nil, fmt.Errorf("%w: line not terminated by CRLF", ErrProtocol)
 	}
