@@ -25,6 +25,7 @@ type Conn struct {
 	createdAt time.Time
 	usedAt    time.Time
 	broken    atomic.Bool
+	pending   int  // replies written for and not yet read
 	pooled    bool // counted in a pool's slots
 	inPool    bool // sitting in the idle stack (guarded by the pool's mu)
 }
@@ -49,6 +50,7 @@ func (cn *Conn) WriteCommand(args ...string) error {
 		cn.MarkBroken()
 		return err
 	}
+	cn.pending++
 	return nil
 }
 
@@ -69,6 +71,9 @@ func (cn *Conn) Read() (resp.Value, error) {
 	if err != nil {
 		cn.MarkBroken()
 		return resp.Value{}, err
+	}
+	if v.Kind != resp.Push && cn.pending > 0 { // pushes answer no command
+		cn.pending--
 	}
 	return v, nil
 }
@@ -122,10 +127,10 @@ func (cn *Conn) Watch(ctx context.Context) (done func() error) {
 }
 
 // clean reports whether the connection is fit to go back to the pool: not
-// broken and no unread bytes (a reply nobody read would be handed to the
-// next user).
+// broken, every command's reply read, and no unread or unsent bytes (a
+// reply nobody read would be handed to the next user).
 func (cn *Conn) clean() bool {
-	return !cn.Broken() && cn.br.Buffered() == 0 && cn.wr.Buffered() == 0
+	return !cn.Broken() && cn.pending == 0 && cn.br.Buffered() == 0 && cn.wr.Buffered() == 0
 }
 
 // errUnexpectedRead is returned by the liveness check when an idle
