@@ -1,6 +1,7 @@
 package callbacks
 
 import (
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,9 +145,20 @@ func isUpper(s string) bool {
 // argument picks the real command.
 func hasSubcommands(name string) bool {
 	switch name {
-	case "ACL", "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "FUNCTION", "LATENCY",
+	case "ACL", "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "DEBUG", "FUNCTION", "LATENCY",
 		"MEMORY", "MODULE", "OBJECT", "PUBSUB", "SCRIPT", "SLOWLOG", "XINFO", "XGROUP":
 		return true
 	}
 	return false
+}
+
+// Commands lists the commands with a registered callback, sorted.
+func (r *Registry) Commands() []string {
+	m := *r.m.Load()
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

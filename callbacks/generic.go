@@ -82,11 +82,8 @@ func pairs(v resp.Value) ([]resp.Value, bool) {
 	case resp.Map, resp.Attribute:
 		return v.Elems, true
 	case resp.Array, resp.Set:
-		if len(v.Elems)%2 != 0 {
-			return nil, false
-		}
-		// RESP3 may also send an array of 2-element arrays.
-		if len(v.Elems) > 0 && v.Elems[0].Kind == resp.Array && len(v.Elems[0].Elems) == 2 {
+		// RESP3 may send an array of 2-element arrays.
+		if isNested(v) {
 			flat := make([]resp.Value, 0, 2*len(v.Elems))
 			for _, p := range v.Elems {
 				if len(p.Elems) != 2 {
@@ -95,6 +92,9 @@ func pairs(v resp.Value) ([]resp.Value, bool) {
 				flat = append(flat, p.Elems...)
 			}
 			return flat, true
+		}
+		if len(v.Elems)%2 != 0 {
+			return nil, false
 		}
 		return v.Elems, true
 	}

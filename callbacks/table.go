@@ -1,6 +1,7 @@
 package callbacks
 
 import (
+	"bytes"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ func Default() *Registry {
 		"RESTORE", "SWAPDB", "MIGRATE", "CLIENT SETNAME", "CLIENT PAUSE", "CLIENT UNPAUSE", "CONFIG SET",
 		"CONFIG RESETSTAT", "CONFIG REWRITE", "SCRIPT FLUSH", "SCRIPT KILL", "FUNCTION FLUSH", "FUNCTION KILL",
 		"FUNCTION DELETE", "FUNCTION RESTORE", "XGROUP SETID", "ACL SETUSER", "ACL LOAD", "ACL SAVE",
-		"ACL LOG RESET", "PFMERGE", "READONLY", "MODULE LOAD", "MODULE UNLOAD", "BGREWRITEAOF", "SAVE",
+		"PFMERGE", "READONLY", "MODULE LOAD", "MODULE UNLOAD", "BGREWRITEAOF", "SAVE",
 		"SLOWLOG RESET", "LATENCY RESET", "CLUSTER FAILOVER", "DEBUG SLEEP")
 	set(setCmd, "SET")
 	set(intBool, "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "PERSIST", "SETNX", "HSETNX", "HEXISTS",
@@ -31,7 +32,8 @@ func Default() *Registry {
 	set(float, "INCRBYFLOAT", "HINCRBYFLOAT", "ZSCORE", "ZINCRBY", "GEODIST")
 	set(floatList, "ZMSCORE")
 	set(zadd, "ZADD")
-	set(object, "HGETALL", "CONFIG GET", "MEMORY STATS", "ACL GETUSER", "LCS", "FUNCTION STATS", "HELLO")
+	set(object, "HGETALL", "CONFIG GET", "ACL GETUSER", "LCS", "HELLO")
+	set(deepPairs, "MEMORY STATS", "FUNCTION STATS")
 	set(hrandfield, "HRANDFIELD")
 	set(objectList, "ACL LOG", "CLIENT TRACKINGINFO", "XINFO GROUPS", "XINFO CONSUMERS", "FUNCTION LIST")
 	set(xinfoStream, "XINFO STREAM")
@@ -246,8 +248,12 @@ func hrandfield(v resp.Value, o Options) (any, error) {
 	return Generic(v), nil
 }
 
-// objectList: an array of maps (or flat arrays) → []Map.
+// objectList: an array of maps (or flat arrays) → []Map. A plain OK (ACL
+// LOG RESET) is true.
 func objectList(v resp.Value, o Options) (any, error) {
+	if v.Kind == resp.SimpleString {
+		return okTrue(v, o)
+	}
 	if !v.IsAggregate() {
 		return nil, shapeError("object list", v, "array")
 	}
@@ -285,6 +291,50 @@ func deepObject(v resp.Value) (any, error) {
 		out = append(out, Entry{Key: Generic(ps[i]), Value: conv})
 	}
 	return out, nil
+}
+
+// deepPairs: a map whose nested values are maps too (MEMORY STATS,
+// FUNCTION STATS). Under RESP2 every nested array with text keys in even
+// positions is read as a map, which is what these replies contain.
+func deepPairs(v resp.Value, _ Options) (any, error) {
+	if !v.IsAggregate() {
+		return nil, shapeError("object", v, "map")
+	}
+	return deepConvert(v), nil
+}
+
+func deepConvert(v resp.Value) any {
+	if v.Kind == resp.BulkString && bytes.ContainsAny(v.Str, ".e") {
+		// RESP2 sends these replies' doubles as strings.
+		if f, ok := toFloat(v); ok {
+			return f
+		}
+	}
+	if !v.IsAggregate() {
+		return Generic(v)
+	}
+	if ps, ok := pairs(v); ok && (v.Kind == resp.Map || textKeys(ps)) && len(ps) > 0 {
+		out := make(Map, 0, len(ps)/2)
+		for i := 0; i+1 < len(ps); i += 2 {
+			out = append(out, Entry{Key: Generic(ps[i]), Value: deepConvert(ps[i+1])})
+		}
+		return out
+	}
+	out := make([]any, len(v.Elems))
+	for i, e := range v.Elems {
+		out[i] = deepConvert(e)
+	}
+	return out
+}
+
+// textKeys reports whether every even element is a string.
+func textKeys(ps []resp.Value) bool {
+	for i := 0; i < len(ps); i += 2 {
+		if !ps[i].IsText() {
+			return false
+		}
+	}
+	return true
 }
 
 // xinfoStream: XINFO STREAM → object, with first-entry and last-entry as

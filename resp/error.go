@@ -51,3 +51,9 @@ func isCode(s string) bool {
 	}
 	return true
 }
+
+// ErrInvalidValue is wrapped by the error [Writer.WriteValue] returns for a
+// [Value] that has no valid wire form, such as a map with an odd number of
+// elements or a simple string containing '\n'. Nothing is written, so the
+// stream stays usable.
+var ErrInvalidValue = errors.New("resp: invalid value")
