@@ -39,6 +39,26 @@ type Config struct {
 	LogLevel          string                       `yaml:"log_level" validate:"oneof=debug info warn error"`
 	LogFormat         string                       `yaml:"log_format" validate:"oneof=json text"`
 	InsecureNoAuth    bool                         `yaml:"insecure_no_auth"`
+	Tokens            []TokenConfig                `yaml:"tokens" validate:"dive"`
+	DangerousCommands []string                     `yaml:"dangerous_commands"`
+	SubscriberBuffer  int                          `yaml:"subscriber_buffer" validate:"gte=1,lte=1000000"`
+	MaxStreamTails    int                          `yaml:"max_stream_tails" validate:"gte=1,lte=100000"`
+	Heartbeat         time.Duration                `yaml:"heartbeat" validate:"gt=0"`
+}
+
+// TokenConfig is one bearer token in the configuration file.
+type TokenConfig struct {
+	Name string `yaml:"name" validate:"required"`
+	// Token is the secret itself; or give TokenSHA256, the hex SHA-256 of
+	// the secret, to keep the secret out of the file.
+	Token       string   `yaml:"token" validate:"required_without=TokenSHA256,excluded_with=TokenSHA256"`
+	TokenSHA256 string   `yaml:"token_sha256" validate:"omitempty,len=64,hexadecimal"`
+	Databases   []string `yaml:"databases" validate:"required,min=1"`
+	Level       string   `yaml:"level" validate:"oneof=read write admin"`
+	// RateLimit is requests per second (0: unlimited); Burst the excess
+	// allowed at once.
+	RateLimit float64 `yaml:"rate_limit" validate:"gte=0"`
+	Burst     int     `yaml:"burst" validate:"gte=0"`
 }
 
 // NamedDatabase is an extra database with its own URL (and so its own
@@ -142,6 +162,9 @@ var options = []option{
 	{"GATEWAY_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long in-flight requests may finish on SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"GATEWAY_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"GATEWAY_LOG_FORMAT", "log-format", "json", "json or text", str(func(c *Config) *string { return &c.LogFormat })},
+	{"GATEWAY_SUBSCRIBER_BUFFER", "subscriber-buffer", "256", "messages queued per real-time subscriber before it is sent a lagged event", integer(func(c *Config) *int { return &c.SubscriberBuffer })},
+	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},
+	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{"GATEWAY_INSECURE_NO_AUTH", "insecure-no-auth", "false", "allow listening on a non-loopback address without tokens", boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},
 }
 
@@ -219,7 +242,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("named_databases.%s: a named database cannot be a number (numbers are the numbered databases)", name))
 		}
 	}
-	if c.TLSCert == "" && !c.InsecureNoAuth && !isLoopback(c.Addr) {
+	if len(c.Tokens) == 0 && !c.InsecureNoAuth && !isLoopback(c.Addr) {
 		errs = append(errs, fmt.Errorf("addr: %s is not a loopback address and no tokens are configured; set tokens or insecure_no_auth (GATEWAY_INSECURE_NO_AUTH=true)", c.Addr))
 	}
 	return errors.Join(errs...)

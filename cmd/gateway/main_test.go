@@ -194,3 +194,46 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestTokensFromConfigFile(t *testing.T) {
+	rs := redistest.Start(t)
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	cfg := fmt.Sprintf(`
+redis_url: %s
+databases: 1
+tokens:
+  - name: app
+    token: s3cret
+    databases: ["*"]
+    level: write
+  - name: ops
+    token_sha256: 8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92
+    databases: ["0"]
+    level: read
+`, rs.URL(0))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, nil, "--config", path)
+	req := func(token string) int {
+		r, _ := http.NewRequest("GET", g.URL+"/db/0/dbsize", nil)
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := req(""); got != 401 {
+		t.Fatalf("no token: %d, want 401", got)
+	}
+	if got := req("s3cret"); got != 200 {
+		t.Fatalf("plain token: %d", got)
+	}
+	if got := req("123456"); got != 200 { // sha256("123456") is in the file
+		t.Fatalf("hashed token: %d", got)
+	}
+}

@@ -65,12 +65,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 
-	handler := api.NewServer(logger, api.Config{
-		BodyLimit:      cfg.BodyLimit,
-		MaxPipeline:    cfg.MaxPipeline,
-		CommandTimeout: cfg.CommandTimeout,
-		CORSOrigins:    cfg.CORSOrigins,
-	}, dbs, metrics)
+	acfg, err := apiConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if len(acfg.Tokens) == 0 {
+		logger.Warn("no tokens configured: every request is allowed; the gateway refuses non-loopback addresses unless insecure_no_auth is set")
+	}
+	handler := api.NewServer(logger, acfg, dbs, metrics)
 
 	srv := &http.Server{
 		Handler:           handler,
@@ -93,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	url := scheme + "://" + ln.Addr().String()
 	logger.Info("listening", "addr", ln.Addr().String(), "databases", len(dbs), "version", version)
-	if !isLoopback(cfg.Addr) {
+	if !isLoopback(cfg.Addr) && len(cfg.Tokens) == 0 {
 		logger.Warn("listening on a non-loopback address without authentication (insecure_no_auth)")
 	}
 	fmt.Fprintf(stdout, "redis-gateway %s listening on %s\n", version, url)
@@ -120,6 +122,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// apiConfig maps the configuration onto the HTTP layer's.
+func apiConfig(cfg Config) (api.Config, error) {
+	ac := api.Config{
+		BodyLimit:         cfg.BodyLimit,
+		MaxPipeline:       cfg.MaxPipeline,
+		CommandTimeout:    cfg.CommandTimeout,
+		CORSOrigins:       cfg.CORSOrigins,
+		DangerousCommands: cfg.DangerousCommands,
+		SubscriberBuffer:  cfg.SubscriberBuffer,
+		MaxStreamTails:    cfg.MaxStreamTails,
+		Heartbeat:         cfg.Heartbeat,
+	}
+	for _, t := range cfg.Tokens {
+		level, err := api.ParseLevel(t.Level)
+		if err != nil {
+			return ac, fmt.Errorf("token %s: %w", t.Name, err)
+		}
+		ac.Tokens = append(ac.Tokens, api.Token{
+			Name: t.Name, Secret: t.Token, SHA256: t.TokenSHA256, Databases: t.Databases,
+			Level: level, RateLimit: t.RateLimit, Burst: t.Burst,
+		})
+	}
+	return ac, ac.Validate()
 }
 
 // loadConfig builds the configuration from defaults, the YAML file, the
