@@ -237,3 +237,10 @@ tokens:
 		t.Fatalf("hashed token: %d", got)
 	}
 }
+
+func TestExampleConfigIsValid(t *testing.T) {
+	_, err := loadConfig([]string{"gateway", "--config", "../../deploy/gateway.example.yaml"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatalf("deploy/gateway.example.yaml: %v", err)
+	}
+}
