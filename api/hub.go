@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis-gateway/redis-gateway/client"
 )
@@ -58,6 +61,10 @@ type hub struct {
 	metrics *Metrics
 	buffer  int
 
+	// confirmTimeout bounds the wait for Redis to confirm a new
+	// subscription.
+	confirmTimeout time.Duration
+
 	mu     sync.Mutex
 	ps     *client.PubSub // nil until the first subscription
 	subs   map[topic]map[*subscriber]struct{}
@@ -66,17 +73,18 @@ type hub struct {
 	wg     sync.WaitGroup
 }
 
-func newHub(db *Database, logger *slog.Logger, metrics *Metrics, buffer int) *hub {
+func newHub(db *Database, logger *slog.Logger, metrics *Metrics, buffer int, confirmTimeout time.Duration) *hub {
 	if buffer <= 0 {
 		buffer = 256
 	}
 	return &hub{
-		db:      db,
-		logger:  logger.With("db", db.Name),
-		metrics: metrics,
-		buffer:  buffer,
-		subs:    map[topic]map[*subscriber]struct{}{},
-		all:     map[*subscriber]struct{}{},
+		db:             db,
+		logger:         logger.With("db", db.Name),
+		metrics:        metrics,
+		buffer:         buffer,
+		confirmTimeout: confirmTimeout,
+		subs:           map[topic]map[*subscriber]struct{}{},
+		all:            map[*subscriber]struct{}{},
 	}
 }
 
@@ -101,14 +109,16 @@ func (h *hub) newSubscriber() (*subscriber, error) {
 }
 
 // add subscribes s to t, subscribing the shared connection when s is the
-// first subscriber of t.
+// first subscriber of t. It returns once Redis has confirmed the
+// subscription, so a message published after add returns reaches s.
 func (h *hub) add(ctx context.Context, s *subscriber, t topic) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return errHubClosed
 	}
 	if _, ok := s.topics[t]; ok {
+		h.mu.Unlock()
 		return nil
 	}
 	set := h.subs[t]
@@ -117,11 +127,25 @@ func (h *hub) add(ctx context.Context, s *subscriber, t topic) error {
 		h.subs[t] = set
 		if err := h.redisSubscribe(ctx, t); err != nil {
 			delete(h.subs, t)
+			h.mu.Unlock()
 			return err
 		}
 	}
 	set[s] = struct{}{}
 	s.topics[t] = struct{}{}
+	ps := h.ps
+	h.mu.Unlock()
+	// Wait without the lock: the dispatcher needs it to keep reading.
+	wctx, cancel := context.WithTimeout(ctx, h.confirmTimeout)
+	defer cancel()
+	if err := ps.WaitSubscribed(wctx, t.pattern, t.name); err != nil {
+		h.remove(context.Background(), s, t)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable,
+				detail: "Redis did not confirm the subscription in time", retryAfter: 1}
+		}
+		return err
+	}
 	return nil
 }
 

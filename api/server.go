@@ -154,7 +154,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		}
 		d.dbs[db.Name] = db
 		d.names = append(d.names, db.Name)
-		h := newHub(db, logger, metrics, d.cfg.SubscriberBuffer)
+		h := newHub(db, logger, metrics, d.cfg.SubscriberBuffer, d.cfg.CommandTimeout)
 		d.hubs[db.Name] = h
 		d.onClose = append(d.onClose, h.close)
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)

@@ -476,3 +476,71 @@ func TestRecoversAfterRedisRestart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestWaitSubscribed(t *testing.T) {
+	s := redistest.Start(t)
+	c := newClient(t, s, 0, nil)
+	ps := c.PubSub(client.PubSubConfig{PingInterval: 200 * time.Millisecond})
+	defer ps.Close()
+	ctx := t.Context()
+	if err := ps.WaitSubscribed(ctx, false, "never"); !errors.Is(err, client.ErrNotSubscribed) {
+		t.Fatalf("WaitSubscribed on a name never subscribed: %v, want ErrNotSubscribed", err)
+	}
+	// After WaitSubscribed returns, a single PUBLISH must reach us: no
+	// retry loop here, that is the point.
+	for i, name := range []string{"first", "second"} {
+		if err := ps.Subscribe(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if err := ps.PSubscribe(ctx, name+":*"); err != nil {
+			t.Fatal(err)
+		}
+		if err := ps.WaitSubscribed(ctx, false, name); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if err := ps.WaitSubscribed(ctx, true, name+":*"); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		for _, ch := range []string{name, name + ":x"} {
+			if n, err := c.Do(ctx, "PUBLISH", ch, "m"); err != nil || n != int64(1) {
+				t.Fatalf("round %d: PUBLISH %s right after WaitSubscribed reached %v subscribers (%v), want 1", i, ch, n, err)
+			}
+		}
+	}
+
+	// While Redis is down the subscription is unconfirmed: waiting times
+	// out instead of claiming success; once Redis is back it confirms.
+	s.Stop()
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := ps.Subscribe(ctx, "during-outage"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.WaitSubscribed(short, false, "during-outage"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitSubscribed with Redis down: %v, want a deadline error", err)
+	}
+	s.Restart()
+	long, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel2()
+	for _, name := range []string{"first", "during-outage"} {
+		if err := ps.WaitSubscribed(long, false, name); err != nil {
+			t.Fatalf("after restart, %s: %v", name, err)
+		}
+		if n, err := c.Do(ctx, "PUBLISH", name, "m"); err != nil || n != int64(1) {
+			t.Fatalf("after restart PUBLISH %s reached %v (%v), want 1", name, n, err)
+		}
+	}
+
+	// Unsubscribing wakes a waiter with ErrNotSubscribed; Close wakes
+	// everyone with ErrPubSubClosed.
+	if err := ps.Unsubscribe(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.WaitSubscribed(ctx, false, "first"); !errors.Is(err, client.ErrNotSubscribed) {
+		t.Fatalf("after Unsubscribe: %v", err)
+	}
+	ps.Close()
+	if err := ps.WaitSubscribed(ctx, false, "second"); !errors.Is(err, client.ErrPubSubClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}

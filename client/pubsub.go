@@ -73,7 +73,10 @@ type PubSub struct {
 	cn       *pool.Conn
 	channels map[string]struct{}
 	patterns map[string]struct{}
-	started  bool
+	// pending holds, per requested name not yet confirmed by Redis, a
+	// channel closed when the confirmation arrives (see WaitSubscribed).
+	pending map[pendingKey]chan struct{}
+	started bool
 	closed   bool
 }
 
@@ -92,6 +95,78 @@ func (c *Client) PubSub(cfg PubSubConfig) *PubSub {
 		done:     make(chan struct{}),
 		channels: map[string]struct{}{},
 		patterns: map[string]struct{}{},
+		pending:  map[pendingKey]chan struct{}{},
+	}
+}
+
+// pendingKey names a subscription awaiting confirmation.
+type pendingKey struct {
+	pattern bool
+	name    string
+}
+
+// ErrNotSubscribed is returned by [PubSub.WaitSubscribed] for a name that
+// is not (or no longer) subscribed.
+var ErrNotSubscribed = errors.New("client: not subscribed")
+
+// WaitSubscribed blocks until Redis has confirmed the subscription to name
+// (a pattern when pattern is true) on the current connection, so that a
+// message published afterwards is delivered. It returns at once when the
+// subscription is already confirmed, ErrNotSubscribed when name was never
+// subscribed or was unsubscribed while waiting, and ctx's error or
+// ErrPubSubClosed when those end first. After a reconnect, subscriptions
+// count as unconfirmed until Redis confirms them again.
+func (ps *PubSub) WaitSubscribed(ctx context.Context, pattern bool, name string) error {
+	key := pendingKey{pattern: pattern, name: name}
+	for {
+		ps.mu.Lock()
+		if ps.closed {
+			ps.mu.Unlock()
+			return ErrPubSubClosed
+		}
+		set := ps.channels
+		if pattern {
+			set = ps.patterns
+		}
+		if _, ok := set[name]; !ok {
+			ps.mu.Unlock()
+			return ErrNotSubscribed
+		}
+		ch := ps.pending[key]
+		ps.mu.Unlock()
+		if ch == nil {
+			return nil
+		}
+		select {
+		case <-ch: // confirmed, unsubscribed or closed: look again
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ps.done:
+			return ErrPubSubClosed
+		}
+	}
+}
+
+// unconfirmLocked marks every subscription as awaiting confirmation, when
+// the connection carrying them is gone; ps.mu is held.
+func (ps *PubSub) unconfirmLocked() {
+	for _, k := range []struct {
+		pattern bool
+		set     map[string]struct{}
+	}{{false, ps.channels}, {true, ps.patterns}} {
+		for n := range k.set {
+			if key := (pendingKey{pattern: k.pattern, name: n}); ps.pending[key] == nil {
+				ps.pending[key] = make(chan struct{})
+			}
+		}
+	}
+}
+
+// resolveLocked wakes the waiters of key; ps.mu is held.
+func (ps *PubSub) resolveLocked(key pendingKey) {
+	if ch := ps.pending[key]; ch != nil {
+		close(ch)
+		delete(ps.pending, key)
 	}
 }
 
@@ -102,9 +177,10 @@ var ErrPubSubClosed = errors.New("client: pubsub closed")
 // [PubSub.Close].
 func (ps *PubSub) Messages() <-chan Message { return ps.msgs }
 
-// Subscribe subscribes to channels. Confirmation arrives as a
-// KindSubscribe message. If the connection is down the subscription is
-// made when it is back.
+// Subscribe subscribes to channels. It does not wait for Redis: the
+// confirmation arrives as a KindSubscribe message, and WaitSubscribed
+// blocks until it has. If the connection is down the subscription is made
+// when it is back.
 func (ps *PubSub) Subscribe(ctx context.Context, channels ...string) error {
 	return ps.change(ctx, "SUBSCRIBE", ps.channels, channels, true)
 }
@@ -158,11 +234,17 @@ func (ps *PubSub) change(ctx context.Context, cmd string, set map[string]struct{
 			return nil
 		}
 	}
+	pattern := cmd == "PSUBSCRIBE" || cmd == "PUNSUBSCRIBE"
 	for _, n := range names {
+		key := pendingKey{pattern: pattern, name: n}
 		if add {
+			if _, ok := set[n]; !ok && ps.pending[key] == nil {
+				ps.pending[key] = make(chan struct{})
+			}
 			set[n] = struct{}{}
 		} else {
 			delete(set, n)
+			ps.resolveLocked(key)
 		}
 	}
 	if !ps.started {
@@ -205,6 +287,9 @@ func (ps *PubSub) Close() error {
 	}
 	ps.closed = true
 	close(ps.done)
+	for key := range ps.pending {
+		ps.resolveLocked(key)
+	}
 	if ps.cn != nil {
 		_ = ps.cn.Close()
 	}
@@ -260,6 +345,7 @@ func (ps *PubSub) run() {
 		err = ps.read(cn)
 		ps.mu.Lock()
 		ps.cn = nil
+		ps.unconfirmLocked()
 		ps.mu.Unlock()
 		_ = cn.Close()
 		if errors.Is(err, ErrPubSubClosed) {
@@ -349,6 +435,16 @@ func (ps *PubSub) read(cn *pool.Conn) error {
 		msg, ok := parseMessage(v)
 		if !ok {
 			continue // PONG and anything else that is not an event
+		}
+		switch msg.Kind {
+		case KindSubscribe:
+			ps.mu.Lock()
+			ps.resolveLocked(pendingKey{name: msg.Channel})
+			ps.mu.Unlock()
+		case KindPSubscribe:
+			ps.mu.Lock()
+			ps.resolveLocked(pendingKey{pattern: true, name: msg.Pattern})
+			ps.mu.Unlock()
 		}
 		if !ps.deliver(msg) {
 			return ErrPubSubClosed

@@ -28,22 +28,28 @@ type Error struct {
 // Error returns the error text as Redis sent it.
 func (e *Error) Error() string { return e.Msg }
 
-// ParseError builds an [*Error] from the text of an error reply.
+// ParseError builds an [*Error] from the text of an error reply. The code is
+// the text's first word when that word looks like a Redis error code (a
+// capital letter, then capitals, digits, '_' or '-'), and "ERR" otherwise,
+// as for Lua errors and the empty text. ParseError never fails.
 func ParseError(text string) *Error {
 	code := text
 	if i := strings.IndexByte(text, ' '); i >= 0 {
 		code = text[:i]
 	}
-	if code == "" || !isCode(code) {
+	if !isCode(code) {
 		code = "ERR"
 	}
 	return &Error{Code: code, Msg: text}
 }
 
-// isCode reports whether s looks like a Redis error code: capital letters,
-// digits, '_' or '-'.
+// isCode reports whether s looks like a Redis error code: a capital letter
+// followed by capital letters, digits, '_' or '-'.
 func isCode(s string) bool {
-	for i := 0; i < len(s); i++ {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
 			return false

@@ -18,21 +18,32 @@ const (
 	DefaultMaxDepth = 64
 )
 
-// chunk is the largest allocation made for an aggregate or a bulk string
-// before its data has actually arrived; beyond it, memory grows with the
-// bytes read.
+// chunk is the largest allocation made for a bulk string before its data
+// has actually arrived; beyond it, memory grows with the bytes read.
 const chunk = 64 << 10
+
+// maxReserve is the most elements reserved for an aggregate before they
+// arrive (about 100 KiB of Values).
+const maxReserve = 1024
+
+// minLineLimit is the longest line payload accepted whatever MaxBulk says,
+// so that length headers, integers and doubles always fit.
+const minLineLimit = 64
 
 // Limits bounds what a [Reader] accepts. A zero field means its default.
 type Limits struct {
-	// MaxBulk is the largest bulk string, verbatim string, bulk error or
-	// line in bytes. Default DefaultMaxBulk (512 MiB).
+	// MaxBulk is the largest payload in bytes of one bulk string, bulk
+	// error or verbatim string (its length as sent, "txt:" included), and
+	// of one simple string, simple error or big number. Default
+	// DefaultMaxBulk (512 MiB).
 	MaxBulk int64
-	// MaxElems is the largest element count of one aggregate (for maps,
-	// the number of pairs). Default DefaultMaxElems.
+	// MaxElems is the largest element count of one aggregate: for maps the
+	// number of pairs, for attributes the number of pairs of all the
+	// attributes in front of one value. Default DefaultMaxElems (2^24);
+	// values above math.MaxInt32 count as math.MaxInt32.
 	MaxElems int64
-	// MaxDepth is the deepest nesting of aggregates. Default
-	// DefaultMaxDepth (64).
+	// MaxDepth is the deepest nesting of aggregates, attributes included.
+	// Default DefaultMaxDepth (64).
 	MaxDepth int
 }
 
@@ -40,8 +51,14 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBulk <= 0 {
 		l.MaxBulk = DefaultMaxBulk
 	}
+	if l.MaxBulk > math.MaxInt {
+		l.MaxBulk = math.MaxInt
+	}
 	if l.MaxElems <= 0 {
 		l.MaxElems = DefaultMaxElems
+	}
+	if l.MaxElems > math.MaxInt32 {
+		l.MaxElems = math.MaxInt32 // so that 2*MaxElems map elements fit an int
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = DefaultMaxDepth
@@ -52,9 +69,10 @@ func (l Limits) withDefaults() Limits {
 // Reader reads RESP2 and RESP3 values from a buffered stream. It is not safe
 // for concurrent use.
 type Reader struct {
-	br  *bufio.Reader
-	lim Limits
-	buf []byte // scratch for lines that overflow the bufio buffer
+	br      *bufio.Reader
+	lim     Limits
+	maxLine int64  // longest line accepted, type byte and CRLF included
+	buf     []byte // scratch for lines that overflow the bufio buffer
 }
 
 // NewReader returns a Reader over r with the given limits. If r is already a
@@ -64,10 +82,12 @@ func NewReader(r io.Reader, lim Limits) *Reader {
 	if !ok {
 		br = bufio.NewReaderSize(r, 16<<10)
 	}
-	return &Reader{br: br, lim: lim.withDefaults()}
+	lim = lim.withDefaults()
+	return &Reader{br: br, lim: lim, maxLine: 1 + max(lim.MaxBulk, minLineLimit) + 2}
 }
 
-// Reset makes the Reader read from r, keeping its limits and buffers.
+// Reset makes the Reader read from r, keeping its limits and buffers and
+// discarding anything buffered from the previous stream.
 func (r *Reader) Reset(rd io.Reader) { r.br.Reset(rd) }
 
 // Buffered returns the number of bytes read from the stream but not yet
@@ -75,30 +95,83 @@ func (r *Reader) Reset(rd io.Reader) { r.br.Reset(rd) }
 func (r *Reader) Buffered() int { return r.br.Buffered() }
 
 // Read reads one complete value. Errors from the underlying reader are
-// returned as they are (io.EOF before the first byte of a value, and
-// io.ErrUnexpectedEOF within one); malformed input wraps [ErrProtocol] and
-// input over the limits wraps [ErrLimit].
+// returned as they are, except that io.EOF becomes io.ErrUnexpectedEOF
+// when it cuts a value short: io.EOF itself means the stream ended cleanly
+// between values. Malformed input wraps [ErrProtocol] and input over the
+// limits wraps [ErrLimit]; after any error the stream is out of sync.
+//
+// RESP2 null bulk strings and null arrays are read as [Null]. An attribute
+// is not returned as a value of its own: its pairs go to [Value.Attrs] of
+// the value that follows it, and consecutive attributes are merged.
 func (r *Reader) Read() (Value, error) {
 	return r.read(0)
 }
 
+// read reads one value nested in depth aggregates.
 func (r *Reader) read(depth int) (Value, error) {
-	line, err := r.line()
-	if err != nil {
-		if depth > 0 && err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	var attrs []Value
+	pending := depth > 0 // an EOF now cuts a value short
+	for {
+		line, err := r.line()
+		if err != nil {
+			if pending && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return Value{}, err
 		}
-		return Value{}, err
+		if len(line) == 0 {
+			return Value{}, fmt.Errorf("%w: empty line", ErrProtocol)
+		}
+		if line[0] != '|' {
+			v, err := r.value(line[0], line[1:], depth)
+			if err != nil {
+				return Value{}, err
+			}
+			v.Attrs = attrs
+			return v, nil
+		}
+		// An attribute annotates the value that follows it. Reading that
+		// value in this loop rather than by recursion keeps a long chain
+		// of attributes from growing the stack, and merging the chain
+		// keeps every pair.
+		n, err := parseInt(line[1:])
+		if err != nil {
+			return Value{}, err
+		}
+		if err := r.checkAggregate(n, depth); err != nil {
+			return Value{}, err
+		}
+		if n += int64(len(attrs) / 2); n > r.lim.MaxElems {
+			return Value{}, fmt.Errorf("%w: attributes of %d pairs over %d", ErrLimit, n, r.lim.MaxElems)
+		}
+		if attrs == nil {
+			attrs = make([]Value, 0, r.reserve(2*int(n)))
+		}
+		if attrs, err = r.elems(attrs, 2*int(n)-len(attrs), depth+1); err != nil {
+			return Value{}, err
+		}
+		pending = true
 	}
-	if len(line) == 0 {
-		return Value{}, fmt.Errorf("%w: empty line", ErrProtocol)
-	}
-	typ, body := line[0], line[1:]
+}
+
+// value reads the rest of a value other than an attribute, given the type
+// byte and the rest of its first line.
+func (r *Reader) value(typ byte, body []byte, depth int) (Value, error) {
 	switch typ {
-	case '+':
-		return Value{Kind: SimpleString, Str: clone(body)}, nil
-	case '-':
-		return Value{Kind: ErrorReply, Str: clone(body)}, nil
+	case '+', '-', '(':
+		if int64(len(body)) > r.lim.MaxBulk {
+			return Value{}, fmt.Errorf("%w: line of %d bytes over %d", ErrLimit, len(body), r.lim.MaxBulk)
+		}
+		switch typ {
+		case '+':
+			return Value{Kind: SimpleString, Str: clone(body)}, nil
+		case '-':
+			return Value{Kind: ErrorReply, Str: clone(body)}, nil
+		}
+		if !isBigNumber(body) {
+			return Value{}, fmt.Errorf("%w: bad big number", ErrProtocol)
+		}
+		return Value{Kind: BigNumber, Str: clone(body)}, nil
 	case ':':
 		n, err := parseInt(body)
 		if err != nil {
@@ -121,14 +194,9 @@ func (r *Reader) read(depth int) (Value, error) {
 			return Value{}, err
 		}
 		return Value{Kind: Double, Float: f}, nil
-	case '(':
-		if !isBigNumber(body) {
-			return Value{}, fmt.Errorf("%w: bad big number", ErrProtocol)
-		}
-		return Value{Kind: BigNumber, Str: clone(body)}, nil
 	case '$', '!', '=':
 		return r.readBulk(typ, body)
-	case '*', '~', '>', '%', '|':
+	case '*', '~', '>', '%':
 		return r.readAggregate(typ, body, depth)
 	}
 	return Value{}, fmt.Errorf("%w: unknown type byte %q", ErrProtocol, typ)
@@ -169,21 +237,14 @@ func (r *Reader) readBulk(typ byte, body []byte) (Value, error) {
 // readN reads n bytes followed by CRLF into a fresh slice, growing it as
 // data arrives so that a claimed length alone reserves at most chunk bytes.
 func (r *Reader) readN(n int) ([]byte, error) {
-	first := n
-	if first > chunk {
-		first = chunk
-	}
-	data := make([]byte, first, first)
+	data := make([]byte, min(n, chunk))
 	if _, err := io.ReadFull(r.br, data); err != nil {
 		return nil, unexpected(err)
 	}
 	for len(data) < n {
-		step := n - len(data)
-		if step > len(data) { // double, bounded by what is left
-			step = len(data)
-		}
 		start := len(data)
-		data = append(data, make([]byte, step)...)
+		// Double, bounded by what is left.
+		data = append(data, make([]byte, min(n-start, start))...)
 		if _, err := io.ReadFull(r.br, data[start:]); err != nil {
 			return nil, unexpected(err)
 		}
@@ -217,54 +278,61 @@ func (r *Reader) readAggregate(typ byte, body []byte, depth int) (Value, error) 
 	if n == -1 && typ == '*' {
 		return Value{Kind: Null}, nil
 	}
-	if n < 0 {
-		return Value{}, fmt.Errorf("%w: negative length %d", ErrProtocol, n)
+	if err := r.checkAggregate(n, depth); err != nil {
+		return Value{}, err
 	}
-	if n > r.lim.MaxElems {
-		return Value{}, fmt.Errorf("%w: aggregate length %d over %d", ErrLimit, n, r.lim.MaxElems)
-	}
-	if depth+1 > r.lim.MaxDepth {
-		return Value{}, fmt.Errorf("%w: nesting deeper than %d", ErrLimit, r.lim.MaxDepth)
-	}
-	var kind Kind
-	count := int(n)
+	kind, count := Array, int(n)
 	switch typ {
-	case '*':
-		kind = Array
 	case '~':
 		kind = Set
 	case '>':
 		kind = Push
 	case '%':
-		kind, count = Map, 2*int(n)
-	case '|':
-		kind, count = Attribute, 2*int(n)
+		kind, count = Map, 2*count
 	}
-	capacity := count
-	if capacity > chunk/64 {
-		capacity = chunk / 64
-	}
-	elems := make([]Value, 0, capacity)
-	for range count {
-		e, err := r.read(depth + 1)
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return Value{}, err
-		}
-		elems = append(elems, e)
-	}
-	if kind == Attribute {
-		// An attribute annotates the value that follows it.
-		v, err := r.read(depth)
-		if err != nil {
-			return Value{}, unexpected(err)
-		}
-		v.Attrs = elems
-		return v, nil
+	elems, err := r.elems(make([]Value, 0, r.reserve(count)), count, depth+1)
+	if err != nil {
+		return Value{}, err
 	}
 	return Value{Kind: kind, Elems: elems}, nil
+}
+
+// checkAggregate checks the header of an aggregate of n entries (pairs for
+// maps and attributes) found at the given depth.
+func (r *Reader) checkAggregate(n int64, depth int) error {
+	if n < 0 {
+		return fmt.Errorf("%w: negative length %d", ErrProtocol, n)
+	}
+	if n > r.lim.MaxElems {
+		return fmt.Errorf("%w: aggregate length %d over %d", ErrLimit, n, r.lim.MaxElems)
+	}
+	if depth >= r.lim.MaxDepth {
+		return fmt.Errorf("%w: nesting deeper than %d", ErrLimit, r.lim.MaxDepth)
+	}
+	return nil
+}
+
+// reserve returns the capacity to allocate for an aggregate of count
+// elements. Every element takes at least 3 bytes ("_\r\n"), so when the
+// buffered bytes cannot hold them all the header is either large or
+// ahead of its data: then reserve only what the buffer could hold, capped
+// at maxReserve, and let append grow the slice as elements arrive. A run
+// of huge headers therefore costs little, while a reply that has arrived
+// gets a slice of exactly the right size.
+func (r *Reader) reserve(count int) int {
+	return min(count, maxReserve, 1+r.br.Buffered()/3)
+}
+
+// elems appends count values read at depth to dst.
+func (r *Reader) elems(dst []Value, count, depth int) ([]Value, error) {
+	for range count {
+		e, err := r.read(depth)
+		if err != nil {
+			return nil, unexpected(err)
+		}
+		dst = append(dst, e)
+	}
+	return dst, nil
 }
 
 // line returns the next line without its CRLF. The slice is valid until the
@@ -272,15 +340,7 @@ func (r *Reader) readAggregate(typ byte, body []byte, depth int) (Value, error) 
 func (r *Reader) line() ([]byte, error) {
 	line, err := r.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
-		r.buf = append(r.buf[:0], line...)
-		for err == bufio.ErrBufferFull {
-			if int64(len(r.buf)) > r.lim.MaxBulk {
-				return nil, fmt.Errorf("%w: line longer than %d", ErrLimit, r.lim.MaxBulk)
-			}
-			line, err = r.br.ReadSlice('\n')
-			r.buf = append(r.buf, line...)
-		}
-		line = r.buf
+		line, err = r.longLine(line)
 	}
 	if err != nil {
 		if err == io.EOF && len(line) > 0 {
@@ -288,13 +348,36 @@ func (r *Reader) line() ([]byte, error) {
 		}
 		return nil, err
 	}
-	if int64(len(line)) > r.lim.MaxBulk+2 {
-		return nil, fmt.Errorf("%w: line longer than %d", ErrLimit, r.lim.MaxBulk)
+	if int64(len(line)) > r.maxLine {
+		return nil, fmt.Errorf("%w: line longer than %d", ErrLimit, r.maxLine)
 	}
 	if len(line) < 2 || line[len(line)-2] != '\r' {
 		return nil, fmt.Errorf("%w: line not terminated by CRLF", ErrProtocol)
 	}
 	return line[:len(line)-2], nil
+}
+
+// longLine reads the rest of a line that overflowed the bufio buffer after
+// first, stopping with ErrLimit as soon as it is longer than maxLine. The
+// scratch buffer is kept for the next long line only while it is small, so
+// that one huge line does not pin its memory for the life of the Reader.
+func (r *Reader) longLine(first []byte) ([]byte, error) {
+	buf := append(r.buf[:0], first...)
+	err := bufio.ErrBufferFull
+	for err == bufio.ErrBufferFull {
+		if int64(len(buf)) > r.maxLine {
+			return nil, fmt.Errorf("%w: line longer than %d", ErrLimit, r.maxLine)
+		}
+		var more []byte
+		more, err = r.br.ReadSlice('\n')
+		buf = append(buf, more...)
+	}
+	if cap(buf) <= chunk {
+		r.buf = buf[:0]
+	} else {
+		r.buf = nil
+	}
+	return buf, err
 }
 
 func unexpected(err error) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -363,17 +362,17 @@ func TestReadMalformed(t *testing.T) {
 			t.Parallel()
 			got, err := resp.NewReader(strings.NewReader(tc.wire), tc.lim).Read()
 			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("Read(%q) with %+v: got value %s, error %v; want error %v", tc.wire, tc.lim, dump(got), err, tc.wantErr)
+				t.Fatalf("Read(%.100q) with %+v: got value %.100s, error %v; want error %v", tc.wire, tc.lim, dump(got), err, tc.wantErr)
 			}
 			other := resp.ErrLimit
 			if tc.wantErr == resp.ErrLimit {
 				other = resp.ErrProtocol
 			}
 			if errors.Is(err, other) {
-				t.Fatalf("Read(%q): error %v also matches %v", tc.wire, err, other)
+				t.Fatalf("Read(%.100q): error %v also matches %v", tc.wire, err, other)
 			}
 			if !equalValue(got, resp.Value{}) {
-				t.Fatalf("Read(%q): got value %s alongside error, want zero Value", tc.wire, dump(got))
+				t.Fatalf("Read(%.100q): got value %.100s alongside error, want zero Value", tc.wire, dump(got))
 			}
 		})
 	}
@@ -464,16 +463,6 @@ func TestReadPassesIOErrors(t *testing.T) {
 	}
 }
 
-// allocated returns the bytes allocated on the heap while f runs.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // TestReadAbsurdLengthsDoNotAllocate checks that a length claimed by a
 // header reserves little memory until the data arrives. It does not run in
 // parallel so that other tests do not add to the allocation count.
@@ -505,10 +494,10 @@ func TestReadAbsurdLengthsDoNotAllocate(t *testing.T) {
 				_, err = resp.NewReader(strings.NewReader(tc.wire), resp.Limits{}).Read()
 			})
 			if err != io.ErrUnexpectedEOF {
-				t.Fatalf("Read(%q): got %v, want io.ErrUnexpectedEOF", tc.wire, err)
+				t.Fatalf("Read(%.100q): got %v, want io.ErrUnexpectedEOF", tc.wire, err)
 			}
 			if n > budget {
-				t.Fatalf("Read(%q): allocated %d bytes, want at most %d", tc.wire, n, budget)
+				t.Fatalf("Read(%.100q): allocated %d bytes, want at most %d", tc.wire, n, budget)
 			}
 		})
 	}

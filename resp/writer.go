@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -59,12 +60,60 @@ func (w *Writer) WriteCommandBytes(args ...[]byte) error {
 	return w.err()
 }
 
-// WriteValue writes v in its own kind: RESP3 kinds are written as RESP3.
-// Use [ToRESP2] first to write for a RESP2 peer. Attributes attached to v
-// are written before it.
+// WriteValue writes v in its own kind: RESP3 kinds are written as RESP3,
+// and [Null] as the RESP3 null "_". Attributes attached to v (and to its
+// elements) are written before the value they annotate. A zero or unknown
+// Kind is written as a null.
+//
+// For a RESP2 peer, convert v with [ToRESP2] first; a Null that remains is
+// still written as "_", so a RESP2 server writes top-level nulls with
+// [Writer.WriteRESP2Null] instead.
+//
+// A value that has no wire form (a map or attribute list with an odd
+// number of elements, a simple string or error containing '\n', a big
+// number that is not an integer) is not written at all: WriteValue returns
+// an error wrapping [ErrInvalidValue] and the stream stays in sync.
+// Otherwise it returns the first write error of the underlying writer, if
+// any.
 func (w *Writer) WriteValue(v Value) error {
+	if err := check(v); err != nil {
+		return err
+	}
 	w.value(v)
 	return w.err()
+}
+
+// check returns an error wrapping ErrInvalidValue when v, or a value inside
+// it, cannot be written without desynchronising the stream.
+func check(v Value) error {
+	switch v.Kind {
+	case SimpleString, ErrorReply:
+		if bytes.IndexByte(v.Str, '\n') >= 0 {
+			return fmt.Errorf("%w: %s contains a newline", ErrInvalidValue, v.Kind)
+		}
+	case BigNumber:
+		if !isBigNumber(v.Str) {
+			return fmt.Errorf("%w: big number is not an integer", ErrInvalidValue)
+		}
+	case Map, Attribute:
+		if len(v.Elems)%2 != 0 {
+			return fmt.Errorf("%w: %s with %d elements, not key/value pairs", ErrInvalidValue, v.Kind, len(v.Elems))
+		}
+	}
+	if len(v.Attrs)%2 != 0 {
+		return fmt.Errorf("%w: %d attribute elements, not key/value pairs", ErrInvalidValue, len(v.Attrs))
+	}
+	for _, a := range v.Attrs {
+		if err := check(a); err != nil {
+			return err
+		}
+	}
+	for _, e := range v.Elems {
+		if err := check(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *Writer) value(v Value) {
