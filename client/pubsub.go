@@ -77,7 +77,7 @@ type PubSub struct {
 	// channel closed when the confirmation arrives (see WaitSubscribed).
 	pending map[pendingKey]chan struct{}
 	started bool
-	closed   bool
+	closed  bool
 }
 
 // PubSub returns a PubSub that connects on its first subscription.
