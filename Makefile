@@ -13,8 +13,10 @@ run: ## serve on 127.0.0.1:8080 (embedded in-memory Redis without REDIS_URL)
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/gateway ./cmd/gateway
 
-deps: ## install test dependencies that are missing (redis-server)
-	scripts/deps.sh redis
+deps: ## install test dependencies that are missing (redis-server, Node.js, Chromium, e2e npm packages)
+	scripts/deps.sh redis node chromium
+	@cd e2e && if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error; else echo "deps: e2e npm packages up to date"; fi
 
 test: deps lint unit openapi-check ## everything CI checks
 

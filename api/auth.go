@@ -178,8 +178,13 @@ func bearer(r *http.Request) string {
 }
 
 // authenticate requires a valid token when tokens are configured (401
-// otherwise) and applies the token's rate limit (429).
-func authenticate(d *deps) func(http.Handler) http.Handler {
+// otherwise) and applies the token's rate limit (429), answering failures
+// as problem+json.
+func authenticate(d *deps) func(http.Handler) http.Handler { return authenticateWith(d, d.problem) }
+
+// authenticateWith is authenticate with failures rendered by fail (the
+// Upstash surface answers {"error": …} instead of problem+json).
+func authenticateWith(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if !d.auth.enabled() {
 			return next
@@ -187,19 +192,19 @@ func authenticate(d *deps) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			secret := bearer(r)
 			if secret == "" {
-				writeError(w, r, d.logger, errorf(http.StatusUnauthorized, CodeUnauthorized, "a bearer token is required (Authorization: Bearer <token>)"))
+				fail(w, r, errorf(http.StatusUnauthorized, CodeUnauthorized, "a bearer token is required (Authorization: Bearer <token>)"))
 				return
 			}
 			p := d.auth.lookup(secret)
 			if p == nil {
-				writeError(w, r, d.logger, errorf(http.StatusUnauthorized, CodeUnauthorized, "the token is not valid"))
+				fail(w, r, errorf(http.StatusUnauthorized, CodeUnauthorized, "the token is not valid"))
 				return
 			}
 			if p.limiter != nil {
 				if res := p.limiter.Reserve(); res.Delay() > 0 {
 					wait := res.Delay()
 					res.Cancel()
-					writeError(w, r, d.logger, &apiError{
+					fail(w, r, &apiError{
 						status:     http.StatusTooManyRequests,
 						code:       CodeRateLimited,
 						detail:     "the token's rate limit is exhausted",

@@ -68,6 +68,14 @@ func TestStrings(t *testing.T) {
 		{method: "PUT", path: "/db/0/strings/" + key, body: map[string]any{"value": "x", "nx": true}, status: 200, want: `{"set":false}`},
 		{method: "PUT", path: "/db/0/strings/" + key, body: map[string]any{"value": "v2", "get": true}, status: 200, want: `{"set":true,"old":"héllo"}`},
 		{method: "PUT", path: "/db/0/strings/" + key, body: map[string]any{"value": "x", "nx": true, "xx": true}, status: 400, code: "VALIDATION"},
+		// ttl_ms 0 is a mistake, not "no expiry" (the spec says minimum 1).
+		{method: "PUT", path: "/db/0/strings/" + key, body: map[string]any{"value": "x", "ttl_ms": 0}, status: 400, code: "VALIDATION"},
+		{method: "PUT", path: "/db/0/strings/" + key + "?ttl_ms=0", body: "x", headers: []string{"Content-Type: application/octet-stream"}, status: 400, code: "VALIDATION"},
+		// XX with GET on an absent key neither sets nor claims to.
+		{method: "PUT", path: "/db/0/strings/" + k(t, "absent"), body: map[string]any{"value": "x", "xx": true, "get": true}, status: 200, want: `{"set":false,"old":null}`},
+		{method: "GET", path: "/db/0/strings/" + k(t, "absent"), status: 404, code: "NOT_FOUND"},
+		{method: "PUT", path: "/db/0/strings/" + key, body: map[string]any{"value": "v3", "xx": true, "get": true}, status: 200, want: `{"set":true,"old":"v2"}`},
+		{method: "PUT", path: "/db/0/strings/" + key, body: map[string]any{"value": "v2", "ttl_ms": 60000}, status: 200, want: `{"set":true}`},
 		{method: "PUT", path: "/db/0/strings/" + key, body: map[string]any{"value": "x", "bogus": 1}, status: 400, code: "VALIDATION"},
 		{method: "PUT", path: "/db/0/strings/" + key, body: `{"value":`, status: 400, code: "VALIDATION"},
 		{method: "POST", path: "/db/0/strings/" + k(t, "n") + "/incr", body: `{"by":5}`, status: 200, want: `{"value":5}`},

@@ -266,19 +266,30 @@ func escapedRouting(next http.Handler) http.Handler {
 	})
 }
 
+// errorWriter renders an error in the format of one surface of the API.
+type errorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// problem renders err as problem+json (the REST surface).
+func (d *deps) problem(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, d.logger, err)
+}
+
 // withDatabase resolves {db} to its *Database, or answers 404
 // UNKNOWN_DATABASE.
-func withDatabase(d *deps) func(http.Handler) http.Handler {
+func withDatabase(d *deps) func(http.Handler) http.Handler { return withDatabaseWith(d, d.problem) }
+
+// withDatabaseWith is withDatabase with failures rendered by fail.
+func withDatabaseWith(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			name, err := url.PathUnescape(chi.URLParam(r, "db"))
 			db, ok := d.dbs[name]
 			if err != nil || !ok {
-				writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeUnknownDatabase, "no database named %q is configured; GET /databases lists them", name))
+				fail(w, r, errorf(http.StatusNotFound, CodeUnknownDatabase, "no database named %q is configured; GET /databases lists them", name))
 				return
 			}
 			if !allowedDatabase(r, name) {
-				writeError(w, r, d.logger, errorf(http.StatusForbidden, CodeForbiddenDatabase, "this token may not use database %q", name))
+				fail(w, r, errorf(http.StatusForbidden, CodeForbiddenDatabase, "this token may not use database %q", name))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxDatabase, db)))

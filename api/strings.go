@@ -20,7 +20,7 @@ type SetStringRequest struct {
 	// Value to store (base64 with ?encoding=base64).
 	Value *string `json:"value" validate:"required" example:"hello"`
 	// TTLMs sets an expiry in milliseconds (PX).
-	TTLMs int64 `json:"ttl_ms,omitempty" validate:"omitempty,min=1,excluded_with=KeepTTL" example:"60000"`
+	TTLMs *int64 `json:"ttl_ms,omitempty" validate:"omitempty,min=1,excluded_with=KeepTTL" example:"60000"`
 	// NX only sets the key if it does not exist.
 	NX bool `json:"nx,omitempty" validate:"excluded_with=XX"`
 	// XX only sets the key if it exists.
@@ -181,8 +181,8 @@ func handleStringPut(d *deps) http.HandlerFunc {
 			return
 		}
 		args := []string{"SET", key, *req.Value}
-		if req.TTLMs > 0 {
-			args = append(args, "PX", msArg(req.TTLMs))
+		if req.TTLMs != nil {
+			args = append(args, "PX", msArg(*req.TTLMs))
 		}
 		if req.NX {
 			args = append(args, "NX")
@@ -202,8 +202,16 @@ func handleStringPut(d *deps) http.HandlerFunc {
 			return
 		}
 		if req.Get {
-			// With GET, Redis answers the old value whether or not it set.
-			set := !(req.NX && v != nil)
+			// With GET, Redis answers the old value whether or not it
+			// set: NX sets only when there was none, XX only when there
+			// was one.
+			set := true
+			switch {
+			case req.NX:
+				set = v == nil
+			case req.XX:
+				set = v != nil
+			}
 			respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "set", Value: set}, {Key: "old", Value: v}})
 			return
 		}
@@ -222,8 +230,12 @@ func setStringRequest(r *http.Request, d *deps) (SetStringRequest, error) {
 		}
 		v := string(body)
 		req := SetStringRequest{Value: &v}
-		if req.TTLMs, err = intQuery(r, "ttl_ms", 0, 1, 1<<62); err != nil {
-			return req, err
+		if r.URL.Query().Get("ttl_ms") != "" {
+			ttl, err := intQuery(r, "ttl_ms", 0, 1, 1<<62)
+			if err != nil {
+				return req, err
+			}
+			req.TTLMs = &ttl
 		}
 		for _, f := range []struct {
 			name string

@@ -15,6 +15,9 @@ import (
 type Result struct {
 	Value any
 	Err   error
+	// Raw is the unshaped reply (an error reply too), for callers that
+	// render replies their own way.
+	Raw Value
 }
 
 // Pipeline queues commands and sends them to Redis in one write on one
@@ -79,6 +82,7 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 	}
 	out := make([]Result, len(cmds))
 	for i, v := range vals {
+		out[i].Raw = v
 		out[i].Value, out[i].Err = c.Shape(v, cmds[i])
 		if c.observe != nil {
 			c.observe(commandName(cmds[i]), time.Since(start), v.Err())

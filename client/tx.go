@@ -141,6 +141,7 @@ func (tx *Tx) exec(cmds [][]string) ([]Result, error) {
 		}
 		if e := v.Err(); e != nil {
 			queued[i].Err = e
+			queued[i].Raw = v
 		}
 	}
 	v, err := readReply(cn)
@@ -159,6 +160,7 @@ func (tx *Tx) exec(cmds [][]string) ([]Result, error) {
 	}
 	out := make([]Result, len(cmds))
 	for i, e := range v.Elems {
+		out[i].Raw = e
 		out[i].Value, out[i].Err = tx.c.Shape(e, cmds[i])
 	}
 	return out, nil

@@ -1,0 +1,243 @@
+// Package e2e runs the gateway's end-to-end checks that need Node.js: a
+// TypeScript SDK generated from /openapi.json and run against a live
+// gateway, the spec validated by an OpenAPI validator, and the real-time
+// page in headless Chromium. Each test starts its own gateway (in process,
+// on a real listener) over a redis-server of its own.
+//
+// The npm packages come from e2e/package.json (`npm ci` in e2e/, which
+// `make deps` runs). Without them the tests skip, unless CI is set, where
+// a skip would hide a broken setup and they fail instead.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/api"
+	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/redistest"
+)
+
+// redis is the server all tests of the package use (keys are unique per
+// run).
+var redis *redistest.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	redis, err = redistest.StartShared()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start redis-server:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	redis.Stop()
+	os.Exit(code)
+}
+
+// need skips (or, under CI, fails) the test when a tool is missing.
+func need(t *testing.T, what, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	if _, err := exec.LookPath(path); err == nil {
+		return
+	}
+	msg := fmt.Sprintf("%s is missing (%s); run `make deps`", what, path)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func needNode(t *testing.T) {
+	t.Helper()
+	need(t, "node", "node")
+	need(t, "the e2e npm packages", "node_modules/.bin/tsc")
+}
+
+// startGateway serves a gateway with databases 0…15 over redis and
+// returns its URL.
+func startGateway(t *testing.T, cfg api.Config) string {
+	t.Helper()
+	var dbs []*api.Database
+	for i := range 16 {
+		pc, err := client.ParseURL(redis.URL(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(client.Config{Pool: pc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		dbs = append(dbs, &api.Database{Name: fmt.Sprint(i), Client: c, Addr: redis.URL(i)})
+	}
+	srv := api.NewServer(nil, cfg, dbs, nil)
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.RegisterOnShutdown(srv.Close)
+	hs.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	return hs.URL
+}
+
+// node runs a Node.js program in e2e/ with extra environment variables and
+// fails the test with its output when it exits non-zero.
+func node(t *testing.T, timeout time.Duration, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	t.Logf("%s:\n%s", strings.Join(args, " "), out.String())
+	if err != nil {
+		t.Fatalf("%s: %v", strings.Join(args, " "), err)
+	}
+	return out.String()
+}
+
+// TestGeneratedSDK generates a TypeScript client from the live gateway's
+// /openapi.json with openapi-typescript, type-checks a script written
+// against it with tsc, runs the script (set/get, hash, zset with scores,
+// pipeline, a 404 and a validation error), and validates the served and the
+// committed spec with swagger-parser.
+func TestGeneratedSDK(t *testing.T) {
+	needNode(t)
+	gw := startGateway(t, api.Config{})
+	if err := os.MkdirAll("gen", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	node(t, time.Minute, nil, "node_modules/.bin/openapi-typescript", gw+"/openapi.json", "-o", "gen/schema.d.ts")
+	node(t, 2*time.Minute, nil, "node_modules/.bin/tsc", "-p", "tsconfig.json")
+	out := node(t, time.Minute, []string{"GATEWAY_URL=" + gw}, "node", "gen/out/sdk.test.js")
+	if !strings.Contains(out, "all SDK checks passed") {
+		t.Fatalf("the SDK script did not finish")
+	}
+	node(t, time.Minute, nil, "node", "validate.mjs", gw+"/openapi.json")
+	node(t, time.Minute, nil, "node", "validate.mjs", filepath.Join("..", "openapi", "openapi.json"))
+}
+
+// TestBrowserRealtime serves testdata/page.html from one origin and the
+// gateway (behind a proxy the test can cut) from another, with CORS
+// allowing the page, and drives the page in headless Chromium.
+func TestBrowserRealtime(t *testing.T) {
+	needNode(t)
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	need(t, "chromium", chromium)
+	need(t, "playwright-core", "node_modules/playwright-core")
+
+	page, err := os.ReadFile("testdata/page.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxy *cutProxy
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /page.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	})
+	mux.HandleFunc("POST /drop", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, proxy.cut())
+	})
+	pages := httptest.NewServer(mux)
+	t.Cleanup(pages.Close)
+
+	gw := startGateway(t, api.Config{CORSOrigins: []string{pages.URL}, Heartbeat: time.Second})
+	proxy = newCutProxy(t, strings.TrimPrefix(gw, "http://"))
+	node(t, 2*time.Minute, []string{
+		"PAGE_URL=" + pages.URL + "/page.html",
+		"GATEWAY_URL=http://" + proxy.addr(),
+		"DIRECT_URL=" + gw,
+		"DROP_URL=" + pages.URL + "/drop",
+		"CHROMIUM=" + chromium,
+	}, "node", "browser.test.mjs")
+}
+
+// cutProxy forwards TCP connections to a target and can cut them all at
+// once, as a network drop would.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	go p.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut()
+	})
+	return p
+}
+
+func (p *cutProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *cutProxy) serve() {
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[in] = struct{}{}
+		p.conns[out] = struct{}{}
+		p.mu.Unlock()
+		pipe := func(dst, src net.Conn) {
+			_, _ = io.Copy(dst, src)
+			dst.Close()
+			src.Close()
+			p.mu.Lock()
+			delete(p.conns, dst)
+			delete(p.conns, src)
+			p.mu.Unlock()
+		}
+		go pipe(in, out)
+		go pipe(out, in)
+	}
+}
+
+// cut closes every proxied connection and returns how many it closed.
+func (p *cutProxy) cut() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.conns)
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+	return n
+}
