@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -36,6 +37,10 @@ func addRoutes(r chi.Router, d *deps) {
 	r.Get("/openapi.json", handleOpenAPI(d))
 	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)
 	r.Mount("/docs/", handleDocs(d))
+
+	if d.cfg.UpstashPrefix != "off" {
+		upstashRoutes(r, d, "/"+strings.Trim(d.cfg.UpstashPrefix, "/"))
+	}
 
 	r.Route("/db/{db}", func(r chi.Router) {
 		r.Use(authenticate(d), withDatabase(d))

@@ -50,6 +50,9 @@ type Config struct {
 	// Heartbeat is the interval of keep-alive comments on event streams
 	// and pings on WebSockets. Default 15s.
 	Heartbeat time.Duration
+	// UpstashPrefix is where the Upstash-compatible surface is mounted
+	// (UpstashPrefix + "/{db}"). Default "/upstash"; "off" disables it.
+	UpstashPrefix string
 }
 
 // Validate reports configuration errors (bad tokens) that NewServer would
@@ -65,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPipeline <= 0 {
 		c.MaxPipeline = 1000
+	}
+	if c.UpstashPrefix == "" {
+		c.UpstashPrefix = "/upstash"
 	}
 	if c.CommandTimeout <= 0 {
 		c.CommandTimeout = 5 * time.Second
@@ -104,6 +110,8 @@ type deps struct {
 	// independent of per-database overrides.
 	defaults *client.Registry
 	auth     *authConfig
+	// scripts maps Lua scripts rewritten for the Upstash surface.
+	scripts upstashScripts
 	// closing is closed by Server.Close: long-lived streams (SSE,
 	// WebSocket) send a final event and end.
 	closing   chan struct{}

@@ -55,6 +55,13 @@ func (s *sseWriter) event(name, id string, data []byte) error {
 	return s.flush()
 }
 
+// raw writes pre-formatted event-stream text (which must end with a blank
+// line).
+func (s *sseWriter) raw(b []byte) error {
+	s.buf = append(s.buf[:0], b...)
+	return s.flush()
+}
+
 // comment writes a comment line (heartbeats); clients ignore it.
 func (s *sseWriter) comment(text string) error {
 	s.buf = append(s.buf[:0], ": "...)

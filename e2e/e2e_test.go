@@ -241,3 +241,22 @@ func (p *cutProxy) cut() int {
 	clear(p.conns)
 	return n
 }
+
+// TestUpstashClient runs the official @upstash/redis client against the
+// gateway's /upstash/0 surface with a write token and a read-only token.
+func TestUpstashClient(t *testing.T) {
+	needNode(t)
+	need(t, "@upstash/redis", "node_modules/@upstash/redis")
+	gw := startGateway(t, api.Config{Tokens: []api.Token{
+		{Name: "app", Secret: "upstash-write-token", Databases: []string{"*"}, Level: api.LevelWrite},
+		{Name: "viewer", Secret: "upstash-read-token", Databases: []string{"*"}, Level: api.LevelRead},
+	}})
+	out := node(t, 2*time.Minute, []string{
+		"GATEWAY_URL=" + gw + "/upstash/0",
+		"TOKEN=upstash-write-token",
+		"READ_TOKEN=upstash-read-token",
+	}, "node", "upstash.test.mjs")
+	if !strings.Contains(out, "all @upstash/redis checks passed") {
+		t.Fatal("the @upstash/redis script did not finish")
+	}
+}

@@ -183,6 +183,33 @@ func (w *Writer) value(v Value) {
 	}
 }
 
+// WriteRESP2 writes v in RESP2, as a RESP2 server would have sent it: v is
+// converted with [ToRESP2] first, and nulls, at any depth, are written as
+// the null bulk string ($-1). Invalid values are refused as by
+// [Writer.WriteValue].
+func (w *Writer) WriteRESP2(v Value) error {
+	v = ToRESP2(v)
+	if err := check(v); err != nil {
+		return err
+	}
+	w.valueRESP2(v)
+	return w.err()
+}
+
+func (w *Writer) valueRESP2(v Value) {
+	switch v.Kind {
+	case Null:
+		w.bw.WriteString("$-1\r\n")
+	case Array:
+		w.header('*', int64(len(v.Elems)))
+		for _, e := range v.Elems {
+			w.valueRESP2(e)
+		}
+	default:
+		w.value(v)
+	}
+}
+
 // WriteRESP2Null writes the RESP2 null bulk string ($-1), which RESP2 peers
 // expect instead of RESP3's '_'.
 func (w *Writer) WriteRESP2Null() error {

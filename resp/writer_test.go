@@ -371,3 +371,26 @@ func TestAppendDouble(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteRESP2(t *testing.T) {
+	in := resp.Value{Kind: resp.Map, Elems: []resp.Value{
+		resp.Value{Kind: resp.BulkString, Str: []byte("k")}, {Kind: resp.Double, Float: 1.5},
+		resp.SimpleValue("n"), resp.NullValue(),
+		resp.Value{Kind: resp.BulkString, Str: []byte("set")}, {Kind: resp.Set, Elems: []resp.Value{{Kind: resp.Boolean, Bool: true}, resp.NullValue()}},
+	}}
+	var buf bytes.Buffer
+	w := resp.NewWriter(&buf)
+	if err := w.WriteRESP2(in); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "*6\r\n$1\r\nk\r\n$3\r\n1.5\r\n+n\r\n$-1\r\n$3\r\nset\r\n*2\r\n:1\r\n$-1\r\n"
+	if buf.String() != want {
+		t.Fatalf("WriteRESP2 = %q, want %q", buf.String(), want)
+	}
+	if err := w.WriteRESP2(resp.SimpleValue("a\nb")); !errors.Is(err, resp.ErrInvalidValue) {
+		t.Fatalf("WriteRESP2 of a simple string with a newline: %v, want ErrInvalidValue", err)
+	}
+}

@@ -44,6 +44,7 @@ type Config struct {
 	SubscriberBuffer  int                          `yaml:"subscriber_buffer" validate:"gte=1,lte=1000000"`
 	MaxStreamTails    int                          `yaml:"max_stream_tails" validate:"gte=1,lte=100000"`
 	Heartbeat         time.Duration                `yaml:"heartbeat" validate:"gt=0"`
+	UpstashPrefix     string                       `yaml:"upstash_prefix" validate:"required"`
 }
 
 // TokenConfig is one bearer token in the configuration file.
@@ -165,6 +166,7 @@ var options = []option{
 	{"GATEWAY_SUBSCRIBER_BUFFER", "subscriber-buffer", "256", "messages queued per real-time subscriber before it is sent a lagged event", integer(func(c *Config) *int { return &c.SubscriberBuffer })},
 	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},
 	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},
+	{"GATEWAY_UPSTASH_PREFIX", "upstash-prefix", "/upstash", "mount point of the Upstash-compatible REST surface (prefix/{db}); off disables it", str(func(c *Config) *string { return &c.UpstashPrefix })},
 	{"GATEWAY_INSECURE_NO_AUTH", "insecure-no-auth", "false", "allow listening on a non-loopback address without tokens", boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},
 }
 

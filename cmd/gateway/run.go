@@ -135,6 +135,7 @@ func apiConfig(cfg Config) (api.Config, error) {
 		SubscriberBuffer:  cfg.SubscriberBuffer,
 		MaxStreamTails:    cfg.MaxStreamTails,
 		Heartbeat:         cfg.Heartbeat,
+		UpstashPrefix:     cfg.UpstashPrefix,
 	}
 	for _, t := range cfg.Tokens {
 		level, err := api.ParseLevel(t.Level)

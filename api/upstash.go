@@ -1,0 +1,655 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/resp"
+)
+
+// The Upstash-compatible surface: an adapter over the same clients, auth
+// and command policy as the REST API, speaking the wire format of the
+// Upstash Redis REST API so that the @upstash/redis npm client works
+// unchanged. See docs/upstash.md for the format and the differences.
+
+// upstashRoutes mounts the surface under prefix+"/{db}".
+func upstashRoutes(r chi.Router, d *deps, prefix string) {
+	fail := d.upstashError
+	r.Route(prefix+"/{db}", func(r chi.Router) {
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			fail(w, r, errorf(http.StatusNotFound, CodeNotFound, "ERR no route for %s", r.URL.Path))
+		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use GET, POST or PUT", r.Method))
+		})
+		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail))
+		r.Post("/", handleUpstashCommand(d))
+		r.Get("/", handleUpstashCommand(d))
+		r.Post("/pipeline", handleUpstashBatch(d, false))
+		r.Post("/multi-exec", handleUpstashBatch(d, true))
+		r.Post("/subscribe/{channel}", handleUpstashSubscribe(d, false))
+		r.Post("/psubscribe/{channel}", handleUpstashSubscribe(d, true))
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
+			r.Method(m, "/*", handleUpstashCommand(d))
+		}
+	})
+}
+
+// upstashError answers {"error": "…"} with the status the Upstash API uses:
+// 400 for a Redis error or a refused command, 401 for a bad token, and the
+// gateway's status (404, 405, 413, 429, 503, 504) otherwise.
+func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := classify(err)
+	status, msg := ae.status, ae.detail
+	var re *client.Error
+	switch {
+	case errors.As(err, &re) && status < 500:
+		status, msg = http.StatusBadRequest, re.Msg
+	case ae.code == CodeForbiddenCommand:
+		status, msg = http.StatusBadRequest, "NOPERM "+ae.detail
+	case ae.code == CodeForbiddenDatabase:
+		status, msg = http.StatusUnauthorized, "NOPERM "+ae.detail
+	case status == http.StatusUnauthorized:
+		msg = "Unauthorized"
+	case ae.code == CodeValidation && len(ae.fields) > 0:
+		msg = "ERR " + ae.detail + ": " + ae.fields[0].Field + " " + ae.fields[0].Message
+	}
+	if status >= 500 {
+		d.logger.Error("upstash request failed", "req_id", RequestID(r.Context()), "code", ae.code, "err", err)
+	}
+	if status == 499 {
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	if ae.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
+	b := append([]byte(`{"error":`), appendString(nil, strings.ToValidUTF8(msg, "\uFFFD"))...)
+	b = append(b, "}\n"...)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// upstashFormat is how replies are rendered, from the request headers.
+type upstashFormat struct {
+	base64 bool // Upstash-Encoding: base64
+	resp2  bool // Upstash-Response-Format: resp2 (raw RESP2 bytes)
+}
+
+func upstashFormatOf(r *http.Request) (upstashFormat, error) {
+	var f upstashFormat
+	switch strings.ToLower(r.Header.Get("Upstash-Encoding")) {
+	case "", "utf8", "utf-8", "none":
+	case "base64":
+		f.base64 = true
+	default:
+		return f, errValidation("ERR unsupported Upstash-Encoding; use base64")
+	}
+	switch strings.ToLower(r.Header.Get("Upstash-Response-Format")) {
+	case "", "json":
+	case "resp2":
+		f.resp2 = true
+	default:
+		return f, errValidation("ERR unsupported Upstash-Response-Format; use json or resp2")
+	}
+	if f.base64 && f.resp2 {
+		return f, errValidation("ERR Upstash-Encoding: base64 cannot be combined with Upstash-Response-Format: resp2")
+	}
+	return f, nil
+}
+
+// upstashArgs turns a JSON array of arguments into strings: strings as
+// they are, numbers as their literal text, booleans as true/false, null as
+// the empty string, objects and arrays as their JSON text.
+func upstashArgs(raw []json.RawMessage) ([]string, error) {
+	args := make([]string, len(raw))
+	for i, m := range raw {
+		m = bytes.TrimSpace(m)
+		if len(m) == 0 {
+			continue
+		}
+		switch m[0] {
+		case '"':
+			if err := json.Unmarshal(m, &args[i]); err != nil {
+				return nil, errValidation(fmt.Sprintf("ERR argument %d is not a valid JSON string", i))
+			}
+		case 'n':
+			args[i] = ""
+		default:
+			args[i] = string(m)
+		}
+	}
+	return args, nil
+}
+
+// readUpstashBody decodes a JSON body into v, with the body limit.
+func readUpstashBody(r *http.Request, limit int64, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return errValidation("ERR the body must be a JSON array of command arguments")
+	}
+	return nil
+}
+
+// handleUpstashCommand runs one command: POST with a JSON array body, or
+// the path form (/set/key/value, GET or POST/PUT with the raw body as the
+// last argument and query parameters appended as NAME value).
+func handleUpstashCommand(d *deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, err := upstashFormatOf(r)
+		if err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		var args []string
+		if rest := chi.URLParam(r, "*"); rest != "" {
+			args, err = upstashPathArgs(r, rest, d.cfg.BodyLimit)
+		} else {
+			var raw []json.RawMessage
+			if err = readUpstashBody(r, d.cfg.BodyLimit, &raw); err == nil {
+				args, err = upstashArgs(raw)
+			}
+		}
+		if err == nil && len(args) == 0 {
+			err = errValidation("ERR empty command: send a JSON array such as [\"GET\",\"key\"]")
+		}
+		if err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		args = d.scripts.rewrite(args)
+		if err := d.authorize(r, args); err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		ctx, cancel := d.commandContext(r.Context(), args)
+		defer cancel()
+		v, err := database(r).Client.DoRaw(ctx, args...)
+		if err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		v = d.scripts.reply(args, client.RESP2View(v, args))
+		if f.resp2 {
+			var buf bytes.Buffer
+			rw := resp.NewWriter(&buf)
+			if err := rw.WriteRESP2(v); err != nil || rw.Flush() != nil {
+				d.upstashError(w, r, fmt.Errorf("api: write RESP2: %w", err))
+				return
+			}
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = w.Write(buf.Bytes())
+			return
+		}
+		b := append([]byte(`{"result":`), appendUpstashValue(nil, v, f.base64)...)
+		writeUpstashJSON(w, append(b, "}\n"...))
+	}
+}
+
+// upstashPathArgs reads the path form: every path segment unescaped once,
+// then the body (POST/PUT) as one more argument, then the query parameters
+// in order, except _token.
+func upstashPathArgs(r *http.Request, rest string, limit int64) ([]string, error) {
+	var args []string
+	for _, seg := range strings.Split(strings.Trim(rest, "/"), "/") {
+		s, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, errValidation("ERR a path segment is not validly escaped")
+		}
+		args = append(args, s)
+	}
+	if r.Method != http.MethodGet {
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+		if err != nil {
+			return nil, err
+		}
+		if len(body) > 0 {
+			args = append(args, string(body))
+		}
+	}
+	for _, kv := range strings.Split(r.URL.RawQuery, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		name, err1 := url.QueryUnescape(k)
+		val, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return nil, errValidation("ERR a query parameter is not validly escaped")
+		}
+		if name == "_token" {
+			continue
+		}
+		args = append(args, name)
+		if val != "" {
+			args = append(args, val)
+		}
+	}
+	return args, nil
+}
+
+// handleUpstashBatch runs POST /pipeline (commands in order on one
+// connection; each result or error in place, status 200) or POST
+// /multi-exec (MULTI/EXEC on a connection of its own; a discarded
+// transaction is one 400 error).
+func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, err := upstashFormatOf(r)
+		if err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		var raw [][]json.RawMessage
+		if err := readUpstashBody(r, d.cfg.BodyLimit, &raw); err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		if len(raw) == 0 || len(raw) > d.cfg.MaxPipeline {
+			d.upstashError(w, r, errValidation(fmt.Sprintf("ERR a pipeline holds 1 to %d commands", d.cfg.MaxPipeline)))
+			return
+		}
+		cmds := make([][]string, len(raw))
+		refused := make([]error, len(raw)) // per command, before anything runs
+		for i, c := range raw {
+			args, err := upstashArgs(c)
+			if err != nil {
+				d.upstashError(w, r, err)
+				return
+			}
+			cmds[i] = d.scripts.rewrite(args)
+			if err := client.CheckCommand(cmds[i]); err != nil {
+				refused[i] = err
+			} else if err := d.authorize(r, cmds[i]); err != nil {
+				refused[i] = err
+			}
+		}
+		var res []client.Result
+		if atomic {
+			for i, err := range refused {
+				if err != nil {
+					d.upstashError(w, r, errValidation(fmt.Sprintf("EXECABORT Transaction discarded because of previous errors: command %d: %s", i, upstashErrorText(err))))
+					return
+				}
+			}
+			ctx, cancel := d.commandContext(r.Context(), cmds...)
+			defer cancel()
+			res, err = database(r).Client.Transaction(ctx, nil, cmds)
+			var te *client.TxError
+			if errors.As(err, &te) {
+				d.upstashError(w, r, te.Err)
+				return
+			}
+		} else {
+			res, err = d.upstashPipe(r, cmds, refused)
+		}
+		if err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		b := append(make([]byte, 0, 64*len(res)), '[')
+		for i, rr := range res {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if rr.Err != nil {
+				b = append(b, `{"error":`...)
+				b = appendString(b, strings.ToValidUTF8(upstashErrorText(rr.Err), "\uFFFD"))
+				b = append(b, '}')
+				continue
+			}
+			b = append(b, `{"result":`...)
+			b = appendUpstashValue(b, d.scripts.reply(cmds[i], client.RESP2View(rr.Raw, cmds[i])), f.base64)
+			b = append(b, '}')
+		}
+		writeUpstashJSON(w, append(b, "]\n"...))
+	}
+}
+
+// upstashPipe runs the commands that were not refused as one pipeline and
+// puts the refusals in their places.
+func (d *deps) upstashPipe(r *http.Request, cmds [][]string, refused []error) ([]client.Result, error) {
+	run := make([][]string, 0, len(cmds))
+	for i, c := range cmds {
+		if refused[i] == nil {
+			run = append(run, c)
+		}
+	}
+	ctx, cancel := d.commandContext(r.Context(), run...)
+	defer cancel()
+	got, err := database(r).Client.Pipe(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]client.Result, len(cmds))
+	for i := range cmds {
+		if refused[i] != nil {
+			res[i].Err = refused[i]
+			continue
+		}
+		res[i], got = got[0], got[1:]
+	}
+	return res, nil
+}
+
+// upstashErrorText is the text of a per-command error: the Redis error as
+// Redis wrote it, or the refusal as a NOPERM error.
+func upstashErrorText(err error) string {
+	var re *client.Error
+	if errors.As(err, &re) {
+		return re.Msg
+	}
+	if ae := classify(err); ae.code == CodeForbiddenCommand {
+		return "NOPERM " + ae.detail
+	}
+	return "ERR " + err.Error()
+}
+
+func writeUpstashJSON(w http.ResponseWriter, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+// appendUpstashValue renders a RESP2-shaped reply as the Upstash API does:
+// integers as numbers, nil as null, arrays as arrays, strings as JSON
+// strings (invalid UTF-8 replaced by U+FFFD) or, with b64, base64 of their
+// bytes; an error inside an array becomes its text.
+func appendUpstashValue(b []byte, v resp.Value, b64 bool) []byte {
+	switch v.Kind {
+	case resp.Integer:
+		return strconv.AppendInt(b, v.Int, 10)
+	case resp.Null:
+		return append(b, "null"...)
+	case resp.Array:
+		b = append(b, '[')
+		for i, e := range v.Elems {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendUpstashValue(b, e, b64)
+		}
+		return append(b, ']')
+	case resp.ErrorReply:
+		return appendString(b, strings.ToValidUTF8(string(v.Str), "\uFFFD"))
+	}
+	if b64 {
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, v.Str)
+		return append(b, '"')
+	}
+	if !utf8.Valid(v.Str) {
+		return appendString(b, bytes.ToValidUTF8(v.Str, []byte("\uFFFD")))
+	}
+	return appendString(b, v.Str)
+}
+
+// handleUpstashSubscribe streams a channel's (or pattern's) messages as
+// the Upstash client reads them: "data: subscribe,<channel>,1" once the
+// subscription is confirmed, then "data: message,<channel>,<payload>" or
+// "data: pmessage,<pattern>,<channel>,<payload>". It shares the database's
+// fan-out with the REST event streams.
+func handleUpstashSubscribe(d *deps, pattern bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, err := url.PathUnescape(chi.URLParam(r, "channel"))
+		if err != nil {
+			d.upstashError(w, r, errValidation("ERR the channel is not validly escaped"))
+			return
+		}
+		cmd, kind := "SUBSCRIBE", "subscribe"
+		if pattern {
+			cmd, kind = "PSUBSCRIBE", "psubscribe"
+		}
+		if err := d.authorize(r, []string{cmd, name}); err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		db := database(r)
+		h := d.hubs[db.Name]
+		sub, err := h.newSubscriber()
+		if err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		defer h.release(sub)
+		if err := h.add(r.Context(), sub, topic{pattern: pattern, name: name}); err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
+		stream, err := newSSE(w, 2*time.Second)
+		if err != nil {
+			return
+		}
+		d.metrics.addSubscribers(db.Name, "upstash", 1)
+		defer d.metrics.addSubscribers(db.Name, "upstash", -1)
+		var buf []byte
+		line := func(parts ...[]byte) error {
+			buf = append(buf[:0], "data: "...)
+			for i, p := range parts {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, upstashSSEText(p)...)
+			}
+			buf = append(buf, "\n\n"...)
+			return stream.raw(buf)
+		}
+		if line([]byte(kind), []byte(name), []byte("1")) != nil {
+			return
+		}
+		ticker := time.NewTicker(d.cfg.Heartbeat)
+		defer ticker.Stop()
+		for {
+			var err error
+			select {
+			case ev := <-sub.events:
+				switch ev.kind {
+				case eventMessage:
+					err = line([]byte("message"), []byte(ev.channel), ev.payload)
+				case eventPMessage:
+					err = line([]byte("pmessage"), []byte(ev.pattern), []byte(ev.channel), ev.payload)
+				default:
+					err = stream.comment(ev.kind + ": messages may have been missed")
+				}
+			case <-sub.lag:
+				err = stream.comment("lagged: " + strconv.FormatInt(sub.takeDropped(), 10) + " messages dropped")
+			case <-ticker.C:
+				err = stream.comment("ping")
+			case <-d.closing:
+				return
+			case <-r.Context().Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+// upstashSSEText makes a payload safe for one SSE data line: invalid UTF-8
+// is replaced by U+FFFD, and a payload holding CR or LF is sent as a JSON
+// string literal, which the client's JSON.parse turns back into the exact
+// text (a raw newline would end the line and cut the message).
+func upstashSSEText(p []byte) []byte {
+	if !utf8.Valid(p) {
+		p = bytes.ToValidUTF8(p, []byte("\uFFFD"))
+	}
+	if bytes.ContainsAny(p, "\r\n") {
+		return appendString(nil, p)
+	}
+	return p
+}
+
+// upstashScripts adapts Lua scripts written for Upstash: its
+// "#!lua flags=allow-key-locking" shebang flag is unknown to Redis, so the
+// flag is removed before the script reaches Redis, and EVALSHA with the
+// SHA-1 of the original script is mapped to the SHA-1 of the script Redis
+// knows.
+type upstashScripts struct {
+	shas sync.Map // SHA-1 of the original (hex) → SHA-1 sent to Redis
+	n    atomic.Int64
+}
+
+// maxScriptMappings bounds the SHA map; past it, EVALSHA of a rewritten
+// script gets NOSCRIPT and the client falls back to EVAL, which still
+// works.
+const maxScriptMappings = 10000
+
+// upstashOnlyFlags are shebang flags Redis does not know.
+var upstashOnlyFlags = map[string]bool{"allow-key-locking": true}
+
+// rewrite returns args with an Upstash-only shebang flag removed from the
+// script of EVAL, EVAL_RO and SCRIPT LOAD, and EVALSHA, EVALSHA_RO and
+// SCRIPT EXISTS SHAs mapped. args is not modified.
+func (s *upstashScripts) rewrite(args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	name := strings.ToUpper(args[0])
+	at := 1
+	switch name {
+	case "EVAL", "EVAL_RO":
+	case "SCRIPT":
+		if len(args) < 3 {
+			return args
+		}
+		switch strings.ToUpper(args[1]) {
+		case "LOAD":
+			at = 2
+		case "EXISTS":
+			out := append([]string(nil), args...)
+			for i := 2; i < len(out); i++ {
+				out[i] = s.mapped(out[i])
+			}
+			return out
+		default:
+			return args
+		}
+	case "EVALSHA", "EVALSHA_RO":
+		if m := s.mapped(args[1]); m != args[1] {
+			out := append([]string(nil), args...)
+			out[1] = m
+			return out
+		}
+		return args
+	default:
+		return args
+	}
+	script, ok := stripUpstashFlags(args[at])
+	if !ok {
+		return args
+	}
+	orig, sent := sha1Hex(args[at]), sha1Hex(script)
+	if _, loaded := s.shas.Load(orig); !loaded && s.n.Load() < maxScriptMappings {
+		if _, loaded := s.shas.LoadOrStore(orig, sent); !loaded {
+			s.n.Add(1)
+		}
+	}
+	out := append([]string(nil), args...)
+	out[at] = script
+	return out
+}
+
+// reply makes SCRIPT LOAD of a rewritten script answer the SHA-1 of the
+// script the client sent, which EVALSHA then maps.
+func (s *upstashScripts) reply(args []string, v resp.Value) resp.Value {
+	if len(args) < 3 || !strings.EqualFold(args[0], "SCRIPT") || !strings.EqualFold(args[1], "LOAD") || v.Kind != resp.BulkString {
+		return v
+	}
+	sent := string(v.Str)
+	var orig string
+	s.shas.Range(func(k, m any) bool {
+		if m.(string) == sent {
+			orig = k.(string)
+			return false
+		}
+		return true
+	})
+	if orig == "" {
+		return v
+	}
+	return resp.StringValue(orig)
+}
+
+func (s *upstashScripts) mapped(sha string) string {
+	if m, ok := s.shas.Load(strings.ToLower(sha)); ok {
+		return m.(string)
+	}
+	return sha
+}
+
+// stripUpstashFlags removes Upstash-only flags from a script's shebang
+// line, and the shebang itself when no flag is left; it reports whether it
+// changed anything.
+func stripUpstashFlags(script string) (string, bool) {
+	if !strings.HasPrefix(script, "#!") {
+		return script, false
+	}
+	first, rest, hasRest := strings.Cut(script, "\n")
+	fields := strings.Fields(first)
+	changed := false
+	out := fields[:0:0]
+	for _, f := range fields {
+		list, ok := strings.CutPrefix(f, "flags=")
+		if !ok {
+			out = append(out, f)
+			continue
+		}
+		var keep []string
+		for _, flag := range strings.Split(list, ",") {
+			if upstashOnlyFlags[flag] {
+				changed = true
+				continue
+			}
+			if flag != "" {
+				keep = append(keep, flag)
+			}
+		}
+		if len(keep) > 0 {
+			out = append(out, "flags="+strings.Join(keep, ","))
+		}
+	}
+	if !changed {
+		return script, false
+	}
+	line := strings.Join(out, " ")
+	if len(out) == 1 {
+		// Nothing left but "#!lua": drop the shebang and keep an empty
+		// first line, so line numbers in errors stay right and Lua
+		// engines without shebang support (the embedded one) run it.
+		line = ""
+	}
+	if hasRest {
+		return line + "\n" + rest, true
+	}
+	return line, true
+}
+
+func sha1Hex(s string) string {
+	h := sha1.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}
