@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,23 +153,23 @@ func TestBrowserRealtime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var proxy *cutProxy
+	var proxy atomic.Pointer[cutProxy] // set once the gateway is up
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /page.html", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(page)
 	})
 	mux.HandleFunc("POST /drop", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, proxy.cut())
+		fmt.Fprintln(w, proxy.Load().cut())
 	})
 	pages := httptest.NewServer(mux)
 	t.Cleanup(pages.Close)
 
 	gw := startGateway(t, api.Config{CORSOrigins: []string{pages.URL}, Heartbeat: time.Second})
-	proxy = newCutProxy(t, strings.TrimPrefix(gw, "http://"))
+	proxy.Store(newCutProxy(t, strings.TrimPrefix(gw, "http://")))
 	node(t, 2*time.Minute, []string{
 		"PAGE_URL=" + pages.URL + "/page.html",
-		"GATEWAY_URL=http://" + proxy.addr(),
+		"GATEWAY_URL=http://" + proxy.Load().addr(),
 		"DIRECT_URL=" + gw,
 		"DROP_URL=" + pages.URL + "/drop",
 		"CHROMIUM=" + chromium,

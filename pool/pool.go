@@ -453,7 +453,8 @@ func (p *Pool) Close() error {
 	p.closed = true
 	idle := p.idle
 	p.idle = nil
-	p.cfg.MaxIdle = 0
+	// p.cfg is read without the lock by dials in flight: leave it alone;
+	// Put sees p.closed and closes what comes back.
 	p.mu.Unlock()
 	close(p.stop)
 	for _, cn := range idle {
