@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 20s
 PKGS    := ./...
 
-.PHONY: run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http fuzz clean
+.PHONY: compose-check run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http fuzz clean
 
 run: ## serve on 127.0.0.1:8080 (embedded in-memory Redis without REDIS_URL)
 	go run ./cmd/gateway
@@ -13,12 +13,12 @@ run: ## serve on 127.0.0.1:8080 (embedded in-memory Redis without REDIS_URL)
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/gateway ./cmd/gateway
 
-deps: ## install test dependencies that are missing (redis-server, Node.js, Chromium, e2e npm packages)
-	scripts/deps.sh redis node chromium
+deps: ## install test dependencies that are missing (redis-server, Node.js, Chromium, docker-compose, e2e npm packages)
+	scripts/deps.sh redis node chromium compose
 	@cd e2e && if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  npm ci --no-audit --no-fund --loglevel=error; else echo "deps: e2e npm packages up to date"; fi
 
-test: deps lint unit openapi-check ## everything CI checks
+test: deps lint unit openapi-check compose-check ## everything CI checks
 
 lint: fmt-check vet
 
@@ -35,6 +35,11 @@ unit:
 # then converted to OpenAPI 3 (openapi/openapi.json, embedded and served).
 openapi:
 	scripts/openapi.sh openapi
+
+compose-check: ## validate docker-compose.yml when a compose tool is installed
+	@if docker compose version >/dev/null 2>&1; then docker compose -f docker-compose.yml config -q && echo "compose: docker-compose.yml is valid"; \
+	elif command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "compose: docker-compose.yml is valid"; \
+	else echo "compose: no docker compose here; skipped"; fi
 
 openapi-check: ## fail when openapi/ differs from the annotations
 	scripts/openapi.sh check

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need, only when missing. Usage: scripts/deps.sh [redis] [node] [chromium] [swag] [wrk]
+# Installs what the tests need, only when missing. Usage: scripts/deps.sh [redis] [node] [chromium] [compose] [swag] [wrk]
 set -euo pipefail
 export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 updated=""
@@ -17,6 +17,7 @@ for want in "$@"; do
     node) command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm ;;
     chromium) command -v chromium >/dev/null || apt_install chromium ;;
     wrk) command -v wrk >/dev/null || apt_install wrk ;;
+    compose) docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || apt_install docker-compose ;;
     swag)
       if ! command -v swag >/dev/null; then
         v=$(go list -m -f '{{.Version}}' github.com/swaggo/swag)

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/internal/redistest"
+)
+
+// These tests run the real binary as a child process, as an operator
+// would, and talk to it over HTTP.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildOut  []byte
+)
+
+// gatewayBinary builds cmd/gateway once per test run.
+func gatewayBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gateway-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gateway")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		buildOut, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
+	}
+	return binPath
+}
+
+// proc is a running gateway binary.
+type proc struct {
+	cmd  *exec.Cmd
+	URL  string
+	done chan error
+}
+
+// startBinary runs the binary with env (on top of a minimal environment)
+// and waits for its "listening on" line.
+func startBinary(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(gatewayBinary(t), append([]string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, args...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("gateway stderr:\n%s", stderr.String())
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(stdout)
+		line, _ := r.ReadString('\n')
+		lines <- line
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	select {
+	case line := <-lines:
+		_, url, ok := strings.Cut(strings.TrimSpace(line), "listening on ")
+		if !ok {
+			t.Fatalf("unexpected first line %q", line)
+		}
+		p.URL = url
+	case <-time.After(30 * time.Second):
+		t.Fatal("the binary did not start listening")
+	}
+	waitStatus(t, p.URL+"/readyz", http.StatusOK)
+	return p
+}
+
+func TestBinaryEmbeddedDefault(t *testing.T) {
+	p := startBinary(t, nil)
+	if code, body := httpDo(t, "PUT", p.URL+"/db/0/strings/greeting", `{"value":"hello"}`); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	if code, body := httpDo(t, "GET", p.URL+"/db/0/strings/greeting", ""); code != 200 || strings.TrimSpace(body) != `{"value":"hello"}` {
+		t.Fatalf("GET: %d %q", code, body)
+	}
+	out, err := exec.Command(gatewayBinary(t), "--version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "redis-gateway ") {
+		t.Fatalf("--version: %v %q", err, out)
+	}
+	out, err = exec.Command(gatewayBinary(t), "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "GATEWAY_UPSTASH_PREFIX") {
+		t.Fatalf("--help: %v, want the option table:\n%s", err, out)
+	}
+}
+
+// TestBinarySIGTERMLetsSlowRequestFinish sends SIGTERM while a request is
+// blocked in Redis: the request completes with its reply, new connections
+// are refused, and the process exits 0.
+func TestBinarySIGTERMLetsSlowRequestFinish(t *testing.T) {
+	rs := redistest.Start(t)
+	p := startBinary(t, []string{"REDIS_URL=" + rs.URL(0)})
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	slow := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", p.URL+"/db/0/command", strings.NewReader(`{"command":["BLPOP","never-pushed","1.5"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			slow <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		slow <- result{code: resp.StatusCode, body: string(b)}
+	}()
+	// Wait until Redis sees the BLPOP, then ask the process to stop.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(string(rs.Do(t, "INFO", "clients").Str), "blocked_clients:1") {
+		if time.Now().After(deadline) {
+			t.Fatal("the BLPOP never reached Redis")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sent := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// New connections are refused once the listener is closed.
+	refused := false
+	for time.Since(sent) < time.Second {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/healthz", nil)
+		req.Close = true
+		resp, err := http.DefaultTransport.(*http.Transport).Clone().RoundTrip(req)
+		cancel()
+		if err != nil {
+			refused = true
+			break
+		}
+		resp.Body.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !refused {
+		t.Error("new connections were still accepted a second after SIGTERM")
+	}
+	select {
+	case r := <-slow:
+		if r.err != nil || r.code != 200 || !strings.Contains(r.body, `"result":null`) {
+			t.Fatalf("in-flight request: %d %q %v, want 200 with the BLPOP timeout reply", r.code, r.body, r.err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the in-flight request never finished")
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit: %v, want status 0", err)
+		}
+		p.done <- nil // for Cleanup
+	case <-time.After(15 * time.Second):
+		t.Fatal("the process did not exit after SIGTERM")
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec.Cmd
+// and the test reading it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
