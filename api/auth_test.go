@@ -1,10 +1,17 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 )
 
 func TestAuthScopes(t *testing.T) {
@@ -101,5 +108,87 @@ func TestConfigValidateRejectsBadTokens(t *testing.T) {
 		if err := (Config{Tokens: []Token{tok}}).Validate(); err == nil {
 			t.Errorf("token %q: Validate accepted it", tok.Name)
 		}
+	}
+}
+
+// TestAuthRealtime applies the same tokens to event streams and WebSockets:
+// a read token may subscribe and tail but not publish or write.
+func TestAuthRealtime(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{cfg: Config{Tokens: []Token{
+		{Name: "reader", Secret: "r", Databases: []string{"0"}, Level: LevelRead},
+		{Name: "writer", Secret: "w", Databases: []string{"*"}, Level: LevelWrite},
+	}}})
+	ch := url.PathEscape(t.Name())
+	for _, c := range []struct {
+		name, path, token string
+		status            int
+		code              string
+	}{
+		{"SSE without token", "/db/0/channels/" + ch + "/events", "", 401, "UNAUTHORIZED"},
+		{"SSE other db", "/db/1/channels/" + ch + "/events", "r", 403, "FORBIDDEN_DATABASE"},
+		{"pattern other db", "/db/1/patterns/" + ch + "/events", "r", 403, "FORBIDDEN_DATABASE"},
+		{"tail without token", "/db/0/streams/" + ch + "/events", "", 401, "UNAUTHORIZED"},
+		{"WebSocket without token", "/db/0/ws", "", 401, "UNAUTHORIZED"},
+		{"WebSocket other db", "/db/1/ws", "r", 403, "FORBIDDEN_DATABASE"},
+	} {
+		var hdr []string
+		if c.token != "" {
+			hdr = append(hdr, "Authorization: Bearer "+c.token)
+		}
+		rep := g.do(t, "GET", c.path, nil, hdr...)
+		if rep.Status != c.status || rep.Problem(t).Code != c.code {
+			t.Errorf("%s: got %d %s, want %d %s", c.name, rep.Status, rep.Body, c.status, c.code)
+		}
+	}
+	// A reader subscribes and tails.
+	sse := openSSE(t, g.URL, "/db/0/channels/"+ch+"/events", "Authorization: Bearer r")
+	openSSE(t, g.URL, "/db/0/streams/"+ch+"/events?start=0", "Authorization: Bearer r")
+
+	// Over a WebSocket, the reader subscribes but may not publish or write.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, strings.Replace(g.URL, "http", "ws", 1)+"/db/0/ws", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer r"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	for _, f := range []struct{ frame, wantType, wantCode string }{
+		{`{"id":1,"type":"subscribe","channel":"` + t.Name() + `"}`, "result", ""},
+		{`{"id":2,"type":"publish","channel":"` + t.Name() + `","message":"m"}`, "error", "FORBIDDEN_COMMAND"},
+		{`{"id":3,"type":"command","command":["SET","` + t.Name() + `:k","v"]}`, "error", "FORBIDDEN_COMMAND"},
+		{`{"id":4,"type":"command","command":["GET","` + t.Name() + `:k"]}`, "result", ""},
+	} {
+		if err := conn.Write(ctx, websocket.MessageText, []byte(f.frame)); err != nil {
+			t.Fatal(err)
+		}
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		code := ""
+		if e, ok := m["error"].(map[string]any); ok {
+			code, _ = e["code"].(string)
+		}
+		if m["type"] != f.wantType || code != f.wantCode {
+			t.Errorf("frame %s: got %s, want type %s code %q", f.frame, b, f.wantType, f.wantCode)
+		}
+	}
+	if v := shared.Do(t, "EXISTS", t.Name()+":k"); v.Int != 0 {
+		t.Fatal("the refused WebSocket write ran")
+	}
+	// A writer's publish reaches the reader's stream.
+	if rep := g.do(t, "POST", "/db/0/channels/"+ch+"/messages", map[string]any{"message": "from writer"}, "Authorization: Bearer w"); rep.Status != 200 {
+		t.Fatalf("writer publish: %d %s", rep.Status, rep.Body)
+	}
+	ev := sse.next(t, "message")
+	if !strings.Contains(ev.Data, "from writer") {
+		t.Fatalf("reader got %+v", ev)
 	}
 }
