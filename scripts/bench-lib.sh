@@ -44,16 +44,23 @@ start_redis() {
   REDIS_PID=$(cat "$BENCH_DIR/redis.pid")
 }
 
-# start_gateway builds the gateway and starts it against the private Redis;
+# start_gateway builds the gateway (once) and starts it against the private Redis;
 # it sets GATEWAY_PORT and GATEWAY_PID. Extra environment may be passed as
 # NAME=value arguments.
 start_gateway() {
-  local root
-  root=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)
-  (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/gateway" ./cmd/gateway)
+  [ -x "$BENCH_DIR/gateway" ] || (cd "$(dirname "${BASH_SOURCE[0]}")/.." && CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/gateway" ./cmd/gateway)
   GATEWAY_PORT=$(free_port)
   env GATEWAY_ADDR="127.0.0.1:$GATEWAY_PORT" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
     GATEWAY_LOG_LEVEL=warn "$@" "$BENCH_DIR/gateway" >"$BENCH_DIR/gateway.log" 2>&1 &
   GATEWAY_PID=$!
   wait_for curl -fsS "http://127.0.0.1:$GATEWAY_PORT/readyz"
+}
+
+# stop_gateway stops the gateway started by start_gateway.
+stop_gateway() {
+  if [ -n "$GATEWAY_PID" ]; then
+    kill "$GATEWAY_PID" 2>/dev/null || true
+    wait "$GATEWAY_PID" 2>/dev/null || true
+    GATEWAY_PID=""
+  fi
 }
