@@ -32,7 +32,7 @@ for n in $SIZES; do
     rows+=("$(echo "$out" | grep '^|')")
   else
     echo "bench-sse: $n subscribers failed" >&2
-    rows+=("| $n | $MESSAGES | failed | | | | | | | | |")
+    rows+=("| $n | $MESSAGES every $INTERVAL | failed | | | | | | | | | |")
   fi
   stop_gateway
 done
@@ -40,6 +40,6 @@ done
 echo
 echo "ssebench -messages $MESSAGES -interval $INTERVAL; $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo
-echo "| subscribers | messages | connect time | p50 | p99 | max | lost | Redis clients | RSS before | RSS connected | B/subscriber |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
+echo "| subscribers | messages | connect time | p50 | p99 | max | deliveries/s | lost | Redis clients | RSS before | RSS connected | B/subscriber |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"
