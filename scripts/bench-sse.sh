@@ -40,6 +40,6 @@ done
 echo
 echo "ssebench -messages $MESSAGES -interval $INTERVAL; $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo
-echo "| subscribers | messages | connect time | p50 | p99 | max | deliveries/s | lost | Redis clients | RSS before | RSS connected | B/subscriber |"
+echo "| subscribers | messages | connect time | p50 | p99 | max | deliveries/s | undelivered | Redis clients | RSS before | RSS connected | B/subscriber |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"

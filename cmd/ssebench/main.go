@@ -9,7 +9,8 @@
 // latency of each message it reads.
 //
 // It reports the latency percentiles over all deliveries, the time until a
-// message had reached every subscriber, the deliveries that never arrived,
+// message had reached every subscriber, the deliveries that had not
+// arrived -drain-timeout after the last publish, the delivery rate,
 // the Redis client connections seen with CLIENT LIST on -redis (the gateway
 // shares one pub/sub connection per database, so this should not grow with
 // -n), and, with -pid, the gateway's resident memory from /proc before and
@@ -245,13 +246,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			slowest[seq] = max(slowest[seq], d)
 		}
 	}
+	// A delivery that has not arrived by now is counted as undelivered,
+	// whether the gateway dropped it or is still sending it.
 	lost := want - int64(len(all))
 	slices.Sort(all)
 	slices.Sort(slowest)
 
 	fmt.Fprintf(stdout, "subscribers           %d (connected in %s)\n", cfg.n, connectTime.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "messages              %d published, every %s, %d publish errors\n", cfg.messages, cfg.interval, pubErrs)
-	fmt.Fprintf(stdout, "deliveries            %d of %d (lost %d, lagged events %d, streams broken early %d)\n", len(all), want, lost, lagged, len(dropped))
+	fmt.Fprintf(stdout, "deliveries            %d of %d (undelivered %d when the drain timeout of %s ran out, lagged events %d, streams broken early %d)\n",
+		len(all), want, lost, cfg.drainWait, lagged, len(dropped))
 	fmt.Fprintf(stdout, "latency all           p50 %s  p99 %s  max %s\n", pct(all, 50), pct(all, 99), pct(all, 100))
 	fmt.Fprintf(stdout, "latency to all subs   p50 %s  p99 %s  max %s\n", pct(slowest, 50), pct(slowest, 99), pct(slowest, 100))
 	fmt.Fprintf(stdout, "publish phase         %s (%s planned)\n", publishTime.Round(time.Millisecond), time.Duration(cfg.messages-1)*cfg.interval)
