@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 20s
 PKGS    := ./...
 
-.PHONY: compose-check run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http fuzz clean
+.PHONY: compose-check run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http bench-sse fuzz clean
 
 run: ## serve on 127.0.0.1:8080 (embedded in-memory Redis without REDIS_URL)
 	go run ./cmd/gateway
@@ -46,6 +46,12 @@ openapi-check: ## fail when openapi/ differs from the annotations
 
 bench:
 	go test -run='^$$' -bench=. -benchmem ./resp/ ./pool/ ./callbacks/ ./client/ ./api/
+
+bench-http: ## gateway HTTP throughput next to redis-benchmark (starts its own redis-server and gateway)
+	scripts/bench-http.sh
+
+bench-sse: ## SSE fan-out latency, loss and memory (starts its own redis-server and gateway)
+	scripts/bench-sse.sh
 
 fuzz:
 	@for t in $$(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | awk '{print $$2}' | sed 's/(.*//'); do \
