@@ -163,7 +163,7 @@ type InfoReply struct {
 func handleInfo(d *deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		args := []string{"INFO"}
-		if s := r.URL.Query().Get("section"); s != "" {
+		if s := queryOf(r).Get("section"); s != "" {
 			args = append(args, s)
 		}
 		v, err := d.do(r, args...)

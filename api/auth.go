@@ -155,13 +155,10 @@ func (a *authConfig) lookup(secret string) *principal {
 	return found
 }
 
-const ctxPrincipal ctxKey = 100
-
 // principalFrom returns the request's authenticated token, or nil when
 // authentication is off.
 func principalFrom(r *http.Request) *principal {
-	p, _ := r.Context().Value(ctxPrincipal).(*principal)
-	return p
+	return stateOf(r.Context()).p
 }
 
 // bearer extracts the token from "Authorization: Bearer …" or, for Upstash
@@ -174,7 +171,7 @@ func bearer(r *http.Request) string {
 		}
 		return ""
 	}
-	return r.URL.Query().Get("_token")
+	return queryOf(r).Get("_token")
 }
 
 // authenticate requires a valid token when tokens are configured (401
@@ -213,7 +210,8 @@ func authenticateWith(d *deps, fail errorWriter) func(http.Handler) http.Handler
 					return
 				}
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxPrincipal, p)))
+			stateOf(r.Context()).p = p
+			next.ServeHTTP(w, r)
 		})
 	}
 }

@@ -99,7 +99,7 @@ func commandArgs(r *http.Request, field string, cmd []string) ([]string, error) 
 
 // boolQuery reads an optional boolean query parameter.
 func boolQuery(r *http.Request, name string) (bool, error) {
-	s := r.URL.Query().Get(name)
+	s := queryOf(r).Get(name)
 	if s == "" {
 		return false, nil
 	}

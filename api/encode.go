@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"hash/fnv"
 	"log/slog"
 	"math"
 	"net/http"
@@ -30,7 +29,7 @@ const (
 
 // encodingOf reads ?encoding= (utf8, the default, or base64).
 func encodingOf(r *http.Request) (Encoding, error) {
-	switch r.URL.Query().Get("encoding") {
+	switch queryOf(r).Get("encoding") {
 	case "", "utf8", "utf-8", "text":
 		return EncodingUTF8, nil
 	case "base64":
@@ -89,19 +88,21 @@ func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status
 	}
 	e.b = append(e.b, '\n')
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	if h.Get("Cache-Control") == "" {
-		h.Set("Cache-Control", "no-store") // Redis data changes under any cache
+	// Canonical keys and shared value slices: net/http only reads them,
+	// and Set would allocate a slice per header per request.
+	h["Content-Type"] = hdrJSON
+	if _, ok := h["Cache-Control"]; !ok {
+		h["Cache-Control"] = hdrNoStore // Redis data changes under any cache
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		tag := etag(e.b)
-		h.Set("ETag", tag)
+		h["Etag"] = []string{tag}
 		if status == http.StatusOK && ifNoneMatch(r, tag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(e.b)))
+	h["Content-Length"] = []string{strconv.Itoa(len(e.b))}
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
@@ -111,11 +112,24 @@ func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status
 	}
 }
 
+// Header values shared by every response (never modified).
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
+)
+
 // etag returns a strong validator of body: a quoted FNV-1a 64 hash.
 func etag(body []byte) string {
-	h := fnv.New64a()
-	h.Write(body)
-	return `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
+	const offset, prime = 14695981039346656037, 1099511628211
+	var h uint64 = offset
+	for _, c := range body {
+		h ^= uint64(c)
+		h *= prime
+	}
+	var b [16]byte
+	out := append(b[:0], '"')
+	out = strconv.AppendUint(out, h, 36)
+	return string(append(out, '"'))
 }
 
 // ifNoneMatch reports whether the request's If-None-Match lists tag (or *).

@@ -173,7 +173,7 @@ func handleStreamEvents(d *deps) http.HandlerFunc {
 			return
 		}
 		enc, _ := encodingOf(r)
-		q := r.URL.Query()
+		q := queryOf(r)
 		group, consumer := q.Get("group"), q.Get("consumer")
 		if (group == "") != (consumer == "") {
 			writeError(w, r, d.logger, errValidation("group and consumer go together", FieldError{Field: "consumer", Message: "is required with group (and group with consumer)"}))

@@ -95,7 +95,7 @@ type Renamed struct {
 // @Router       /db/{db}/keys [get]
 func handleKeysScan(d *deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
+		q := queryOf(r)
 		cursor := q.Get("cursor")
 		if cursor == "" {
 			cursor = "0"

@@ -121,24 +121,32 @@ func (m *Metrics) watch(dbs []*Database) {
 	m.mu.Unlock()
 }
 
-// middleware records every request by route pattern, method and status.
-func (m *Metrics) middleware(next http.Handler) http.Handler {
+// observeHTTP records one finished request by route pattern, method and
+// status; streams (which last as long as the client stays) are left out of
+// the duration histogram.
+func (m *Metrics) observeHTTP(route, method string, status int, dur time.Duration) {
 	if m == nil {
-		return next
+		return
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		route := routePattern(r)
-		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-		if !strings.HasSuffix(route, "/events") && !strings.HasSuffix(route, "/ws") {
-			m.httpDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
-		}
-	})
+	m.httpRequests.WithLabelValues(route, method, statusText(status)).Inc()
+	if !strings.HasSuffix(route, "/events") && !strings.HasSuffix(route, "/ws") {
+		m.httpDuration.WithLabelValues(route, method).Observe(dur.Seconds())
+	}
+}
+
+// statusTexts holds "100"…"599", so labelling a request allocates nothing.
+var statusTexts = func() (t [600]string) {
+	for i := 100; i < len(t); i++ {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func statusText(code int) string {
+	if code >= 100 && code < len(statusTexts) {
+		return statusTexts[code]
+	}
+	return strconv.Itoa(code)
 }
 
 // handler serves the metrics in the Prometheus text format.

@@ -53,9 +53,11 @@ func routePattern(r *http.Request) string {
 	return "unmatched"
 }
 
-// accessLog writes one line per request: method, route pattern (not the
-// path: keys stay out of logs), status, size, duration, request ID.
-func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+// observe wraps the writer once to learn the status and size, then records
+// the request in the metrics and writes one access-log line: request ID,
+// method, route pattern (not the path: keys stay out of logs and label
+// values), status, size, duration.
+func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -64,13 +66,19 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			if sw.status == 0 {
 				sw.status = http.StatusOK
 			}
+			dur := time.Since(start)
+			route := routePattern(r)
+			m.observeHTTP(route, r.Method, sw.status, dur)
+			if !logger.Enabled(r.Context(), slog.LevelInfo) {
+				return
+			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("req_id", RequestID(r.Context())),
 				slog.String("method", r.Method),
-				slog.String("route", routePattern(r)),
+				slog.String("route", route),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
-				slog.Duration("dur", time.Since(start)),
+				slog.Duration("dur", dur),
 			)
 		})
 	}

@@ -12,7 +12,7 @@ import (
 
 // intQuery reads an optional integer query parameter within [lo, hi].
 func intQuery(r *http.Request, name string, def, lo, hi int64) (int64, error) {
-	s := r.URL.Query().Get(name)
+	s := queryOf(r).Get(name)
 	if s == "" {
 		return def, nil
 	}

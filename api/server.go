@@ -203,19 +203,44 @@ func atoiStrict(s string) (int, bool) {
 
 type ctxKey int
 
-const (
-	ctxRequestID ctxKey = iota
-	ctxDatabase
-)
+const ctxState ctxKey = iota
 
-// RequestID returns the request's ID ("" when none was assigned).
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxRequestID).(string)
-	return id
+// reqState is what the middleware learns about a request, stored in its
+// context once (by withRequestID) and filled in place by later middleware,
+// so that each step does not copy the request to add one value.
+type reqState struct {
+	id    string
+	query url.Values // parsed once, by queryOf
+	db    *Database  // set by withDatabase
+	p     *principal // set by authenticate
 }
 
+// stateOf returns the request's state, or an empty one outside the router.
+func stateOf(ctx context.Context) *reqState {
+	if st, ok := ctx.Value(ctxState).(*reqState); ok {
+		return st
+	}
+	return &reqState{}
+}
+
+// queryOf returns the request's query parameters, parsed once per request
+// (r.URL.Query parses the raw query again at every call).
+func queryOf(r *http.Request) url.Values {
+	st, ok := r.Context().Value(ctxState).(*reqState)
+	if !ok {
+		return r.URL.Query()
+	}
+	if st.query == nil {
+		st.query = r.URL.Query()
+	}
+	return st.query
+}
+
+// RequestID returns the request's ID ("" when none was assigned).
+func RequestID(ctx context.Context) string { return stateOf(ctx).id }
+
 // withRequestID takes X-Request-ID from the client when it is sane, or
-// makes one, and echoes it in the response.
+// makes one, and echoes it in the response. It creates the request state.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
@@ -224,8 +249,8 @@ func withRequestID(next http.Handler) http.Handler {
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequestID, id)))
+		w.Header()["X-Request-Id"] = []string{id}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxState, &reqState{id: id})))
 	})
 }
 
@@ -300,15 +325,15 @@ func withDatabaseWith(d *deps, fail errorWriter) func(http.Handler) http.Handler
 				fail(w, r, errorf(http.StatusForbidden, CodeForbiddenDatabase, "this token may not use database %q", name))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxDatabase, db)))
+			stateOf(r.Context()).db = db
+			next.ServeHTTP(w, r)
 		})
 	}
 }
 
 // database returns the request's database (set by withDatabase).
 func database(r *http.Request) *Database {
-	db, _ := r.Context().Value(ctxDatabase).(*Database)
-	return db
+	return stateOf(r.Context()).db
 }
 
 // pathParam returns a path parameter unescaped exactly once. With
@@ -320,7 +345,7 @@ func pathParam(r *http.Request, name string) (string, error) {
 	if err != nil {
 		return "", errValidation("a path segment is not validly escaped", FieldError{Field: name, Message: "has an invalid %-escape"})
 	}
-	switch r.URL.Query().Get("key_encoding") {
+	switch queryOf(r).Get("key_encoding") {
 	case "", "utf8":
 		return s, nil
 	case "base64":

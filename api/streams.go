@@ -129,7 +129,7 @@ func handleStreamAdd(d *deps) http.HandlerFunc {
 		newID := string(v.([]byte))
 		loc := url.URL{Path: r.URL.Path, RawPath: r.URL.EscapedPath()}
 		q := url.Values{"start": {newID}, "end": {newID}, "count": {"1"}}
-		if kq := r.URL.Query().Get("key_encoding"); kq != "" {
+		if kq := queryOf(r).Get("key_encoding"); kq != "" {
 			q.Set("key_encoding", kq)
 		}
 		w.Header().Set("Location", loc.EscapedPath()+"?"+q.Encode())
@@ -164,7 +164,7 @@ func handleStreamRange(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		q := r.URL.Query()
+		q := queryOf(r)
 		rev, err := boolQuery(r, "rev")
 		if err != nil {
 			writeError(w, r, d.logger, err)

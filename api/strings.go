@@ -230,7 +230,7 @@ func setStringRequest(r *http.Request, d *deps) (SetStringRequest, error) {
 		}
 		v := string(body)
 		req := SetStringRequest{Value: &v}
-		if r.URL.Query().Get("ttl_ms") != "" {
+		if queryOf(r).Get("ttl_ms") != "" {
 			ttl, err := intQuery(r, "ttl_ms", 0, 1, 1<<62)
 			if err != nil {
 				return req, err
@@ -316,7 +316,7 @@ func handleStringIncr(d *deps) http.HandlerFunc {
 // @Router       /db/{db}/strings [get]
 func handleStringsMGet(d *deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		keys := r.URL.Query()["key"]
+		keys := queryOf(r)["key"]
 		if len(keys) == 0 || len(keys) > 1000 {
 			writeError(w, r, d.logger, errValidation("keys are required", FieldError{Field: "key", Message: "must be given 1 to 1000 times"}))
 			return

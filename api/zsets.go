@@ -118,7 +118,7 @@ func handleZRange(d *deps) http.HandlerFunc {
 
 // zrangeArgs builds ZRANGE from the query, reporting every bad parameter.
 func zrangeArgs(r *http.Request, key string) ([]string, error) {
-	q := r.URL.Query()
+	q := queryOf(r)
 	var fields []FieldError
 	bad := func(f, msg string) { fields = append(fields, FieldError{Field: f, Message: msg}) }
 	by := q.Get("by")

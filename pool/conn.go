@@ -28,6 +28,12 @@ type Conn struct {
 	pending   int  // replies written for and not yet read
 	pooled    bool // counted in a pool's slots
 	inPool    bool // sitting in the idle stack (guarded by the pool's mu)
+
+	// State of the liveness check, kept so that it allocates nothing.
+	raw     syscall.RawConn
+	peekFn  func(fd uintptr) bool
+	peekBuf [1]byte
+	peekErr error
 }
 
 func newConn(nc net.Conn, lim resp.Limits) *Conn {
@@ -140,32 +146,36 @@ var errUnexpectedRead = errors.New("pool: unexpected data on idle connection")
 // alive checks, without blocking, that the server has not closed an idle
 // connection and sent nothing unexpected on it.
 func (cn *Conn) alive() error {
-	sc, ok := cn.nc.(syscall.Conn)
-	if !ok {
-		return nil // TLS: rely on age checks and on errors at use
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var sysErr error
-	var buf [1]byte
-	err = raw.Read(func(fd uintptr) bool {
-		n, _, e := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case n == 0 && e == nil:
-			sysErr = io.EOF
-		case n > 0:
-			sysErr = errUnexpectedRead
-		case e == syscall.EAGAIN || e == syscall.EWOULDBLOCK:
-			sysErr = nil
-		default:
-			sysErr = e
+	if cn.raw == nil {
+		sc, ok := cn.nc.(syscall.Conn)
+		if !ok {
+			return nil // TLS: rely on age checks and on errors at use
 		}
-		return true
-	})
-	if err != nil {
+		raw, err := sc.SyscallConn()
+		if err != nil {
+			return err
+		}
+		cn.raw = raw
+		cn.peekFn = cn.peek // bound once: no closure per check
+	}
+	if err := cn.raw.Read(cn.peekFn); err != nil {
 		return err
 	}
-	return sysErr
+	return cn.peekErr
+}
+
+// peek is the raw read of alive: a non-blocking MSG_PEEK of one byte.
+func (cn *Conn) peek(fd uintptr) bool {
+	n, _, e := syscall.Recvfrom(int(fd), cn.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	switch {
+	case n == 0 && e == nil:
+		cn.peekErr = io.EOF
+	case n > 0:
+		cn.peekErr = errUnexpectedRead
+	case e == syscall.EAGAIN || e == syscall.EWOULDBLOCK:
+		cn.peekErr = nil
+	default:
+		cn.peekErr = e
+	}
+	return true
 }

@@ -38,6 +38,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration                `yaml:"shutdown_timeout" validate:"gt=0"`
 	LogLevel          string                       `yaml:"log_level" validate:"oneof=debug info warn error"`
 	LogFormat         string                       `yaml:"log_format" validate:"oneof=json text"`
+	PprofAddr         string                       `yaml:"pprof_addr" validate:"omitempty,hostname_port"`
 	InsecureNoAuth    bool                         `yaml:"insecure_no_auth"`
 	Tokens            []TokenConfig                `yaml:"tokens" validate:"dive"`
 	DangerousCommands []string                     `yaml:"dangerous_commands"`
@@ -163,6 +164,7 @@ var options = []option{
 	{"GATEWAY_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long in-flight requests may finish on SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"GATEWAY_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"GATEWAY_LOG_FORMAT", "log-format", "json", "json or text", str(func(c *Config) *string { return &c.LogFormat })},
+	{"GATEWAY_PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate address (keep it on loopback); empty: off", str(func(c *Config) *string { return &c.PprofAddr })},
 	{"GATEWAY_SUBSCRIBER_BUFFER", "subscriber-buffer", "256", "messages queued per real-time subscriber before it is sent a lagged event", integer(func(c *Config) *int { return &c.SubscriberBuffer })},
 	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},
 	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},

@@ -100,6 +100,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "redis-gateway %s listening on %s\n", version, url)
 
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+
 	serveErr := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// benchServer is a Server over the shared redis-server, called in process
+// (no sockets between client and handler, a real connection to Redis).
+func benchServer(b *testing.B) *Server {
+	b.Helper()
+	reg := prometheus.NewRegistry()
+	metrics := NewMetrics(reg, reg)
+	var dbs []*Database
+	for _, n := range []int{0, 7} {
+		name := strconv.Itoa(n)
+		pc, err := client.ParseURL(shared.URL(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := client.New(client.Config{Pool: pc, Observe: metrics.Observer(name)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		dbs = append(dbs, &Database{Name: name, Client: c, Addr: shared.URL(n)})
+	}
+	// Production logs JSON at info level: one access line per request.
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	srv := NewServer(logger, Config{}, dbs, metrics)
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// BenchmarkHandlerGetString measures the whole handler path of
+// GET /db/{db}/strings/{key}: routing, middleware (request ID, metrics,
+// access log, CORS), the command through the pool to Redis, JSON encoding.
+func BenchmarkHandlerGetString(b *testing.B) {
+	srv := benchServer(b)
+	for _, db := range []string{"0", "7"} {
+		b.Run("db"+db, func(b *testing.B) {
+			put := httptest.NewRequest("PUT", "/db/"+db+"/strings/bench:k", strings.NewReader(`{"value":"`+strings.Repeat("v", 100)+`"}`))
+			put.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, put)
+			if rec.Code != 200 {
+				b.Fatalf("PUT: %d %s", rec.Code, rec.Body)
+			}
+			// One request and one writer for every iteration, as net/http's
+			// own per-connection objects would be: what is counted is the
+			// gateway's work.
+			req := httptest.NewRequest("GET", "/db/"+db+"/strings/bench:k", nil)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				w.code = 0
+				srv.ServeHTTP(w, req)
+				if w.code != http.StatusOK {
+					b.Fatalf("GET: %d", w.code)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHandlerCommand measures POST /db/0/command with INCR.
+func BenchmarkHandlerCommand(b *testing.B) {
+	srv := benchServer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/db/0/command", strings.NewReader(`{"command":["INCR","bench:n"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("INCR: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps the status and drops the
+// body.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+
+func (w *discardWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *discardWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return len(b), nil
+}
