@@ -4,8 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
