@@ -30,6 +30,8 @@ vet:
 
 unit:
 	go test -race -count=1 -timeout 8m $(PKGS)
+	@echo "the HTTP suite again with auto-pipelined clients:"
+	GATEWAY_TEST_AUTO_PIPELINE=1 go test -race -count=1 -timeout 4m ./api/
 
 # The OpenAPI spec is generated from the swag annotations in api/ (Swagger 2),
 # then converted to OpenAPI 3 (openapi/openapi.json, embedded and served).

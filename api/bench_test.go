@@ -16,7 +16,10 @@ import (
 
 // benchServer is a Server over the shared redis-server, called in process
 // (no sockets between client and handler, a real connection to Redis).
-func benchServer(b *testing.B) *Server {
+func benchServer(b *testing.B) *Server { return benchServerWith(b, false) }
+
+// benchServerWith is benchServer with auto-pipelining on or off.
+func benchServerWith(b *testing.B, autoPipeline bool) *Server {
 	b.Helper()
 	reg := prometheus.NewRegistry()
 	metrics := NewMetrics(reg, reg)
@@ -27,7 +30,7 @@ func benchServer(b *testing.B) *Server {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := client.New(client.Config{Pool: pc, Observe: metrics.Observer(name)})
+		c, err := client.New(client.Config{Pool: pc, Observe: metrics.Observer(name), AutoPipeline: autoPipeline})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -109,4 +112,34 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	return len(b), nil
+}
+
+// BenchmarkHandlerGetStringParallel runs the GET path from 64 goroutines,
+// with the pool (one connection per command) and with auto-pipelining
+// (commands share two connections, many per write).
+func BenchmarkHandlerGetStringParallel(b *testing.B) {
+	for _, ap := range []bool{false, true} {
+		b.Run("autopipeline="+strconv.FormatBool(ap), func(b *testing.B) {
+			srv := benchServerWith(b, ap)
+			put := httptest.NewRequest("PUT", "/db/0/strings/bench:p", strings.NewReader(`{"value":"`+strings.Repeat("v", 100)+`"}`))
+			put.Header.Set("Content-Type", "application/json")
+			srv.ServeHTTP(httptest.NewRecorder(), put)
+			b.ReportAllocs()
+			b.SetParallelism(32) // × GOMAXPROCS goroutines
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				req := httptest.NewRequest("GET", "/db/0/strings/bench:p", nil)
+				w := &discardWriter{h: http.Header{}}
+				for pb.Next() {
+					clear(w.h)
+					w.code = 0
+					srv.ServeHTTP(w, req)
+					if w.code != http.StatusOK {
+						b.Errorf("GET: %d", w.code)
+						return
+					}
+				}
+			})
+		})
+	}
 }

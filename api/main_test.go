@@ -100,7 +100,9 @@ func newTestDB(tb testing.TB, name, url string) *Database {
 	if err != nil {
 		tb.Fatalf("parse %s: %v", url, err)
 	}
-	c, err := client.New(client.Config{Pool: pc})
+	// GATEWAY_TEST_AUTO_PIPELINE=1 runs the whole suite with
+	// auto-pipelined clients (make test does, in a second pass).
+	c, err := client.New(client.Config{Pool: pc, AutoPipeline: os.Getenv("GATEWAY_TEST_AUTO_PIPELINE") == "1"})
 	if err != nil {
 		tb.Fatalf("client for %s: %v", url, err)
 	}

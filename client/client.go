@@ -87,6 +87,20 @@ type Config struct {
 	Observe func(cmd string, d time.Duration, err error)
 	// Logger receives debug events. Default: discard.
 	Logger *slog.Logger
+	// AutoPipeline sends concurrent single commands (Do, DoRaw,
+	// DoGeneric) over a few shared connections, many commands per write,
+	// instead of a pooled connection each (see autopipe.go for the
+	// guarantees). Blocking commands, scripts, DEBUG and KEYS, pipelines,
+	// transactions and pub/sub keep using their own connections. Off by
+	// default.
+	AutoPipeline bool
+	// AutoPipelineConns is the number of shared connections. Default 2.
+	AutoPipelineConns int
+	// AutoPipelineHealthTimeout is how long a shared connection may leave
+	// a command without a reply before it is declared dead and replaced
+	// (every command written on it fails). Default 10s. A command slower
+	// than this must not be auto-pipelined.
+	AutoPipelineHealthTimeout time.Duration
 }
 
 // Client runs commands against one Redis database through a pool of
@@ -105,6 +119,7 @@ type Client struct {
 	observe  func(string, time.Duration, error)
 	logger   *slog.Logger
 	infos    commandInfoCache
+	ap       *autoPipe // nil unless Config.AutoPipeline
 }
 
 // New returns a Client for cfg. It does not dial: connections are made on
@@ -139,7 +154,20 @@ func New(cfg Config) (*Client, error) {
 		p.Close()
 		return nil, fmt.Errorf("client: blocking pool: %w", err)
 	}
-	return &Client{pool: p, blocking: bp, reg: reg, observe: cfg.Observe, logger: cfg.Logger}, nil
+	c := &Client{pool: p, blocking: bp, reg: reg, observe: cfg.Observe, logger: cfg.Logger}
+	if cfg.AutoPipeline {
+		n := cfg.AutoPipelineConns
+		if n <= 0 {
+			n = 2
+		}
+		health := cfg.AutoPipelineHealthTimeout
+		if health <= 0 {
+			health = 10 * time.Second
+		}
+		logger := cfg.Logger
+		c.ap = newAutoPipe(p, n, health, func(msg string, err error) { logger.Debug(msg, "err", err) })
+	}
+	return c, nil
 }
 
 // SetResponseCallback sets the callback that shapes replies to cmd
@@ -189,6 +217,9 @@ func OptionsFor(args []string) Options {
 func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if err := CheckCommand(args); err != nil {
 		return Value{}, err
+	}
+	if c.ap != nil && autoPipelinable(args) {
+		return c.doAutoPipelined(ctx, args)
 	}
 	p := c.pool
 	if IsBlocking(args) {
@@ -285,7 +316,41 @@ func (c *Client) PoolConfig() PoolConfig { return c.pool.Config() }
 // Close closes the client's pools. Commands in flight finish; later ones
 // fail with ErrClosed.
 func (c *Client) Close() error {
+	if c.ap != nil {
+		c.ap.close()
+	}
 	return errors.Join(c.pool.Close(), c.blocking.Close())
+}
+
+// doAutoPipelined is DoRaw over the shared connections.
+func (c *Client) doAutoPipelined(ctx context.Context, args []string) (Value, error) {
+	start := time.Now()
+	v, err := c.ap.do(ctx, args)
+	if err != nil && v.Kind == 0 { // not a Redis error reply
+		err = fmt.Errorf("client: %s: %w", upper(args[0]), err)
+		c.observed(args, start, err)
+		return Value{}, err
+	}
+	rerr := v.Err()
+	c.observed(args, start, rerr)
+	if rerr != nil {
+		return v, rerr
+	}
+	return v, nil
+}
+
+// autoPipelinable reports commands that may share a connection: not
+// blocking ones, and not those that may run long (scripts, functions,
+// DEBUG, KEYS), which would hold up every command queued behind them.
+func autoPipelinable(args []string) bool {
+	if IsBlocking(args) {
+		return false
+	}
+	switch upper(args[0]) {
+	case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO", "DEBUG", "KEYS", "SCRIPT", "FUNCTION":
+		return false
+	}
+	return true
 }
 
 // IsTransport reports whether err is a failure to reach or talk to Redis

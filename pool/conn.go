@@ -25,9 +25,12 @@ type Conn struct {
 	createdAt time.Time
 	usedAt    time.Time
 	broken    atomic.Bool
-	pending   int  // replies written for and not yet read
-	pooled    bool // counted in a pool's slots
-	inPool    bool // sitting in the idle stack (guarded by the pool's mu)
+	// pending counts replies written for and not yet read. Atomic: a
+	// pub/sub or auto-pipelined connection writes in one goroutine while
+	// another reads.
+	pending atomic.Int32
+	pooled  bool // counted in a pool's slots
+	inPool  bool // sitting in the idle stack (guarded by the pool's mu)
 
 	// State of the liveness check, kept so that it allocates nothing.
 	raw     syscall.RawConn
@@ -56,7 +59,7 @@ func (cn *Conn) WriteCommand(args ...string) error {
 		cn.MarkBroken()
 		return err
 	}
-	cn.pending++
+	cn.pending.Add(1)
 	return nil
 }
 
@@ -78,8 +81,13 @@ func (cn *Conn) Read() (resp.Value, error) {
 		cn.MarkBroken()
 		return resp.Value{}, err
 	}
-	if v.Kind != resp.Push && cn.pending > 0 { // pushes answer no command
-		cn.pending--
+	if v.Kind != resp.Push { // pushes answer no command
+		for {
+			n := cn.pending.Load()
+			if n <= 0 || cn.pending.CompareAndSwap(n, n-1) {
+				break
+			}
+		}
 	}
 	return v, nil
 }
@@ -136,7 +144,7 @@ func (cn *Conn) Watch(ctx context.Context) (done func() error) {
 // broken, every command's reply read, and no unread or unsent bytes (a
 // reply nobody read would be handed to the next user).
 func (cn *Conn) clean() bool {
-	return !cn.Broken() && cn.pending == 0 && cn.br.Buffered() == 0 && cn.wr.Buffered() == 0
+	return !cn.Broken() && cn.pending.Load() == 0 && cn.br.Buffered() == 0 && cn.wr.Buffered() == 0
 }
 
 // errUnexpectedRead is returned by the liveness check when an idle

@@ -256,7 +256,7 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 			db.Client.Close()
 		}
 	}
-	open := func(name, url string, db int, overrides map[string]string) error {
+	open := func(name, url string, db int, overrides map[string]string, autoPipeline bool) error {
 		pc, err := client.ParseURL(url)
 		if err != nil {
 			return fmt.Errorf("database %s: %w", name, err)
@@ -284,10 +284,11 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 			pc.DialTimeout = cfg.Pool.DialTimeout
 		}
 		c, err := client.New(client.Config{
-			Pool:        pc,
-			MaxBlocking: cfg.MaxBlocking,
-			Observe:     metrics.Observer(name),
-			Logger:      logger.With("db", name),
+			Pool:         pc,
+			MaxBlocking:  cfg.MaxBlocking,
+			Observe:      metrics.Observer(name),
+			Logger:       logger.With("db", name),
+			AutoPipeline: autoPipeline,
 		})
 		if err != nil {
 			return fmt.Errorf("database %s: %w", name, err)
@@ -304,7 +305,7 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 	}
 	for i := range cfg.Databases {
 		name := strconv.Itoa(i)
-		if err := open(name, cfg.RedisURL, i, cfg.Callbacks[name]); err != nil {
+		if err := open(name, cfg.RedisURL, i, cfg.Callbacks[name], cfg.AutoPipeline); err != nil {
 			closeAll()
 			return nil, err
 		}
@@ -314,7 +315,11 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 		if overrides == nil {
 			overrides = cfg.Callbacks[name]
 		}
-		if err := open(name, nd.URL, -1, overrides); err != nil {
+		ap := cfg.AutoPipeline
+		if nd.AutoPipeline != nil {
+			ap = *nd.AutoPipeline
+		}
+		if err := open(name, nd.URL, -1, overrides, ap); err != nil {
 			closeAll()
 			return nil, err
 		}

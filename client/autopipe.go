@@ -1,0 +1,252 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/pool"
+)
+
+// Auto-pipelining: with Config.AutoPipeline, concurrent single commands
+// share a few dedicated connections instead of taking one pooled connection
+// each. A writer goroutine per connection takes every command waiting at
+// that moment, writes them with one flush, and hands them, in order, to a
+// reader goroutine that matches replies first-in first-out. Under load
+// many commands travel in one write and one read, which saves the system
+// calls that dominate a gateway's cost.
+//
+// The guarantees of the pool hold:
+//   - a caller whose context ends returns at once; its reply is still read
+//     and dropped, so the next caller never gets it;
+//   - a connection that fails (I/O error, protocol error, or no reply for
+//     HealthTimeout while commands wait) fails every command written on it
+//     and is replaced; commands not yet written go to the new connection;
+//   - while Redis cannot be reached, commands fail at once with the dial
+//     error (503 upstream), not after their timeout.
+//
+// Blocking commands, pipelines, transactions and pub/sub never use it.
+
+// apRequest is one command waiting for its reply.
+type apRequest struct {
+	args []string
+	done chan apResult // buffered: the reader never blocks on a gone caller
+}
+
+type apResult struct {
+	v   Value
+	err error
+}
+
+// autoPipe spreads commands over its connections.
+type autoPipe struct {
+	conns []*apConn
+	next  atomic.Uint32
+}
+
+// apConn is one shared connection with its writer and reader goroutines.
+type apConn struct {
+	p       *pool.Pool
+	queue   chan *apRequest
+	health  time.Duration
+	logger  func(msg string, err error)
+	closing chan struct{}
+	wg      sync.WaitGroup
+}
+
+// apBatch bounds the commands written in one flush.
+const apBatch = 512
+
+func newAutoPipe(p *pool.Pool, conns int, health time.Duration, logf func(string, error)) *autoPipe {
+	ap := &autoPipe{}
+	for range conns {
+		c := &apConn{
+			p:       p,
+			queue:   make(chan *apRequest, 4*apBatch),
+			health:  health,
+			logger:  logf,
+			closing: make(chan struct{}),
+		}
+		c.wg.Add(1)
+		go c.run()
+		ap.conns = append(ap.conns, c)
+	}
+	return ap
+}
+
+// errAutoPipeClosed is returned for commands sent after Close.
+var errAutoPipeClosed = errors.New("client: closed")
+
+// do sends args on one of the connections and waits for the reply or ctx.
+func (ap *autoPipe) do(ctx context.Context, args []string) (Value, error) {
+	c := ap.conns[int(ap.next.Add(1))%len(ap.conns)]
+	req := &apRequest{args: args, done: make(chan apResult, 1)}
+	select {
+	case c.queue <- req:
+	case <-ctx.Done():
+		return Value{}, ctx.Err()
+	case <-c.closing:
+		return Value{}, errAutoPipeClosed
+	}
+	select {
+	case r := <-req.done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return Value{}, ctx.Err() // the reply, when it comes, is dropped
+	}
+}
+
+func (ap *autoPipe) close() {
+	for _, c := range ap.conns {
+		close(c.closing)
+	}
+	for _, c := range ap.conns {
+		c.wg.Wait()
+	}
+}
+
+// run owns the connection: dial, serve until it fails, dial again.
+func (c *apConn) run() {
+	defer c.wg.Done()
+	var downUntil time.Time
+	var downErr error
+	backoff := 20 * time.Millisecond
+	for {
+		// Wait for work before dialing, so an idle client holds nothing.
+		var first *apRequest
+		select {
+		case first = <-c.queue:
+		case <-c.closing:
+			c.failQueued(errAutoPipeClosed)
+			return
+		}
+		if time.Now().Before(downUntil) {
+			first.done <- apResult{err: downErr}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.p.Config().DialTimeout)
+		cn, err := c.p.Dial(ctx)
+		cancel()
+		if err != nil {
+			downErr = fmt.Errorf("client: auto-pipeline: %w", err)
+			downUntil = time.Now().Add(backoff)
+			backoff = min(backoff*2, time.Second)
+			c.logger("auto-pipeline dial failed", err)
+			first.done <- apResult{err: downErr}
+			continue
+		}
+		backoff = 20 * time.Millisecond
+		downUntil = time.Time{}
+		if c.serve(cn, first) {
+			return
+		}
+	}
+}
+
+// failQueued fails every command still queued.
+func (c *apConn) failQueued(err error) {
+	for {
+		select {
+		case req := <-c.queue:
+			req.done <- apResult{err: err}
+		default:
+			return
+		}
+	}
+}
+
+// serve runs one connection until it fails (false) or the client closes
+// (true).
+func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
+	inflight := make(chan *apRequest, 4*apBatch)
+	dead := make(chan struct{})
+	var once sync.Once
+	var deathErr error
+	kill := func(err error) {
+		once.Do(func() {
+			deathErr = err
+			close(dead)
+			_ = cn.Close()
+		})
+	}
+	readerDone := make(chan struct{})
+	go c.read(cn, inflight, kill, readerDone)
+	defer func() {
+		close(inflight)
+		<-readerDone
+	}()
+
+	batch := make([]*apRequest, 0, apBatch)
+	next := first
+	for {
+		batch = append(batch[:0], next)
+	collect:
+		for len(batch) < apBatch {
+			select {
+			case req := <-c.queue:
+				batch = append(batch, req)
+			default:
+				break collect
+			}
+		}
+		var werr error
+		for _, req := range batch {
+			if werr = cn.WriteCommand(req.args...); werr != nil {
+				break
+			}
+		}
+		if werr == nil {
+			werr = cn.Flush()
+		}
+		if werr != nil {
+			err := fmt.Errorf("client: auto-pipeline: %w", werr)
+			kill(err)
+			for _, req := range batch {
+				req.done <- apResult{err: err}
+			}
+			return false
+		}
+		for _, req := range batch {
+			select {
+			case inflight <- req:
+			case <-dead:
+				req.done <- apResult{err: deathErr}
+			}
+		}
+		select {
+		case next = <-c.queue:
+		case <-dead:
+			return false
+		case <-c.closing:
+			kill(errAutoPipeClosed)
+			c.failQueued(errAutoPipeClosed)
+			return true
+		}
+	}
+}
+
+// read matches replies to the commands in flight, in order. After a
+// failure it fails every command still handed to it until serve stops.
+func (c *apConn) read(cn *pool.Conn, inflight <-chan *apRequest, kill func(error), done chan<- struct{}) {
+	defer close(done)
+	var failed error
+	for req := range inflight {
+		if failed != nil {
+			req.done <- apResult{err: failed}
+			continue
+		}
+		_ = cn.NetConn().SetReadDeadline(time.Now().Add(c.health))
+		v, err := cn.Read()
+		if err != nil {
+			failed = fmt.Errorf("client: auto-pipeline: %w", err)
+			kill(failed)
+			c.logger("auto-pipeline connection failed", err)
+			req.done <- apResult{err: failed}
+			continue
+		}
+		req.done <- apResult{v: v, err: v.Err()}
+	}
+}
