@@ -22,6 +22,7 @@ import (
 // and remembers the first failures.
 type load struct {
 	ok, failed atomic.Int64
+	lastOK     atomic.Int64 // UnixNano of the latest success
 	mu         sync.Mutex
 	errs       []string
 	counts     []int64 // successful INCRs per worker
@@ -68,6 +69,7 @@ func runLoad(ctx context.Context, c *cluster.Client, tag string, workers int, st
 					l.mu.Unlock()
 				} else {
 					l.ok.Add(1)
+					l.lastOK.Store(time.Now().UnixNano())
 				}
 			}
 		}()
@@ -179,4 +181,108 @@ func mustOK(tb testing.TB, v client.Value) {
 	if v.IsError() {
 		tb.Fatalf("got error %s, want OK", v.Str)
 	}
+}
+
+// recovered waits until a request of l succeeds after since and returns
+// how long after since that was.
+func (l *load) recovered(tb testing.TB, since time.Time, limit time.Duration) time.Duration {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if t := l.lastOK.Load(); t > since.UnixNano() {
+			return time.Duration(t - since.UnixNano())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tb.Fatalf("no request succeeded within %v", limit)
+	return 0
+}
+
+// waitRole polls s until ROLE reports role ("master" or "slave") with a
+// connected link for a replica.
+func waitRole(tb testing.TB, s *redistest.Server, role string, limit time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		v := s.Do(tb, "ROLE")
+		if len(v.Elems) > 0 && string(v.Elems[0].Str) == role {
+			if role == "master" || len(v.Elems) > 3 && string(v.Elems[3].Str) == "connected" {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatalf("%s did not become %s within %v", s.Addr(), role, limit)
+}
+
+// replicaOf returns the replica of rc replicating primary.
+func replicaOf(tb testing.TB, rc *redistest.Cluster, primary *redistest.Server) *redistest.Server {
+	tb.Helper()
+	for _, s := range rc.Nodes {
+		if s == primary || !s.Running() {
+			continue
+		}
+		v := s.Do(tb, "ROLE")
+		if len(v.Elems) > 2 && string(v.Elems[0].Str) == "slave" && int(v.Elems[2].Int) == primary.Port() {
+			return s
+		}
+	}
+	tb.Fatalf("no replica of %s", primary.Addr())
+	return nil
+}
+
+// TestFailover runs a load on one slot of a 3+3 cluster while (1) the
+// primary's replica takes over with CLUSTER FAILOVER, a planned switch
+// that must cost no failed request, and (2) the new primary is killed
+// with SIGKILL and its replica is promoted by the cluster, after which
+// requests must succeed again. The recovery times are logged, not
+// asserted tightly: they depend on cluster-node-timeout (1 s here).
+func TestFailover(t *testing.T) {
+	rc := redistest.StartCluster(t, redistest.ClusterConfig{Replicas: 1})
+	c := newClient(t, rc, cluster.Config{})
+	ctx := t.Context()
+	const tag = "fo"
+	p := rc.Primary(t, cluster.Slot(tag))
+	r := replicaOf(t, rc, p)
+	waitRole(t, r, "slave", 10*time.Second)
+
+	stop := make(chan struct{})
+	l, wg := runLoad(ctx, c, tag, 4, stop)
+	defer func() { close(stop); wg.Wait() }()
+	time.Sleep(100 * time.Millisecond)
+
+	// (1) Planned failover.
+	okBefore := l.ok.Load()
+	start := time.Now()
+	mustOK(t, r.Do(t, "CLUSTER", "FAILOVER"))
+	waitRole(t, r, "master", 10*time.Second)
+	promoted := time.Since(start)
+	rec := l.recovered(t, time.Now(), 10*time.Second)
+	waitRole(t, p, "slave", 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	t.Logf("CLUSTER FAILOVER: replica promoted after %v; first success %v after that; %d ok, %d failed", promoted, rec, l.ok.Load()-okBefore, l.failed.Load())
+	if n := l.failed.Load(); n != 0 {
+		t.Errorf("%d requests failed during a planned failover, want 0; first: %v", n, l.errs)
+	}
+
+	// (2) The new primary dies.
+	failedBefore := l.failed.Load()
+	killed := time.Now()
+	r.Kill()
+	// Probe with requests that start after the kill: the load's
+	// in-flight requests may still finish on the dying node.
+	probes := 0
+	for {
+		_, err := c.Do(ctx, "SET", "{"+tag+"}:probe", "x")
+		if err == nil {
+			break
+		}
+		probes++
+		if time.Since(killed) > 20*time.Second {
+			t.Fatalf("writes still failing 20s after the kill: %v", err)
+		}
+	}
+	rec = time.Since(killed)
+	waitRole(t, p, "master", 10*time.Second)
+	t.Logf("SIGKILL of the primary: writes succeed again %v after the kill (cluster-node-timeout 1s); %d probe writes and %d load requests failed meanwhile (each after its retry budget)", rec, probes, l.failed.Load()-failedBefore)
 }
