@@ -244,6 +244,8 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("HTTP", func(t *testing.T) { testHTTP(t, rc) })
+
 	t.Run("SeedOnly", func(t *testing.T) {
 		// A client that has not read the map yet follows MOVED from its
 		// seed.
