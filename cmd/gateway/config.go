@@ -130,7 +130,7 @@ func boolean(p func(*Config) *bool) func(*Config, string) error {
 // options lists every setting. GATEWAY_CONFIG/--config is handled apart.
 var options = []option{
 	{"GATEWAY_ADDR", "addr", "127.0.0.1:8080", "listen address (host:port)", str(func(c *Config) *string { return &c.Addr })},
-	{"REDIS_URL", "redis-url", "", "Redis behind the numbered databases (redis://, rediss://, unix://); empty: embedded in-memory Redis", str(func(c *Config) *string { return &c.RedisURL })},
+	{"REDIS_URL", "redis-url", "", "Redis behind the numbered databases (redis://, rediss://, unix://, redis+cluster://, redis+sentinel://); empty: embedded in-memory Redis", str(func(c *Config) *string { return &c.RedisURL })},
 	{"GATEWAY_DATABASES", "databases", "16", "number of numbered databases /db/0…/db/N-1", integer(func(c *Config) *int { return &c.Databases })},
 	{"GATEWAY_POOL_SIZE", "pool-size", "0", "connections per database pool (0: 10 × GOMAXPROCS)", integer(func(c *Config) *int { return &c.Pool.Size })},
 	{"GATEWAY_POOL_MIN_IDLE", "pool-min-idle", "0", "idle connections kept open per database", integer(func(c *Config) *int { return &c.Pool.MinIdle })},
@@ -207,7 +207,8 @@ var configValidator = func() *validator.Validate {
 	v.RegisterTagNameFunc(yamlName)
 	_ = v.RegisterValidation("redisurl", func(fl validator.FieldLevel) bool {
 		s := fl.Field().String()
-		return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") || strings.HasPrefix(s, "unix://")
+		return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") || strings.HasPrefix(s, "unix://") ||
+			strings.HasPrefix(s, "redis+cluster://") || strings.HasPrefix(s, "redis+sentinel://")
 	})
 	_ = v.RegisterValidation("listenaddr", func(fl validator.FieldLevel) bool {
 		_, port, err := net.SplitHostPort(fl.Field().String())

@@ -257,6 +257,21 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 		}
 	}
 	open := func(name, url string, db int, overrides map[string]string, autoPipeline bool) error {
+		if scaledURL(url) { // redis+cluster://, redis+sentinel:// (backends.go)
+			b, addr, err := openScaled(cfg, name, url, db, logger, metrics)
+			if err != nil {
+				return fmt.Errorf("database %s: %w", name, err)
+			}
+			dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr})
+			for cmd, cb := range overrides {
+				fn, ok := client.CallbackByName(cb)
+				if !ok {
+					return fmt.Errorf("database %s: callback for %s: unknown callback %q (known: %s)", name, cmd, cb, strings.Join(client.CallbackNames(), ", "))
+				}
+				b.SetResponseCallback(cmd, fn)
+			}
+			return nil
+		}
 		pc, err := client.ParseURL(url)
 		if err != nil {
 			return fmt.Errorf("database %s: %w", name, err)
