@@ -244,3 +244,17 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Fatalf("deploy/gateway.example.yaml: %v", err)
 	}
 }
+
+// TestREADMEListsEveryOption keeps the README's configuration table in step
+// with the options the binary accepts.
+func TestREADMEListsEveryOption(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range options {
+		if !strings.Contains(string(readme), "`"+o.env+"`") || !strings.Contains(string(readme), "`--"+o.flag+"`") {
+			t.Errorf("README.md's configuration table lacks %s / --%s", o.env, o.flag)
+		}
+	}
+}
