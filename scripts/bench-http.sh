@@ -56,6 +56,12 @@ run_rb() {
 
 run_wrk "gateway GET /db/0/strings/bench100 (100 B)" "$base/strings/bench100"
 run_wrk "gateway POST /db/0/command PING" -s scripts/wrk-command.lua "$base/command"
+# The same with auto-pipelining (commands share 2 connections per database).
+stop_gateway
+start_gateway GATEWAY_AUTO_PIPELINE=true
+base="http://127.0.0.1:$GATEWAY_PORT/db/0"
+run_wrk "gateway, auto_pipeline, GET /db/0/strings/bench100" "$base/strings/bench100"
+run_wrk "gateway, auto_pipeline, POST /db/0/command PING" -s scripts/wrk-command.lua "$base/command"
 run_rb "redis-benchmark GET (100 B)" get
 run_rb "redis-benchmark PING (PING_MBULK)" ping_mbulk
 
@@ -70,5 +76,7 @@ for r in "${rows[@]}"; do
 done
 echo
 rps() { IFS='|' read -r _ v _ _ <<<"${rows[$1]}"; echo "$v"; }
-awk -v g="$(rps 0)" -v r="$(rps 2)" 'BEGIN { printf "GET: gateway/redis = %.2f\n", g / r }'
-awk -v g="$(rps 1)" -v r="$(rps 3)" 'BEGIN { printf "PING: gateway/redis = %.2f\n", g / r }'
+awk -v g="$(rps 0)" -v r="$(rps 4)" 'BEGIN { printf "GET: gateway/redis = %.2f\n", g / r }'
+awk -v g="$(rps 1)" -v r="$(rps 5)" 'BEGIN { printf "PING: gateway/redis = %.2f\n", g / r }'
+awk -v g="$(rps 2)" -v r="$(rps 4)" 'BEGIN { printf "GET, auto_pipeline: gateway/redis = %.2f\n", g / r }'
+awk -v g="$(rps 3)" -v r="$(rps 5)" 'BEGIN { printf "PING, auto_pipeline: gateway/redis = %.2f\n", g / r }'
