@@ -2,12 +2,15 @@ package api
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -94,22 +97,87 @@ func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status
 	if _, ok := h["Cache-Control"]; !ok {
 		h["Cache-Control"] = hdrNoStore // Redis data changes under any cache
 	}
+	body := e.b
+	gz := len(body) >= gzipMin && acceptsGzip(r)
+	if gz {
+		h.Add("Vary", "Accept-Encoding")
+	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		tag := etag(e.b)
+		tag := etag(body)
+		if gz {
+			// A strong validator names one representation: the gzipped
+			// one gets its own.
+			tag = tag[:len(tag)-1] + `-gz"`
+		}
 		h["Etag"] = []string{tag}
 		if status == http.StatusOK && ifNoneMatch(r, tag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(e.b))}
+	if gz {
+		zb := gzipBufs.Get().(*bytes.Buffer)
+		defer gzipBufs.Put(zb)
+		if zbody, err := gzipInto(zb, body); err == nil {
+			body = zbody
+			h["Content-Encoding"] = hdrGzip
+		}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
 	}
-	if _, err := w.Write(e.b); err != nil {
+	if _, err := w.Write(body); err != nil {
 		logger.Debug("write response", "req_id", RequestID(r.Context()), "err", err)
 	}
+}
+
+// gzipMin is the smallest reply worth compressing: below about one TCP
+// segment, gzip saves no round trip and costs CPU.
+const gzipMin = 1400
+
+var (
+	hdrGzip  = []string{"gzip"}
+	gzipBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	gzippers = sync.Pool{New: func() any {
+		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+		return zw
+	}}
+)
+
+// acceptsGzip reports whether the client accepts gzip (and did not give
+// it q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for len(v) > 0 {
+			var part string
+			part, v, _ = cut(v, ',')
+			name, params, _ := cut(trimSpace(part), ';')
+			if !strings.EqualFold(trimSpace(name), "gzip") && trimSpace(name) != "*" {
+				continue
+			}
+			q := strings.ReplaceAll(trimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+// gzipInto compresses body into buf and returns the compressed bytes
+// (valid until buf is reused).
+func gzipInto(buf *bytes.Buffer, body []byte) ([]byte, error) {
+	buf.Reset()
+	zw := gzippers.Get().(*gzip.Writer)
+	defer gzippers.Put(zw)
+	zw.Reset(buf)
+	if _, err := zw.Write(body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Header values shared by every response (never modified).

@@ -1,8 +1,12 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/url"
 	"reflect"
 	"strings"
@@ -318,4 +322,52 @@ func TestStreams(t *testing.T) {
 		{method: "POST", path: "/db/0/streams/" + k(t, "none"), body: map[string]any{"fields": map[string]string{"a": "b"}, "nomkstream": true}, status: 404, code: "NOT_FOUND"},
 		{method: "POST", path: "/db/0/streams/" + s, body: map[string]any{"fields": map[string]string{"a": "b"}, "id": "1-1"}, status: 400, code: "ERR"},
 	})
+}
+
+// TestGzipLargeReplies: a large reply is gzipped for a client that accepts
+// it, with its own ETag and Vary; small replies and other clients get
+// plain JSON; the decompressed body is the plain body.
+func TestGzipLargeReplies(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	key := k(t, "h")
+	fields := map[string]string{}
+	for i := range 200 {
+		fields[fmt.Sprintf("field-%03d", i)] = strings.Repeat("v", 20)
+	}
+	if rep := g.do(t, "PUT", "/db/0/hashes/"+key, map[string]any{"fields": fields}); rep.Status != 200 {
+		t.Fatalf("PUT: %d %s", rep.Status, rep.Body)
+	}
+	plain := g.do(t, "GET", "/db/0/hashes/"+key, nil, "Accept-Encoding: identity")
+	if plain.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("identity client got Content-Encoding %q", plain.Header.Get("Content-Encoding"))
+	}
+	zipped := g.do(t, "GET", "/db/0/hashes/"+key, nil, "Accept-Encoding: br;q=1.0, gzip;q=0.8")
+	if zipped.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(zipped.Header.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("gzip client: Content-Encoding %q, Vary %q", zipped.Header.Get("Content-Encoding"), zipped.Header.Get("Vary"))
+	}
+	if len(zipped.Body) >= len(plain.Body)/2 {
+		t.Fatalf("gzipped %d bytes, plain %d: not compressed", len(zipped.Body), len(plain.Body))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zipped.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(unzipped, plain.Body) {
+		t.Fatalf("decompressed body differs from the plain one (%v)", err)
+	}
+	if zipped.Header.Get("ETag") == plain.Header.Get("ETag") {
+		t.Fatal("the gzipped and plain representations share an ETag")
+	}
+	if rep := g.do(t, "GET", "/db/0/hashes/"+key, nil, "Accept-Encoding: gzip", "If-None-Match: "+zipped.Header.Get("ETag")); rep.Status != 304 {
+		t.Fatalf("If-None-Match with the gzip ETag: %d", rep.Status)
+	}
+	if rep := g.do(t, "GET", "/db/0/hashes/"+key, nil, "Accept-Encoding: gzip;q=0"); rep.Header.Get("Content-Encoding") != "" {
+		t.Fatal("gzip;q=0 still got gzip")
+	}
+	small := g.do(t, "GET", "/db/0/dbsize", nil, "Accept-Encoding: gzip")
+	if small.Header.Get("Content-Encoding") != "" {
+		t.Fatal("a small reply was gzipped")
+	}
 }
