@@ -238,6 +238,13 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 		err = werr // the cancellation explains the I/O error
 	}
 	p.Put(cn, err)
+	return c.finish(args, start, v, err)
+}
+
+// finish records a command's outcome and returns it as DoRaw does: a
+// transport error wrapped with the command name, a Redis error reply both
+// as the Value and as a *Error.
+func (c *Client) finish(args []string, start time.Time, v Value, err error) (Value, error) {
 	if err != nil {
 		err = fmt.Errorf("client: %s: %w", upper(args[0]), err)
 		c.observed(args, start, err)
@@ -326,17 +333,10 @@ func (c *Client) Close() error {
 func (c *Client) doAutoPipelined(ctx context.Context, args []string) (Value, error) {
 	start := time.Now()
 	v, err := c.ap.do(ctx, args)
-	if err != nil && v.Kind == 0 { // not a Redis error reply
-		err = fmt.Errorf("client: %s: %w", upper(args[0]), err)
-		c.observed(args, start, err)
-		return Value{}, err
+	if err != nil && v.Kind != 0 {
+		err = nil // a Redis error reply: finish reports it from v
 	}
-	rerr := v.Err()
-	c.observed(args, start, rerr)
-	if rerr != nil {
-		return v, rerr
-	}
-	return v, nil
+	return c.finish(args, start, v, err)
 }
 
 // autoPipelinable reports commands that may share a connection: not

@@ -257,64 +257,41 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 		}
 	}
 	open := func(name, url string, db int, overrides map[string]string, autoPipeline bool) error {
+		var b client.Backend
+		var addr string
 		if scaledURL(url) { // redis+cluster://, redis+sentinel:// (backends.go)
-			b, addr, err := openScaled(cfg, name, url, db, logger, metrics)
+			var err error
+			if b, addr, err = openScaled(cfg, name, url, db, logger, metrics); err != nil {
+				return fmt.Errorf("database %s: %w", name, err)
+			}
+		} else {
+			pc, err := client.ParseURL(url)
 			if err != nil {
 				return fmt.Errorf("database %s: %w", name, err)
 			}
-			dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr})
-			for cmd, cb := range overrides {
-				fn, ok := client.CallbackByName(cb)
-				if !ok {
-					return fmt.Errorf("database %s: callback for %s: unknown callback %q (known: %s)", name, cmd, cb, strings.Join(client.CallbackNames(), ", "))
-				}
-				b.SetResponseCallback(cmd, fn)
+			if db >= 0 {
+				pc.DB = db
 			}
-			return nil
+			applyPoolConfig(cfg, &pc)
+			c, err := client.New(client.Config{
+				Pool:         pc,
+				MaxBlocking:  cfg.MaxBlocking,
+				Observe:      metrics.Observer(name),
+				Logger:       logger.With("db", name),
+				AutoPipeline: autoPipeline,
+			})
+			if err != nil {
+				return fmt.Errorf("database %s: %w", name, err)
+			}
+			b, addr = c, pc.String()
 		}
-		pc, err := client.ParseURL(url)
-		if err != nil {
-			return fmt.Errorf("database %s: %w", name, err)
-		}
-		if db >= 0 {
-			pc.DB = db
-		}
-		pc.ClientName = "redis-gateway"
-		if cfg.Pool.Size > 0 {
-			pc.PoolSize = cfg.Pool.Size
-		}
-		if cfg.Pool.MinIdle > 0 {
-			pc.MinIdle = cfg.Pool.MinIdle
-		}
-		if cfg.Pool.Timeout > 0 {
-			pc.PoolTimeout = cfg.Pool.Timeout
-		}
-		if cfg.Pool.IdleTime > 0 {
-			pc.MaxIdleTime = cfg.Pool.IdleTime
-		}
-		if cfg.Pool.MaxLifetime > 0 {
-			pc.MaxLifetime = cfg.Pool.MaxLifetime
-		}
-		if cfg.Pool.DialTimeout > 0 {
-			pc.DialTimeout = cfg.Pool.DialTimeout
-		}
-		c, err := client.New(client.Config{
-			Pool:         pc,
-			MaxBlocking:  cfg.MaxBlocking,
-			Observe:      metrics.Observer(name),
-			Logger:       logger.With("db", name),
-			AutoPipeline: autoPipeline,
-		})
-		if err != nil {
-			return fmt.Errorf("database %s: %w", name, err)
-		}
-		dbs = append(dbs, &api.Database{Name: name, Client: c, Addr: pc.String()})
+		dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr})
 		for cmd, cb := range overrides {
 			fn, ok := client.CallbackByName(cb)
 			if !ok {
 				return fmt.Errorf("database %s: callback for %s: unknown callback %q (known: %s)", name, cmd, cb, strings.Join(client.CallbackNames(), ", "))
 			}
-			c.SetResponseCallback(cmd, fn)
+			b.SetResponseCallback(cmd, fn)
 		}
 		return nil
 	}
