@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net"
 	"strings"
@@ -387,4 +388,48 @@ func BenchmarkPing(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestTLSHandshake dials a real redis-server over TLS (rediss://), with
+// the server's CA trusted, and refuses a server it cannot verify.
+func TestTLSHandshake(t *testing.T) {
+	s := redistest.StartTLS(t, "--requirepass", "sekret")
+	cfg, err := pool.ParseURL("rediss://:sekret@" + s.TLSAddr() + "/3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TLS.RootCAs = s.CAPool
+	p := newPool(t, cfg)
+	ctx := t.Context()
+	if _, err := do(ctx, p, "SET", "over-tls", "yes"); err != nil {
+		t.Fatalf("SET over TLS: %v", err)
+	}
+	if v, err := do(ctx, p, "GET", "over-tls"); err != nil || string(v.Str) != "yes" {
+		t.Fatalf("GET over TLS: %v %v", v, err)
+	}
+	// The handshake authenticated and selected database 3: the key is
+	// there and not in database 0.
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	redistest.Exchange(t, c, "AUTH", "sekret")
+	if v := redistest.Exchange(t, c, "EXISTS", "over-tls"); v.Int != 0 {
+		t.Fatal("the key landed in database 0")
+	}
+	redistest.Exchange(t, c, "SELECT", "3")
+	if v := redistest.Exchange(t, c, "GET", "over-tls"); string(v.Str) != "yes" {
+		t.Fatalf("database 3 holds %v", v)
+	}
+	untrusted, err := pool.ParseURL("rediss://:sekret@" + s.TLSAddr() + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	untrusted.DialTimeout = 2 * time.Second
+	_, err = do(ctx, newPool(t, untrusted), "PING")
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("PING to a server signed by an unknown CA: %v, want a certificate error", err)
+	}
 }
