@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 20s
 PKGS    := ./...
 
-.PHONY: compose-check run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http bench-sse fuzz clean
+.PHONY: compose-check run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http bench-sse bench-peers bench-client fuzz clean
 
 run: ## serve on 127.0.0.1:8080 (embedded in-memory Redis without REDIS_URL)
 	go run ./cmd/gateway
@@ -51,6 +51,12 @@ bench:
 
 bench-http: ## gateway HTTP throughput next to redis-benchmark (starts its own redis-server and gateway)
 	scripts/bench-http.sh
+
+bench-peers: ## gateway HTTP throughput next to bare net/http, a naive net/http+go-redis program and redis-benchmark
+	scripts/bench-peers.sh
+
+bench-client: ## this project's Go client next to go-redis and rueidis (module bench/), then benchstat
+	scripts/bench-client.sh
 
 bench-sse: ## SSE fan-out latency, loss and memory (starts its own redis-server and gateway)
 	scripts/bench-sse.sh

@@ -1,0 +1,78 @@
+// Command bare is the ceiling of Go's HTTP stack on this machine: a
+// net/http server that answers every request with the same 15-byte JSON
+// body and does nothing else (no router, no middleware, no Redis). The
+// peer benchmark (scripts/bench-peers.sh) loads it with wrk next to the
+// gateway, so gateway/bare is the share of plain net/http throughput that
+// the gateway keeps.
+//
+// Usage:
+//
+//	bare -addr 127.0.0.1:8081
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// body is what the gateway sends for GET /db/0/strings/k when k holds "xxx",
+// less the encoder's trailing newline.
+var body = []byte(`{"value":"xxx"}`)
+
+func main() {
+	if err := run(context.Background(), os.Args, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	length := strconv.Itoa(len(body))
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", length)
+		_, _ = w.Write(body)
+	})
+	return serve(ctx, *addr, h)
+}
+
+// serve listens first, so a busy port fails at once, then serves until ctx
+// is done and shuts down within 5 s.
+func serve(ctx context.Context, addr string, h http.Handler) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("bare: listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("bare: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("bare: shutdown: %w", err)
+	}
+	return nil
+}
