@@ -27,6 +27,7 @@ fmt-check:
 
 vet:
 	go vet $(PKGS)
+	cd bench && go vet ./...   # separate module (go-redis, rueidis): ./... above does not enter it
 
 unit:
 	go test -race -count=1 -timeout 8m $(PKGS)

@@ -16,7 +16,18 @@ BENCHTIME=${BENCHTIME:-1s}
 OUT=${OUT:-$(mktemp -t bench-client.XXXXXX.txt)}
 
 scripts/deps.sh redis
-(cd bench && go test -run '^$' -bench "$BENCH" -benchmem -benchtime "$BENCHTIME" -count "$COUNT" .) | tee "$OUT"
+# The test binary runs COUNT times with -count 1 rather than once with
+# -count COUNT, so the three clients' samples interleave in time and a burst
+# of load from elsewhere on the machine spreads over all of them instead of
+# landing on one client's five samples. Each run starts its own redis-server.
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+(cd bench && go test -c -o "$bin/bench.test" .)
+: >"$OUT"
+for i in $(seq "$COUNT"); do
+  echo "bench-client: run $i of $COUNT" >&2
+  (cd bench && "$bin/bench.test" -test.run '^$' -test.bench "$BENCH" -test.benchmem -test.benchtime "$BENCHTIME" -test.count 1) | tee -a "$OUT"
+done
 echo "bench-client: raw output in $OUT" >&2
 
 if command -v benchstat >/dev/null; then
