@@ -20,7 +20,8 @@ import (
 // the same run on the same machine:
 //
 //   - gateway: this project's client (client.Client), replies shaped by the
-//     default response callbacks;
+//     default response callbacks, one pooled connection per command;
+//   - gatewayauto: the same with Config.AutoPipeline;
 //   - goredis: github.com/redis/go-redis/v9;
 //   - rueidis: github.com/redis/rueidis (auto-pipelining).
 //
@@ -88,29 +89,42 @@ func run(m *testing.M) int {
 }
 
 func newPeers(addr string) ([]peer, error) {
-	gw, err := newGateway(addr)
+	gw, err := newGateway(addr, false)
 	if err != nil {
 		return nil, fmt.Errorf("gateway client: %w", err)
+	}
+	ga, err := newGateway(addr, true)
+	if err != nil {
+		gw.close()
+		return nil, fmt.Errorf("gateway client (auto-pipelined): %w", err)
 	}
 	rc, err := newRueidis(addr)
 	if err != nil {
 		gw.close()
+		ga.close()
 		return nil, fmt.Errorf("rueidis client: %w", err)
 	}
-	return []peer{gw, newGoRedis(addr), rc}, nil
+	return []peer{gw, ga, newGoRedis(addr), rc}, nil
 }
 
-func newGateway(addr string) (peer, error) {
+// newGateway returns this project's client; auto turns on
+// Config.AutoPipeline (name "gatewayauto"), which shares a few connections
+// between concurrent single commands as rueidis does.
+func newGateway(addr string, auto bool) (peer, error) {
 	pc, err := client.ParseURL("redis://" + addr + "/0")
 	if err != nil {
 		return peer{}, err
 	}
-	c, err := client.New(client.Config{Pool: pc})
+	c, err := client.New(client.Config{Pool: pc, AutoPipeline: auto})
 	if err != nil {
 		return peer{}, err
 	}
+	name := "gateway"
+	if auto {
+		name = "gatewayauto"
+	}
 	return peer{
-		name: "gateway",
+		name: name,
 		get: func(ctx context.Context, key string, want int) error {
 			v, err := c.Do(ctx, "GET", key)
 			if err != nil {
