@@ -4,6 +4,7 @@
 #
 #   gateway GET /db/0/strings/k   the gateway, database 0
 #   gateway GET /db/7/strings/k   the same on database 7 (the prefix must cost nothing)
+#   gateway, auto_pipeline        GET /db/0/strings/k with GATEWAY_AUTO_PIPELINE=true
 #   bare                          bench/cmd/bare: net/http writing a fixed 15-byte body, no Redis
 #   naive                         bench/cmd/naive: net/http + go-redis + json.NewEncoder
 #   redis-benchmark GET / SET     Redis itself, no HTTP
@@ -112,6 +113,12 @@ run_rb() {
 
 run_wrk "gateway GET /db/0/strings/k" "$gw/db/0/strings/k"
 run_wrk "gateway GET /db/7/strings/k" "$gw/db/7/strings/k"
+# The same gateway with auto-pipelining (commands share 2 connections per database).
+stop_gateway
+start_gateway GATEWAY_AUTO_PIPELINE=true
+gw="http://127.0.0.1:$GATEWAY_PORT"
+[ "$(curl -fsS "$gw/db/0/strings/k")" = '{"value":"xxx"}' ]
+run_wrk "gateway, auto_pipeline, GET /db/0/strings/k" "$gw/db/0/strings/k"
 run_wrk "bare (net/http, fixed body)" "$bare"
 run_wrk "naive (net/http + go-redis + encoding/json)" "$naive"
 run_rb
@@ -142,4 +149,6 @@ ratio "gateway db 7 / gateway db 0" "$(rps "gateway GET /db/7")" "$g0"
 ratio "gateway / bare" "$g0" "$(rps bare)"
 ratio "gateway / naive" "$g0" "$(rps naive)"
 ratio "gateway / direct (redis-benchmark GET)" "$g0" "$(rps "redis-benchmark GET")"
+ratio "gateway auto_pipeline / gateway" "$(rps "gateway, auto_pipeline")" "$g0"
+ratio "gateway auto_pipeline / naive" "$(rps "gateway, auto_pipeline")" "$(rps naive)"
 ratio "naive / direct (redis-benchmark GET)" "$(rps naive)" "$(rps "redis-benchmark GET")"
