@@ -125,6 +125,9 @@ func (cn *Conn) Watch(ctx context.Context) (done func() error) {
 		dl = time.Time{}
 	}
 	_ = cn.nc.SetDeadline(dl)
+	if ctx.Done() == nil {
+		return func() error { return nil } // can never be cancelled
+	}
 	stop := context.AfterFunc(ctx, func() {
 		_ = cn.nc.SetDeadline(time.Unix(1, 0)) // in the past: unblock I/O now
 	})
