@@ -73,7 +73,19 @@ type Reader struct {
 	lim     Limits
 	maxLine int64  // longest line accepted, type byte and CRLF included
 	buf     []byte // scratch for lines that overflow the bufio buffer
+	// slab is carved into small bulk strings, so that a reply of many
+	// short strings (HGETALL, LRANGE) costs one allocation per slab, not
+	// one per string. Carved pieces are never written again: a new slab
+	// replaces a full one, and the old stays alive as long as a piece
+	// of it does.
+	slab []byte
 }
+
+// Bulk strings up to slabPiece bytes are carved from slabs of slabSize.
+const (
+	slabPiece = 256
+	slabSize  = 4096
+)
 
 // NewReader returns a Reader over r with the given limits. If r is already a
 // *bufio.Reader it is used as is.
@@ -237,6 +249,21 @@ func (r *Reader) readBulk(typ byte, body []byte) (Value, error) {
 // readN reads n bytes followed by CRLF into a fresh slice, growing it as
 // data arrives so that a claimed length alone reserves at most chunk bytes.
 func (r *Reader) readN(n int) ([]byte, error) {
+	if n <= slabPiece {
+		if cap(r.slab)-len(r.slab) < n {
+			r.slab = make([]byte, 0, slabSize)
+		}
+		start := len(r.slab)
+		r.slab = r.slab[:start+n]
+		data := r.slab[start : start+n : start+n] // capped: appends copy
+		if _, err := io.ReadFull(r.br, data); err != nil {
+			return nil, unexpected(err)
+		}
+		if err := r.crlf(); err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
 	data := make([]byte, min(n, chunk))
 	if _, err := io.ReadFull(r.br, data); err != nil {
 		return nil, unexpected(err)
