@@ -223,13 +223,15 @@ type tally struct {
 	crossed  []string
 	durs     []time.Duration
 	maxBy    map[string]time.Duration // slowest request per kind
-	firstOK  time.Time // first 200 after since
+	firstOK  time.Time                // first 200 after since
 	since    time.Time
 	noRetry  int // 503 without Retry-After
 	requests int
 }
 
-func newTally() *tally { return &tally{byKind: map[string]int{}, maxBy: map[string]time.Duration{}, since: time.Now()} }
+func newTally() *tally {
+	return &tally{byKind: map[string]int{}, maxBy: map[string]time.Duration{}, since: time.Now()}
+}
 
 // kind names an outcome for the tables: "200", "503 UPSTREAM_UNAVAILABLE",
 // "transport: …".
