@@ -223,14 +223,12 @@ type tally struct {
 	crossed  []string
 	durs     []time.Duration
 	maxBy    map[string]time.Duration // slowest request per kind
-	firstOK  time.Time                // first 200 after since
-	since    time.Time
-	noRetry  int // 503 without Retry-After
+	noRetry  int                      // 503 without Retry-After
 	requests int
 }
 
 func newTally() *tally {
-	return &tally{byKind: map[string]int{}, maxBy: map[string]time.Duration{}, since: time.Now()}
+	return &tally{byKind: map[string]int{}, maxBy: map[string]time.Duration{}}
 }
 
 // kind names an outcome for the tables: "200", "503 UPSTREAM_UNAVAILABLE",
@@ -257,9 +255,6 @@ func (t *tally) add(o outcome) {
 	}
 	if o.status == http.StatusServiceUnavailable && o.retryAfter == "" {
 		t.noRetry++
-	}
-	if o.status == http.StatusOK && t.firstOK.IsZero() {
-		t.firstOK = time.Now()
 	}
 }
 
