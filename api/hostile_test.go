@@ -216,7 +216,8 @@ func TestHostileSlowloris(t *testing.T) {
 	}
 	// The server answers a well-behaved client while the attack runs.
 	start := time.Now()
-	res, err := http.Get("http://" + addr + "/healthz")
+	hc := &http.Client{Timeout: 10 * time.Second}
+	res, err := hc.Get("http://" + addr + "/healthz")
 	if err != nil {
 		t.Fatalf("GET /healthz during the attack: %v", err)
 	}

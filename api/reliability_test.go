@@ -390,7 +390,7 @@ func TestReliabilityRedisKilledUnderLoad(t *testing.T) {
 		// Kill Redis while the load runs, then keep loading: every request
 		// either made it before the kill or fails fast with 503.
 		ctx, cancel := context.WithCancel(t.Context())
-		down := make(chan *tally)
+		down := make(chan *tally, 1) // buffered: a failing test need not receive
 		go func() { down <- load(ctx, workers, op) }()
 		time.Sleep(50 * time.Millisecond)
 		rs.Kill()
@@ -412,7 +412,7 @@ func TestReliabilityRedisKilledUnderLoad(t *testing.T) {
 		// Restart on the same port; the gateway is not touched. Success must
 		// resume within the bound, with no crossed reply on the way.
 		ctx, cancel = context.WithCancel(t.Context())
-		up := make(chan *tally)
+		up := make(chan *tally, 1) // buffered: a failing test need not receive
 		go func() { up <- load(ctx, workers, op) }()
 		time.Sleep(100 * time.Millisecond)
 		rs.Restart()
@@ -513,7 +513,7 @@ func TestReliabilityBrokenConnections(t *testing.T) {
 
 		t.Run("cuts under load", func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
-			res := make(chan *tally)
+			res := make(chan *tally, 1) // buffered: a failing test need not receive
 			go func() { res <- load(ctx, 8, mixedOp(hc, g.URL, "proxied", "cutload")) }()
 			_, _, cutsBefore := p.Stats()
 			for range 10 {
@@ -537,7 +537,7 @@ func TestReliabilityBrokenConnections(t *testing.T) {
 
 		t.Run("reset all connections under load", func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
-			res := make(chan *tally)
+			res := make(chan *tally, 1) // buffered: a failing test need not receive
 			go func() { res <- load(ctx, 8, mixedOp(hc, g.URL, "proxied", "reset")) }()
 			reset := 0
 			for range 3 {
