@@ -3,9 +3,10 @@ SHELL   := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 20s
+SOAK    ?= 60s
 PKGS    := ./...
 
-.PHONY: compose-check run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http bench-sse bench-peers bench-client fuzz clean
+.PHONY: compose-check run build test deps lint vet fmt-check unit openapi openapi-check bench bench-http bench-sse bench-peers bench-client fuzz soak clean
 
 run: ## serve on 127.0.0.1:8080 (embedded in-memory Redis without REDIS_URL)
 	go run ./cmd/gateway
@@ -68,6 +69,9 @@ fuzz:
 	  echo "fuzz $$t in $$pkg for $(FUZZTIME)"; \
 	  go test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
+
+soak: ## mixed load on an in-process gateway over a local redis-server restarted every 15 s, for SOAK (60s)
+	go run ./cmd/soak -duration $(SOAK)
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -42,6 +44,13 @@ type validatorIface interface {
 	Valid(ctx context.Context) map[string]string
 }
 
+// errBodyNotUTF8 refuses a JSON body holding bytes that are not UTF-8.
+var errBodyNotUTF8 = &apiError{
+	status: http.StatusUnprocessableEntity,
+	code:   CodeNotUTF8,
+	detail: "the request body holds bytes that are not valid UTF-8; send such values base64-encoded with ?encoding=base64",
+}
+
 // decode reads one JSON value from the body into a T: the body is limited
 // to limit bytes (413 over it), unknown fields are refused, trailing data
 // is refused, and the result is validated (tags, then Valid). Every
@@ -51,8 +60,17 @@ func decode[T any](r *http.Request, limit int64) (T, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) && !isCurlDefault(ct) {
 		return v, errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "the body must be application/json, not %s", ct)
 	}
-	body := http.MaxBytesReader(nil, r.Body, limit)
-	dec := json.NewDecoder(body)
+	// The body is read whole (it is bounded by limit) so that bytes that
+	// are not UTF-8 are refused: encoding/json would silently store them
+	// as U+FFFD, altering the value.
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		return v, jsonError(err)
+	}
+	if !utf8.Valid(body) {
+		return v, errBodyNotUTF8
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
