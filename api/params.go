@@ -44,3 +44,15 @@ func msArg(n int64) string { return strconv.FormatInt(n, 10) }
 func asRedisError(err error, target **client.Error) bool {
 	return err != nil && errors.As(err, target)
 }
+
+// plusInQuery undoes the one surprise of range bounds in a query string:
+// an unescaped '+' (as in stop=+inf or end=+) arrives as a space, since
+// form decoding reads '+' as space. No score, lex bound or stream ID
+// starts with a space, so a leading space is read as the '+' the user
+// typed.
+func plusInQuery(v string) string {
+	if strings.HasPrefix(v, " ") {
+		return "+" + v[1:]
+	}
+	return v
+}

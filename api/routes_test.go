@@ -371,3 +371,18 @@ func TestGzipLargeReplies(t *testing.T) {
 		t.Fatal("a small reply was gzipped")
 	}
 }
+
+// TestUnescapedPlusInRanges: curl users write stop=+inf and end=+ in the
+// query string, where '+' decodes to a space.
+func TestUnescapedPlusInRanges(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	z, s := k(t, "z"), k(t, "s")
+	shared.Do(t, "ZADD", z, "1", "a", "20", "b")
+	shared.Do(t, "XADD", s, "1-1", "f", "v")
+	runSteps(t, g, []step{
+		{method: "GET", path: "/db/0/zsets/" + z + "?by=score&start=(10&stop=+inf", status: 200, want: `{"members":[{"member":"b","score":20}]}`},
+		{method: "GET", path: "/db/0/zsets/" + z + "?by=lex&start=-&stop=+&withscores=false", status: 200, want: `{"members":["a","b"]}`},
+		{method: "GET", path: "/db/0/streams/" + s + "?start=-&end=+", status: 200, want: `{"entries":[{"id":"1-1","fields":{"f":"v"}}]}`},
+	})
+}

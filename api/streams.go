@@ -170,7 +170,7 @@ func handleStreamRange(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		start, end := q.Get("start"), q.Get("end")
+		start, end := plusInQuery(q.Get("start")), plusInQuery(q.Get("end"))
 		if start == "" {
 			start = "-"
 			if rev {

@@ -125,7 +125,7 @@ func zrangeArgs(r *http.Request, key string) ([]string, error) {
 	if by == "" {
 		by = "rank"
 	}
-	start, stop := q.Get("start"), q.Get("stop")
+	start, stop := plusInQuery(q.Get("start")), plusInQuery(q.Get("stop"))
 	switch by {
 	case "rank":
 		if start == "" {
