@@ -27,6 +27,14 @@ func TestREADMECurlExamples(t *testing.T) {
 		t.Fatal("README.md: the curl block (starting B=http://127.0.0.1:8080/db/0) is gone")
 	}
 	block, _, _ = strings.Cut(block, "```")
+	// The Upstash section's examples run too, after the REST ones.
+	_, upstash, ok := strings.Cut(string(readme), "## Using @upstash/redis")
+	if !ok {
+		t.Fatal("README.md: the Upstash section is gone")
+	}
+	_, upstash, _ = strings.Cut(upstash, "```sh\n")
+	upstash, _, _ = strings.Cut(upstash, "```")
+	block += upstash
 	p := startBinary(t, nil)
 	base := p.URL + "/db/0"
 	ran := 0
@@ -50,7 +58,7 @@ func TestREADMECurlExamples(t *testing.T) {
 				if method == "GET" {
 					method = "POST"
 				}
-			case "-i":
+			case "-i", "-s":
 			default:
 				url = strings.ReplaceAll(args[i], "$B", base)
 				url = strings.ReplaceAll(url, "http://127.0.0.1:8080", p.URL)
@@ -75,7 +83,7 @@ func TestREADMECurlExamples(t *testing.T) {
 			continue
 		}
 		want, _, _ := strings.Cut(comment, "  ")
-		if !strings.HasPrefix(want, "{") || strings.ContainsAny(want, "…<") {
+		if !(strings.HasPrefix(want, "{") || strings.HasPrefix(want, "[")) || strings.ContainsAny(want, "…<") {
 			continue
 		}
 		var w, g any
@@ -91,7 +99,7 @@ func TestREADMECurlExamples(t *testing.T) {
 			t.Errorf("%s\n  got  %s\n  want %s", line, bytes.TrimSpace(got), want)
 		}
 	}
-	if ran < 30 {
+	if ran < 33 {
 		t.Fatalf("ran %d curl examples; the README block has more", ran)
 	}
 }
