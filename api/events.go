@@ -118,7 +118,7 @@ func pumpEvents(d *deps, r *http.Request, stream *sseWriter, sub *subscriber, en
 }
 
 // appendEventJSON renders a hub event as the JSON data of an event.
-func appendEventJSON(b []byte, ev hubEvent, enc Encoding) []byte {
+func appendEventJSON(b []byte, ev *hubEvent, enc Encoding) []byte {
 	if ev.kind == eventReconnected {
 		return append(b, "{}"...)
 	}

@@ -40,7 +40,9 @@ type topic struct {
 // learns the count through lagged (signalled on lag) — a slow subscriber
 // never blocks the hub or other subscribers.
 type subscriber struct {
-	events chan hubEvent
+	// events carries pointers: one event is shared, read-only, by every
+	// subscriber it goes to, and a queue slot costs 8 bytes, not a copy.
+	events chan *hubEvent
 	lag    chan struct{} // one-slot signal: dropped > 0
 	drops  atomic.Int64
 	h      *hub
@@ -99,7 +101,7 @@ func (h *hub) newSubscriber() (*subscriber, error) {
 		return nil, errHubClosed
 	}
 	s := &subscriber{
-		events: make(chan hubEvent, h.buffer),
+		events: make(chan *hubEvent, h.buffer),
 		lag:    make(chan struct{}, 1),
 		h:      h,
 		topics: map[topic]struct{}{},
@@ -215,17 +217,17 @@ func (h *hub) dispatch(ps *client.PubSub) {
 		}
 	}()
 	for m := range ps.Messages() {
-		var ev hubEvent
+		var ev *hubEvent
 		var t topic
 		switch m.Kind {
 		case client.KindMessage:
-			ev = hubEvent{kind: eventMessage, channel: m.Channel, payload: m.Payload}
+			ev = &hubEvent{kind: eventMessage, channel: m.Channel, payload: m.Payload}
 			t = topic{name: m.Channel}
 		case client.KindPMessage:
-			ev = hubEvent{kind: eventPMessage, channel: m.Channel, pattern: m.Pattern, payload: m.Payload}
+			ev = &hubEvent{kind: eventPMessage, channel: m.Channel, pattern: m.Pattern, payload: m.Payload}
 			t = topic{pattern: true, name: m.Pattern}
 		case client.KindReconnected:
-			h.broadcast(hubEvent{kind: eventReconnected})
+			h.broadcast(&hubEvent{kind: eventReconnected})
 			continue
 		default:
 			continue // subscription confirmations
@@ -239,7 +241,7 @@ func (h *hub) dispatch(ps *client.PubSub) {
 }
 
 // broadcast offers ev to every subscriber.
-func (h *hub) broadcast(ev hubEvent) {
+func (h *hub) broadcast(ev *hubEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.all {
@@ -249,7 +251,7 @@ func (h *hub) broadcast(ev hubEvent) {
 
 // offer queues ev for s without blocking; a full buffer drops it and
 // signals the lag. h.mu is held.
-func (h *hub) offer(s *subscriber, ev hubEvent) {
+func (h *hub) offer(s *subscriber, ev *hubEvent) {
 	select {
 	case s.events <- ev:
 	default:
