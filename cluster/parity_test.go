@@ -96,6 +96,12 @@ var parityTable = []pgroup{
 		{method: "POST", path: "/db/0/strings/s:n/incr", body: `{"by":5}`, status: 200, want: `{"value":5}`},
 		{method: "POST", path: "/db/0/strings/s:n/incr", body: `{"by":0.5}`, status: 200, want: `{"value":5.5}`},
 		{method: "POST", path: "/db/0/strings/s:a/incr", body: `{"by":1}`, status: 400, code: "ERR"},
+		// Several keys in one slot: MSET and MGET.
+		{method: "PUT", path: "/db/0/strings", body: `{"entries":[{"key":"{m}1","value":"1"},{"key":"{m}2","value":"2"}]}`, status: 200, want: `{"set":true}`},
+		{method: "GET", path: "/db/0/strings?key={m}1&key={m}3&key={m}2", status: 200, want: `{"values":["1",null,"2"]}`},
+		// A key sent base64-encoded ("b64").
+		{method: "PUT", path: "/db/0/strings/YjY0?key_encoding=base64", body: `{"value":"x"}`, status: 200, want: `{"set":true}`},
+		{method: "GET", path: "/db/0/strings/b64", status: 200, want: `{"value":"x"}`},
 	}},
 	{"Keys", []pstep{
 		{method: "GET", path: "/db/0/keys/{k}a", status: 404, code: "NOT_FOUND"},
@@ -172,6 +178,12 @@ var parityTable = []pgroup{
 		{method: "GET", path: "/db/0/streams/x?rev=true&count=1", status: 200, want: `{"entries":[{"id":"3-1","fields":{"n":"3"}}]}`},
 		{method: "POST", path: "/db/0/streams/x", body: `{"fields":{"a":"b"},"id":"1-1"}`, status: 400, code: "ERR"},
 		{method: "POST", path: "/db/0/streams/x:none", body: `{"fields":{"a":"b"},"nomkstream":true}`, status: 404, code: "NOT_FOUND"},
+		{kind: kindSSEOpen, path: "/db/0/streams/x/events?start=0"},
+		// A stream tail (XREAD BLOCK on a connection of its own).
+		{kind: kindSSEEvent, event: "entry", want: `{"id":"2-1","fields":{"n":"2"}}`},
+		{kind: kindSSEEvent, event: "entry", want: `{"id":"3-1","fields":{"n":"3"}}`},
+		{method: "POST", path: "/db/0/streams/x", body: `{"fields":{"n":"4"},"id":"4-1"}`, status: 201, want: `{"id":"4-1"}`},
+		{kind: kindSSEEvent, event: "entry", want: `{"id":"4-1","fields":{"n":"4"}}`},
 	}},
 	{"Command", []pstep{
 		{method: "POST", path: "/db/0/command", body: `{"command":["ZADD","cz","1","a","2.5","b"]}`, status: 200, want: `{"result":2}`},
@@ -185,6 +197,13 @@ var parityTable = []pgroup{
 		{method: "POST", path: "/db/0/command", body: `{"command":["MGET","{c}1","{c}2","{c}3"]}`, status: 200, want: `{"result":["a","b",null]}`},
 		{method: "POST", path: "/db/0/command", body: `{"command":["LPUSH","ck","x"]}`, status: 409, code: "WRONGTYPE"},
 		{method: "POST", path: "/db/0/command", body: `{"command":["PING"]}`, status: 200, want: `{"result":"PONG"}`},
+		{method: "POST", path: "/db/0/command?encoding=base64", body: `{"command":["GET","Y2s="]}`, status: 200, want: `{"result":"dg=="}`},
+		{method: "POST", path: "/db/0/command", body: `{"command":["RPUSH","cl","q"]}`, status: 200, want: `{"result":1}`},
+		{method: "POST", path: "/db/0/command", body: `{"command":["BLPOP","cl","1"]}`, status: 200, want: `{"result":["cl","q"]}`},
+		{method: "POST", path: "/db/0/command", body: `{"command":["EVAL","return redis.call('GET',KEYS[1])","1","{c}1"]}`, status: 200, want: `{"result":"a"}`},
+		{method: "POST", path: "/db/0/command", body: `{"command":["XADD","cx","1-1","f","v"]}`, status: 200, want: `{"result":"1-1"}`},
+		{method: "POST", path: "/db/0/command", body: `{"command":["XREAD","COUNT","1","STREAMS","cx","0"]}`, status: 200, want: `{"result":[{"stream":"cx","entries":[{"id":"1-1","fields":{"f":"v"}}]}]}`},
+		{method: "POST", path: "/db/0/command", body: `{"command":["EXISTS"]}`, status: 400, code: "ERR"},
 		{method: "POST", path: "/db/0/command", body: `{"command":["NOSUCHCMD","x"]}`, status: 400, code: "ERR"},
 		{method: "POST", path: "/db/0/command", body: `{"command":["MULTI"]}`, status: 403, code: "FORBIDDEN_COMMAND"},
 	}},
@@ -210,6 +229,9 @@ var parityTable = []pgroup{
 		{method: "POST", path: "/db/0/channels/news/messages", body: `{"message":"hello"}`, status: 200, want: `{"receivers":1}`},
 		{kind: kindSSEEvent, event: "message", want: `{"channel":"news","message":"hello"}`},
 		{method: "POST", path: "/db/0/channels/nobody/messages", body: `{"message":"x"}`, status: 200, want: `{"receivers":0}`},
+		{kind: kindSSEOpen, path: "/db/0/patterns/ne*/events"},
+		{method: "POST", path: "/db/0/channels/news2/messages", body: `{"message":"hi"}`, status: 200, want: `{"receivers":1}`},
+		{kind: kindSSEEvent, event: "pmessage", want: `{"pattern":"ne*","channel":"news2","message":"hi"}`},
 	}},
 	{"WebSocket", []pstep{
 		{kind: kindWSOpen, path: "/db/0/ws"},
