@@ -267,6 +267,10 @@ func TestParity(t *testing.T) {
 	}
 	t.Cleanup(func() { nb.Close() })
 
+	// Runs before the parallel subtests below, so that its key counts
+	// are not disturbed by them.
+	t.Run("ClusterDifferences", func(t *testing.T) { testClusterDifferences(t, rc, sb, cb) })
+
 	for _, b := range []struct {
 		name    string
 		backend client.Backend
@@ -556,3 +560,82 @@ func assertSameJSON(t *testing.T, got []byte, want, what string) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// testClusterDifferences pins what a cluster database answers differently
+// from a single server, as listed in docs/scaling.md ("Differences from a
+// single server"): multi-key requests whose keys hash to different slots
+// are refused with 400 CROSSSLOT before anything is sent, and keyless
+// routes (/dbsize, /keys) describe the primary serving slot 0 only.
+func testClusterDifferences(t *testing.T, rc *redistest.Cluster, single, clustered client.Backend) {
+	if cluster.Slot("a") == cluster.Slot("b") {
+		t.Fatal("keys a and b share a slot; the cases below need two slots")
+	}
+	singleURL, clusterURL := newGateway(t, single), newGateway(t, clustered)
+	cases := []struct {
+		name string
+		step pstep // its status and want are the single server's answer
+	}{
+		{"MSET", pstep{method: "POST", path: "/db/0/command", body: `{"command":["MSET","a","1","b","2"]}`, status: 200, want: `{"result":true}`}},
+		{"MSETRoute", pstep{method: "PUT", path: "/db/0/strings", body: `{"entries":[{"key":"a","value":"1"},{"key":"b","value":"2"}]}`, status: 200, want: `{"set":true}`}},
+		{"MGETRoute", pstep{method: "GET", path: "/db/0/strings?key=a&key=b", status: 200, want: `{"values":["1","2"]}`}},
+		{"Transaction", pstep{method: "POST", path: "/db/0/transaction", body: `{"commands":[["SET","a","1"],["SET","b","2"]]}`, status: 200, want: `{"results":[{"result":true},{"result":true}]}`}},
+		{"TransactionWatch", pstep{method: "POST", path: "/db/0/transaction", body: `{"watch":["b"],"commands":[["SET","a","1"]]}`, status: 200, want: `{"results":[{"result":true}]}`}},
+		{"Rename", pstep{method: "POST", path: "/db/0/keys/a/rename", body: `{"to":"b"}`, status: 200, want: `{"renamed":true}`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			(&prun{base: singleURL, backend: single}).step(t, 0, tc.step)
+			onCluster := tc.step
+			onCluster.status, onCluster.want, onCluster.code = 400, "", "CROSSSLOT"
+			(&prun{base: clusterURL, backend: clustered}).step(t, 0, onCluster)
+		})
+	}
+
+	// A pipeline is not refused as a whole: the cross-slot entry fails
+	// in its place.
+	t.Run("PipelineEntry", func(t *testing.T) {
+		(&prun{base: clusterURL, backend: clustered}).step(t, 0, pstep{method: "POST", path: "/db/0/pipeline",
+			body: `{"commands":[["SET","a","1"],["MSET","a","1","b","2"],["GET","a"]]}`, status: 200,
+			want: `{"results":[{"result":true},{"error":"CROSSSLOT Keys in request don't hash to the same slot","code":"CROSSSLOT"},{"result":"1"}]}`})
+	})
+
+	// Keyless routes go to the primary serving slot 0 and see its keys
+	// only.
+	t.Run("KeylessRoutesSeeOneNode", func(t *testing.T) {
+		const n = 30
+		for i := range n {
+			key := "d:" + itoa(i)
+			if _, err := clustered.Do(t.Context(), "SET", key, "v"); err != nil {
+				t.Fatalf("SET %s: %v", key, err)
+			}
+		}
+		node0 := rc.Primary(t, 0)
+		var total int64
+		for _, s := range rc.Nodes {
+			total += s.Do(t, "DBSIZE").Int
+		}
+		want := node0.Do(t, "DBSIZE").Int
+		if want == total {
+			t.Fatalf("every key is on %s; the test needs keys on several nodes", node0.Addr())
+		}
+		r := &prun{base: clusterURL, backend: clustered}
+		r.step(t, 0, pstep{method: "GET", path: "/db/0/dbsize", status: 200, want: `{"keys":` + strconv.FormatInt(want, 10) + `}`})
+
+		_, _, body := r.send(t, pstep{method: "GET", path: "/db/0/keys?match=d:*&count=1000"})
+		var page struct {
+			Cursor string   `json:"cursor"`
+			Keys   []string `json:"keys"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatalf("GET /keys: %v: %s", err, body)
+		}
+		if len(page.Keys) == 0 || len(page.Keys) >= n {
+			t.Fatalf("GET /keys: got %d of the %d keys, want only those of %s", len(page.Keys), n, node0.Addr())
+		}
+		for _, k := range page.Keys {
+			if owner := rc.Primary(t, cluster.Slot(k)); owner != node0 {
+				t.Fatalf("GET /keys: got %s, held by %s, want only keys of %s", k, owner.Addr(), node0.Addr())
+			}
+		}
+	})
+}
