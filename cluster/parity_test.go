@@ -565,7 +565,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // from a single server, as listed in docs/scaling.md ("Differences from a
 // single server"): multi-key requests whose keys hash to different slots
 // are refused with 400 CROSSSLOT before anything is sent, and keyless
-// routes (/dbsize, /keys) describe the primary serving slot 0 only.
+// routes (/dbsize, /keys, /info) describe the primary serving slot 0 only.
 func testClusterDifferences(t *testing.T, rc *redistest.Cluster, single, clustered client.Backend) {
 	if cluster.Slot("a") == cluster.Slot("b") {
 		t.Fatal("keys a and b share a slot; the cases below need two slots")
@@ -620,6 +620,12 @@ func testClusterDifferences(t *testing.T, rc *redistest.Cluster, single, cluster
 		}
 		r := &prun{base: clusterURL, backend: clustered}
 		r.step(t, 0, pstep{method: "GET", path: "/db/0/dbsize", status: 200, want: `{"keys":` + strconv.FormatInt(want, 10) + `}`})
+
+		_, _, info := r.send(t, pstep{method: "GET", path: "/db/0/info?section=server"})
+		port := strconv.Itoa(node0.Port())
+		if !bytes.Contains(info, []byte(`"tcp_port":`+port)) && !bytes.Contains(info, []byte(`"tcp_port":"`+port+`"`)) {
+			t.Fatalf("GET /info: got %s, want the tcp_port of %s", info, node0.Addr())
+		}
 
 		_, _, body := r.send(t, pstep{method: "GET", path: "/db/0/keys?match=d:*&count=1000"})
 		var page struct {
