@@ -245,6 +245,8 @@ func TestFailover(t *testing.T) {
 	p := rc.Primary(t, cluster.Slot(tag))
 	r := replicaOf(t, rc, p)
 	waitRole(t, r, "slave", 10*time.Second)
+	// Reuses this 3+3 cluster before any node fails.
+	t.Run("ReadFromReplicas", func(t *testing.T) { testReadFromReplicas(t, rc) })
 
 	stop := make(chan struct{})
 	l, wg := runLoad(ctx, c, tag, 4, stop)

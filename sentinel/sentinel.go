@@ -44,6 +44,14 @@ type Config struct {
 	// CheckInterval is how often the sentinels are asked for the primary
 	// even without a +switch-master event. Default 1s.
 	CheckInterval time.Duration
+	// ReadFromReplicas sends read-only commands (those COMMAND INFO flags
+	// "readonly" and not "blocking", outside transactions and pipelines)
+	// to the replicas the sentinels list (SENTINEL REPLICAS), in turn,
+	// skipping those flagged s_down, o_down or disconnected. Without a
+	// usable replica, or when it refuses the connection, the primary
+	// answers. Replication is asynchronous: a read right after a write
+	// may not see it. Default false: everything goes to the primary.
+	ReadFromReplicas bool
 	// MaxRetries bounds the retries of a command that did not run because
 	// the primary refused the connection or answered READONLY (it was
 	// demoted). Retries back off from 25ms up to 400ms. Default 8.
