@@ -136,7 +136,7 @@ func testReadFromReplicas(t *testing.T, rc *redistest.Cluster) {
 	// connection, then the replica has it.
 	const k = "rfr:ryw"
 	p := rc.Primary(t, cluster.Slot(k))
-	pc, err := client.New(client.Config{Pool: pool.Config{Addr: p.Addr(), PoolSize: 1}})
+	pc, err := client.New(client.Config{Pool: pool.Config{Addr: p.Addr(), PoolSize: 1}, MaxBlocking: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +145,11 @@ func testReadFromReplicas(t *testing.T, rc *redistest.Cluster) {
 	defer cancel()
 	for i := range 20 {
 		v := strconv.Itoa(i)
-		if _, err := pc.Do(wctx, "SET", k, v); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := pc.Do(wctx, "WAIT", "1", "0"); err != nil || got != int64(1) {
-			t.Fatalf("WAIT 1 0 on %s: got %v, %v, want 1", p.Addr(), got, err)
+		// One pipeline: WAIT must run on the connection that wrote
+		// (the client would send a lone WAIT on its blocking pool).
+		res, err := pc.Pipe(wctx, [][]string{{"SET", k, v}, {"WAIT", "1", "0"}})
+		if err != nil || res[1].Value != int64(1) {
+			t.Fatalf("SET and WAIT 1 0 on %s: got %v, %v, want WAIT to answer 1", p.Addr(), res, err)
 		}
 		got, err := c.Do(ctx, "GET", k)
 		if err != nil || text(got) != v {

@@ -58,7 +58,7 @@ func testReadFromReplicas(t *testing.T, ss *redistest.SentinelSetup, rc, plain *
 		t.Fatalf("Replicas without ReadFromReplicas: got %v, want none", got)
 	}
 	const n = 20
-	pc, err := client.New(client.Config{Pool: pool.Config{Addr: ss.Primary.Addr(), PoolSize: 1}})
+	pc, err := client.New(client.Config{Pool: pool.Config{Addr: ss.Primary.Addr(), PoolSize: 1}, MaxBlocking: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func testReadFromReplicas(t *testing.T, ss *redistest.SentinelSetup, rc, plain *
 			t.Fatalf("GET rfr on the primary after SET %s: got %q", v, got.Str)
 		}
 		// WAIT on the connection that wrote, then read from the replica.
-		if _, err := pc.Do(wctx, "SET", "rfr:ryw", v); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := pc.Do(wctx, "WAIT", "1", "0"); err != nil || got != int64(1) {
-			t.Fatalf("WAIT 1 0: got %v, %v, want 1", got, err)
+		// One pipeline: WAIT must run on the connection that wrote
+		// (the client would send a lone WAIT on its blocking pool).
+		res, err := pc.Pipe(wctx, [][]string{{"SET", "rfr:ryw", v}, {"WAIT", "1", "0"}})
+		if err != nil || res[1].Value != int64(1) {
+			t.Fatalf("SET and WAIT 1 0: got %v, %v, want WAIT to answer 1", res, err)
 		}
 		if got, err := rc.Do(ctx, "GET", "rfr:ryw"); err != nil || text(got) != v {
 			t.Fatalf("GET rfr:ryw after WAIT: got %v, %v, want %s", got, err, v)
