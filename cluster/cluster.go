@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis-gateway/redis-gateway/callbacks"
@@ -49,6 +50,15 @@ type Config struct {
 	// RefreshInterval is how often the slot map is re-read even when
 	// nothing went wrong. Default 10s.
 	RefreshInterval time.Duration
+	// ReadFromReplicas sends read-only commands (those COMMAND INFO
+	// flags "readonly" and not "blocking", outside transactions and
+	// pipelines, with keys) to a replica of their slot's primary, in
+	// turn among its replicas, and every node connection sends READONLY
+	// once after its handshake. A shard without a healthy replica, or a
+	// replica that refuses the connection, leaves the command to the
+	// primary. Replication is asynchronous: a read right after a write
+	// may not see it. Default false: everything goes to primaries.
+	ReadFromReplicas bool
 	// MinRefreshInterval is the least time between two refreshes triggered
 	// by redirections or errors, so a burst of MOVED replies costs one
 	// refresh. Default 100ms.
@@ -109,6 +119,8 @@ type Client struct {
 	mu        sync.RWMutex
 	slots     [SlotCount]string // primary address per slot; "" unknown
 	primaries []string
+	replicas  map[string][]string // primary → healthy replicas, with ReadFromReplicas
+	next      atomic.Uint64       // round robin among a shard's replicas
 	nodes     map[string]*node
 	closed    bool
 
@@ -224,6 +236,11 @@ func (c *Client) node(addr string) *node {
 	pc.Network = "tcp"
 	pc.Addr = addr
 	pc.DB = 0
+	if c.cfg.ReadFromReplicas {
+		// Any node may serve reads as a replica, now or after a failover;
+		// READONLY changes nothing on a primary.
+		pc.InitCommands = append(pc.InitCommands[:len(pc.InitCommands):len(pc.InitCommands)], []string{"READONLY"})
+	}
 	nc, err := client.New(client.Config{
 		Pool:        pc,
 		Callbacks:   callbacks.NewRegistry(), // replies are shaped by the cluster client's table
@@ -319,7 +336,48 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (client.Value, error
 	if err != nil {
 		return client.Value{}, err
 	}
+	if ra := c.replicaFor(ctx, slot, args); ra != "" {
+		v, err := c.node(ra).c.DoRaw(ctx, args...)
+		var re *client.Error
+		switch {
+		case refused(err):
+			// Nothing was sent: the primary serves it.
+			c.triggerRefresh()
+		case errors.As(err, &re) && (re.Code == "LOADING" || re.Code == "MASTERDOWN"):
+			// A replica still syncing refused it without running it.
+		case errors.As(err, &re) && retryable(re.Code):
+			// MOVED from a replica: the slot moved (or the node no
+			// longer replicates it). Followed as for a primary.
+			return c.rerun(ctx, slot, re, args)
+		default:
+			if client.IsTransport(err) {
+				c.triggerRefresh()
+			}
+			return v, err
+		}
+	}
 	return c.run(ctx, slot, c.addrFor(slot), false, args)
+}
+
+// replicaFor returns the replica that should serve args with
+// ReadFromReplicas, or "" for the primary: keyless commands (which must
+// stay on one node, for SCAN cursors), commands Redis does not flag
+// readonly, blocking ones, and shards without a known replica.
+func (c *Client) replicaFor(ctx context.Context, slot int, args []string) string {
+	if !c.cfg.ReadFromReplicas || slot < 0 {
+		return ""
+	}
+	c.mu.RLock()
+	rs := c.replicas[c.slots[slot]]
+	c.mu.RUnlock()
+	if len(rs) == 0 {
+		return ""
+	}
+	ci, err := c.CommandInfo(ctx, args)
+	if err != nil || !ci.Has("readonly") || ci.Has("blocking") {
+		return "" // the primary answers, or reports the failure
+	}
+	return rs[c.next.Add(1)%uint64(len(rs))]
 }
 
 // run sends args to addr (after ASKING when asking) and follows the
@@ -504,6 +562,14 @@ func (c *Client) Nodes() []string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return append([]string(nil), c.primaries...)
+}
+
+// Replicas returns the healthy replicas of primary that reads may go to:
+// those of the current slot map with ReadFromReplicas, none without.
+func (c *Client) Replicas(primary string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([]string(nil), c.replicas[primary]...)
 }
 
 // PubSub returns a subscription on the node serving keyless commands.

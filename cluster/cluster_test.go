@@ -261,6 +261,22 @@ func TestCluster(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("ReadFromReplicasWithoutReplicas", func(t *testing.T) {
+		// No shard has a replica: reads fall back to the primaries.
+		rf := newClient(t, rc, cluster.Config{ReadFromReplicas: true})
+		for _, a := range rf.Nodes() {
+			if got := rf.Replicas(a); len(got) != 0 {
+				t.Errorf("Replicas(%s): got %v, want none", a, got)
+			}
+		}
+		for i := range 20 {
+			k := fmt.Sprintf("route:%d", i)
+			if got, err := rf.Do(ctx, "GET", k); err != nil || text(got) != strconv.Itoa(i) {
+				t.Fatalf("GET %s: got %v, %v, want %d", k, got, err, i)
+			}
+		}
+	})
 }
 
 func TestConfigValidate(t *testing.T) {

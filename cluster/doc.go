@@ -11,7 +11,9 @@
 // parsed directly and other movable-key commands asked with COMMAND
 // GETKEYS; [Slot] hashes them (CRC16 with {hash tags}). Keys in different
 // slots are refused with a CROSSSLOT error before anything is sent;
-// keyless commands go to the primary serving slot 0.
+// keyless commands go to the primary serving slot 0. With
+// [Config.ReadFromReplicas], read-only commands with keys go to a replica
+// of their slot's shard instead.
 //
 // # Redirections and retries
 //

@@ -245,6 +245,8 @@ func TestFailover(t *testing.T) {
 	p := rc.Primary(t, cluster.Slot(tag))
 	r := replicaOf(t, rc, p)
 	waitRole(t, r, "slave", 10*time.Second)
+	// Reuses this 3+3 cluster before any node fails.
+	t.Run("ReadFromReplicas", func(t *testing.T) { testReadFromReplicas(t, rc) })
 
 	stop := make(chan struct{})
 	l, wg := runLoad(ctx, c, tag, 4, stop)
@@ -285,4 +287,40 @@ func TestFailover(t *testing.T) {
 	rec = time.Since(killed)
 	waitRole(t, p, "master", 10*time.Second)
 	t.Logf("SIGKILL of the primary: writes succeed again %v after the kill (cluster-node-timeout 1s); %d probe writes and %d load requests failed meanwhile (each after its retry budget)", rec, probes, l.failed.Load()-failedBefore)
+
+	// (3) A replica refuses connections: with ReadFromReplicas, its
+	// shard's reads fall back to the primary.
+	var x *redistest.Server
+	for _, n := range rc.Nodes[:3] {
+		if n != p {
+			x = n
+			break
+		}
+	}
+	q := replicaOf(t, rc, x)
+	rf := newClient(t, rc, cluster.Config{ReadFromReplicas: true, RefreshInterval: time.Hour})
+	for deadline := time.Now().Add(10 * time.Second); len(rf.Replicas(x.Addr())) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no replica of %s in the slot map after 10s", x.Addr())
+		}
+		time.Sleep(20 * time.Millisecond)
+		if err := rf.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := "fallback:0"
+	for i := 1; rc.Primary(t, cluster.Slot(k)) != x; i++ {
+		k = fmt.Sprintf("fallback:%d", i)
+	}
+	if _, err := c.Do(ctx, "SET", k, "v"); err != nil {
+		t.Fatal(err)
+	}
+	q.Kill()
+	before := calls(t, []*redistest.Server{x}, "get")
+	if got, err := rf.Do(ctx, "GET", k); err != nil || text(got) != "v" {
+		t.Fatalf("GET %s with its replica down: got %v, %v, want v from the primary", k, got, err)
+	}
+	if n := calls(t, []*redistest.Server{x}, "get") - before; n != 1 {
+		t.Errorf("GETs run by the primary while its replica is down: got %d, want 1", n)
+	}
 }

@@ -13,7 +13,8 @@ import (
 // slotRange is a range of slots served by one primary.
 type slotRange struct {
 	start, end int
-	addr       string // the primary's host:port
+	addr       string   // the primary's host:port
+	replicas   []string // its replicas' host:port, those the node reports healthy
 }
 
 // Refresh reads the slot map from the first node that answers (known
@@ -70,6 +71,7 @@ func (c *Client) candidates() []string {
 func (c *Client) install(ranges []slotRange) {
 	var slots [SlotCount]string
 	var primaries []string
+	replicas := map[string][]string{}
 	seen := map[string]bool{}
 	for _, r := range ranges {
 		for s := max(r.start, 0); s <= r.end && s < SlotCount; s++ {
@@ -79,13 +81,20 @@ func (c *Client) install(ranges []slotRange) {
 			seen[r.addr] = true
 			primaries = append(primaries, r.addr)
 		}
+		if c.cfg.ReadFromReplicas && len(r.replicas) > 0 {
+			replicas[r.addr] = r.replicas
+		}
 	}
 	for _, a := range primaries {
 		c.node(a) // connect pools ahead of the first command
+		for _, r := range replicas[a] {
+			c.node(r)
+		}
 	}
 	c.mu.Lock()
 	c.slots = slots
 	c.primaries = primaries
+	c.replicas = replicas
 	c.mu.Unlock()
 }
 
@@ -111,12 +120,15 @@ func (c *Client) fetchSlots(ctx context.Context, addr string) ([]slotRange, erro
 // parseShards reads a CLUSTER SHARDS reply (maps under RESP3, flat
 // key/value arrays under RESP2: both list pairs in Elems). For each shard
 // the primary is the node whose role is "master", preferring one whose
-// health is "online" (a failed primary may still be listed).
+// health is "online" (a failed primary may still be listed); the
+// replicas are the nodes whose role is "replica" and health "online"
+// (not "loading" or "failed").
 func parseShards(v client.Value, from string) ([]slotRange, error) {
 	var out []slotRange
 	for _, shard := range v.Elems {
 		var slots []int
 		var addr string
+		var replicas []string
 		online := false
 		for i := 0; i+1 < len(shard.Elems); i += 2 {
 			switch string(shard.Elems[i].Str) {
@@ -127,6 +139,11 @@ func parseShards(v client.Value, from string) ([]slotRange, error) {
 			case "nodes":
 				for _, nd := range shard.Elems[i+1].Elems {
 					f := fields(nd)
+					if f["role"] == "replica" && f["health"] == "online" {
+						if a := nodeAddr(f["endpoint"], f["ip"], f["port"], from); a != "" {
+							replicas = append(replicas, a)
+						}
+					}
 					if f["role"] != "master" {
 						continue
 					}
@@ -145,7 +162,7 @@ func parseShards(v client.Value, from string) ([]slotRange, error) {
 			continue
 		}
 		for i := 0; i < len(slots); i += 2 {
-			out = append(out, slotRange{start: slots[i], end: slots[i+1], addr: addr})
+			out = append(out, slotRange{start: slots[i], end: slots[i+1], addr: addr, replicas: replicas})
 		}
 	}
 	return out, nil
@@ -166,7 +183,7 @@ func fields(v client.Value) map[string]string {
 }
 
 // parseSlots reads a CLUSTER SLOTS reply: [start, end, [host, port, id…],
-// replicas…] per range.
+// replicas…] per range. CLUSTER SLOTS leaves out failed replicas.
 func parseSlots(v client.Value, from string) ([]slotRange, error) {
 	var out []slotRange
 	for _, r := range v.Elems {
@@ -178,7 +195,16 @@ func parseSlots(v client.Value, from string) ([]slotRange, error) {
 		if a == "" {
 			continue
 		}
-		out = append(out, slotRange{start: int(r.Elems[0].Int), end: int(r.Elems[1].Int), addr: a})
+		var replicas []string
+		for _, rp := range r.Elems[3:] {
+			if len(rp.Elems) < 2 {
+				continue
+			}
+			if ra := nodeAddr(string(rp.Elems[0].Str), "", strconv.FormatInt(rp.Elems[1].Int, 10), from); ra != "" {
+				replicas = append(replicas, ra)
+			}
+		}
+		out = append(out, slotRange{start: int(r.Elems[0].Int), end: int(r.Elems[1].Int), addr: a, replicas: replicas})
 	}
 	return out, nil
 }

@@ -3,6 +3,8 @@ package cluster
 import (
 	"fmt"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/redis-gateway/redis-gateway/pool"
@@ -16,7 +18,8 @@ const Scheme = "redis+cluster"
 //	redis+cluster://[user:password@]host1:port1[,host2:port2…][/0][?option=value…]
 //
 // The hosts are seed nodes (the port defaults to 6379); the options are
-// those of pool.ParseURL and apply to every node's pool. A database other
+// those of pool.ParseURL and apply to every node's pool, plus
+// read_from_replicas=true ([Config.ReadFromReplicas]). A database other
 // than 0 is an error: a Redis Cluster has only database 0.
 func ParseURL(raw string) (Config, error) {
 	rest, ok := strings.CutPrefix(raw, Scheme+"://")
@@ -45,11 +48,24 @@ func ParseURL(raw string) (Config, error) {
 	if len(addrs) == 0 {
 		return Config{}, fmt.Errorf("cluster: url: no host")
 	}
-	// The credentials, database and options read like a redis:// URL's.
-	pc, err := pool.ParseURL("redis://" + user + addrs[0] + tail)
+	path, query, _ := strings.Cut(tail, "?")
+	q, err := url.ParseQuery(query)
 	if err != nil {
+		return Config{}, fmt.Errorf("cluster: url: query: %w", err)
+	}
+	cfg := Config{Addrs: addrs}
+	if v := q.Get("read_from_replicas"); v != "" {
+		if cfg.ReadFromReplicas, err = strconv.ParseBool(v); err != nil {
+			return Config{}, fmt.Errorf("cluster: url: read_from_replicas %q: want true or false", v)
+		}
+	}
+	q.Del("read_from_replicas")
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	// The credentials, database and options read like a redis:// URL's.
+	if cfg.Pool, err = pool.ParseURL("redis://" + user + addrs[0] + path); err != nil {
 		return Config{}, fmt.Errorf("cluster: %w", err)
 	}
-	cfg := Config{Addrs: addrs, Pool: pc}
 	return cfg, cfg.Validate()
 }

@@ -33,6 +33,11 @@ type Config struct {
 	DB int
 	// ClientName is set with CLIENT SETNAME at dial; empty sets none.
 	ClientName string
+	// InitCommands run once on every new connection, in order, after the
+	// handshake (HELLO, AUTH, SETNAME, SELECT). Each must answer without
+	// an error reply, or the dial fails with that error. The cluster
+	// client uses it to send READONLY to replicas. Default none.
+	InitCommands [][]string
 	// Protocol is 3 (HELLO 3, falling back to RESP2 when the server does
 	// not know HELLO) or 2 (RESP2 only). Default 3.
 	Protocol int

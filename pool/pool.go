@@ -98,6 +98,11 @@ func (c Config) Validate() error {
 	if c.Network == "unix" && c.TLS != nil {
 		errs = append(errs, errors.New("pool: TLS over a unix socket is not supported"))
 	}
+	for i, args := range c.InitCommands {
+		if len(args) == 0 {
+			errs = append(errs, fmt.Errorf("pool: init command %d is empty", i))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -334,6 +339,9 @@ func (p *Pool) dial(ctx context.Context) (*Conn, error) {
 	cn := newConn(nc, p.cfg.Limits)
 	done := cn.Watch(ctx)
 	err = p.handshake(cn)
+	if err == nil {
+		err = p.initCommands(cn)
+	}
 	if werr := done(); werr != nil && err != nil {
 		err = werr
 	}
@@ -389,6 +397,16 @@ func (p *Pool) handshake(cn *Conn) error {
 	}
 	cn.proto = 2
 	return p.selectDB(cn)
+}
+
+// initCommands runs Config.InitCommands on a handshaken connection.
+func (p *Pool) initCommands(cn *Conn) error {
+	for _, args := range p.cfg.InitCommands {
+		if err := okReply(cn, args...); err != nil {
+			return fmt.Errorf("%s: %w", args[0], err)
+		}
+	}
+	return nil
 }
 
 func (p *Pool) selectDB(cn *Conn) error {

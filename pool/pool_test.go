@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -78,7 +79,7 @@ func TestParseURL(t *testing.T) {
 			continue
 		}
 		got.TLS = nil
-		if got != tc.want {
+		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: got %+v, want %+v", tc.url, got, tc.want)
 		}
 	}
@@ -258,6 +259,42 @@ func TestProtocolAndDatabase(t *testing.T) {
 	redistest.Exchange(t, c, "SELECT", "4")
 	if v := redistest.Exchange(t, c, "GET", "where"); string(v.Str) != "four" {
 		t.Fatalf("the pool's writes are not in db 4: %v", v)
+	}
+}
+
+// TestInitCommands checks that InitCommands run after the handshake on
+// every new connection, and that one answered with an error fails the
+// dial with that error.
+func TestInitCommands(t *testing.T) {
+	s := redistest.Start(t)
+	for _, proto := range []int{2, 3} {
+		// The init command's name wins over ClientName: it ran after
+		// the handshake's SETNAME.
+		p := newPool(t, pool.Config{Addr: s.Addr(), Protocol: proto, ClientName: "handshake", PoolSize: 2,
+			InitCommands: [][]string{{"CLIENT", "SETNAME", "init"}, {"SET", "initran", "yes"}}})
+		cn1, err := p.Get(t.Context())
+		if err != nil {
+			t.Fatalf("protocol %d: %v", proto, err)
+		}
+		if v, err := do(t.Context(), p, "CLIENT", "GETNAME"); err != nil || string(v.Str) != "init" {
+			t.Errorf("protocol %d: CLIENT GETNAME on a second connection: got %q, %v, want init", proto, v.Str, err)
+		}
+		p.Put(cn1, nil)
+		if st := p.Stats(); st.Misses != 2 {
+			t.Errorf("protocol %d: dials: got %d, want 2", proto, st.Misses)
+		}
+	}
+	if v := s.Do(t, "GET", "initran"); string(v.Str) != "yes" {
+		t.Errorf("GET initran: got %q, want yes", v.Str)
+	}
+
+	// READONLY is refused by a server without cluster support.
+	p := newPool(t, pool.Config{Addr: s.Addr(), InitCommands: [][]string{{"READONLY"}}})
+	if _, err := p.Get(t.Context()); err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("Get with a refused init command: got %v, want an error naming READONLY", err)
+	}
+	if err := (pool.Config{InitCommands: [][]string{{}}}).Validate(); err == nil {
+		t.Error("Validate with an empty init command: got nil, want an error")
 	}
 }
 

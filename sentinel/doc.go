@@ -7,5 +7,7 @@
 // primary changes, commands go to a new *client.Client for it. A command
 // that failed without running (the connection was refused, or a demoted
 // primary answered READONLY) is retried with backoff after a new lookup;
-// one whose bytes may have reached Redis is never resent.
+// one whose bytes may have reached Redis is never resent. With
+// [Config.ReadFromReplicas], read-only commands go to a replica listed by
+// SENTINEL REPLICAS instead.
 package sentinel

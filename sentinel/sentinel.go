@@ -44,6 +44,14 @@ type Config struct {
 	// CheckInterval is how often the sentinels are asked for the primary
 	// even without a +switch-master event. Default 1s.
 	CheckInterval time.Duration
+	// ReadFromReplicas sends read-only commands (those COMMAND INFO flags
+	// "readonly" and not "blocking", outside transactions and pipelines)
+	// to the replicas the sentinels list (SENTINEL REPLICAS), in turn,
+	// skipping those flagged s_down, o_down or disconnected. Without a
+	// usable replica, or when it refuses the connection, the primary
+	// answers. Replication is asynchronous: a read right after a write
+	// may not see it. Default false: everything goes to the primary.
+	ReadFromReplicas bool
 	// MaxRetries bounds the retries of a command that did not run because
 	// the primary refused the connection or answered READONLY (it was
 	// demoted). Retries back off from 25ms up to 400ms. Default 8.
@@ -67,7 +75,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// primary is the current primary and its client.
+// primary is the current primary and its client (also used for a
+// replica and its client).
 type primary struct {
 	addr string
 	c    *client.Client
@@ -91,8 +100,14 @@ type Client struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
+	// replicas are the usable replicas' clients, with ReadFromReplicas;
+	// next turns among them.
+	replicas atomic.Pointer[[]primary]
+	next     atomic.Uint64
+
 	discoverMu sync.Mutex
 	mu         sync.Mutex
+	rclients   map[string]*client.Client // every replica client, by address
 	retired    []*client.Client
 	sentinels  []*client.Client
 	subs       []*client.PubSub
@@ -121,7 +136,7 @@ func New(cfg Config) (*Client, error) {
 	} else {
 		reg = reg.Clone()
 	}
-	c := &Client{cfg: cfg, reg: reg, log: cfg.Logger, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &Client{cfg: cfg, reg: reg, log: cfg.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}), rclients: map[string]*client.Client{}}
 	for _, a := range cfg.Sentinels {
 		sc, err := client.New(client.Config{
 			Pool: pool.Config{
@@ -218,9 +233,120 @@ func (c *Client) discover(ctx context.Context) (*primary, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", c.cfg.Sentinels[i], err))
 			continue
 		}
-		return c.switchTo(net.JoinHostPort(string(v.Elems[0].Str), string(v.Elems[1].Str))), nil
+		p := c.switchTo(net.JoinHostPort(string(v.Elems[0].Str), string(v.Elems[1].Str)))
+		if c.cfg.ReadFromReplicas {
+			if err := c.lookupReplicas(ctx, sc, p); err != nil {
+				c.log.Warn("sentinel: replica lookup failed", "addr", c.cfg.Sentinels[i], "err", err)
+			}
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("sentinel: no sentinel answered for %q: %w", c.cfg.MasterName, errors.Join(errs...))
+}
+
+// lookupReplicas asks sentinel sc for the replicas (SENTINEL REPLICAS)
+// and keeps those it does not flag s_down, o_down or disconnected, whose
+// link to the primary is not down, and which are not the primary p. On
+// an error the previous list stays.
+func (c *Client) lookupReplicas(ctx context.Context, sc *client.Client, p *primary) error {
+	v, err := sc.DoRaw(ctx, "SENTINEL", "REPLICAS", c.cfg.MasterName)
+	if err != nil {
+		return err
+	}
+	var addrs []string
+	for _, r := range v.Elems {
+		f := map[string]string{}
+		for i := 0; i+1 < len(r.Elems); i += 2 {
+			f[string(r.Elems[i].Str)] = string(r.Elems[i+1].Str)
+		}
+		if f["ip"] == "" || f["port"] == "" || f["master-link-status"] == "err" {
+			continue
+		}
+		usable := true
+		for _, flag := range strings.Split(f["flags"], ",") {
+			switch flag {
+			case "s_down", "o_down", "disconnected":
+				usable = false
+			}
+		}
+		if a := net.JoinHostPort(f["ip"], f["port"]); usable && (p == nil || a != p.addr) {
+			addrs = append(addrs, a)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	list := make([]primary, 0, len(addrs))
+	for _, a := range addrs {
+		rc := c.rclients[a]
+		if rc == nil {
+			pc := c.cfg.Pool
+			pc.Addr = a
+			pc.Network = "tcp"
+			if rc, err = client.New(client.Config{
+				Pool:        pc,
+				Callbacks:   callbacks.NewRegistry(), // shaped by this client's table
+				MaxBlocking: c.cfg.MaxBlocking,
+				Observe:     c.cfg.Observe,
+				Logger:      c.log.With("addr", a),
+			}); err != nil {
+				return fmt.Errorf("client for replica %s: %w", a, err)
+			}
+			// Kept until Close: a replica that leaves the list may still
+			// be serving a command.
+			c.rclients[a] = rc
+		}
+		list = append(list, primary{addr: a, c: rc})
+	}
+	c.replicas.Store(&list)
+	return nil
+}
+
+// Replicas returns the addresses of the replicas reads may go to: with
+// ReadFromReplicas, those of the latest SENTINEL REPLICAS answer that are
+// usable; none without.
+func (c *Client) Replicas() []string {
+	list := c.replicas.Load()
+	if list == nil {
+		return nil
+	}
+	out := make([]string, len(*list))
+	for i, r := range *list {
+		out[i] = r.addr
+	}
+	return out
+}
+
+// replicaFor returns the replica client that should serve args with
+// ReadFromReplicas, or nil for the primary: commands Redis does not flag
+// readonly, blocking ones, and no usable replica.
+func (c *Client) replicaFor(ctx context.Context, args []string) *client.Client {
+	if !c.cfg.ReadFromReplicas {
+		return nil
+	}
+	list := c.replicas.Load()
+	if list == nil || len(*list) == 0 {
+		return nil
+	}
+	ci, err := c.CommandInfo(ctx, args)
+	if err != nil || !ci.Has("readonly") || ci.Has("blocking") {
+		return nil // the primary answers, or reports the failure
+	}
+	return (*list)[c.next.Add(1)%uint64(len(*list))].c
+}
+
+// notRunOnReplica reports errors that prove a replica did not run the
+// command, so the primary may: a refused connection, or a replica still
+// loading or cut off from its primary (replica-serve-stale-data no).
+func notRunOnReplica(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var re *client.Error
+	return errors.As(err, &re) && (re.Code == "LOADING" || re.Code == "MASTERDOWN")
 }
 
 // switchTo makes addr the primary, building its client, unless it
@@ -328,8 +454,22 @@ func (c *Client) triggerCheck() {
 	}
 }
 
-// DoRaw runs one command on the primary and returns the unshaped reply.
+// DoRaw runs one command on the primary, or a read-only one on a replica
+// with ReadFromReplicas, and returns the unshaped reply.
 func (c *Client) DoRaw(ctx context.Context, args ...string) (client.Value, error) {
+	if err := client.CheckCommand(args); err != nil {
+		return client.Value{}, err
+	}
+	if rc := c.replicaFor(ctx, args); rc != nil {
+		v, err := rc.DoRaw(ctx, args...)
+		if !notRunOnReplica(err) {
+			if client.IsTransport(err) {
+				c.triggerCheck()
+			}
+			return v, err
+		}
+		c.triggerCheck() // the primary answers below
+	}
 	var v client.Value
 	err := c.retry(ctx, func(pc *client.Client) error {
 		var err error
@@ -462,6 +602,9 @@ func (c *Client) Close() error {
 	var errs []error
 	if p := c.cur.Load(); p != nil {
 		errs = append(errs, p.c.Close())
+	}
+	for _, cl := range c.rclients {
+		errs = append(errs, cl.Close())
 	}
 	for _, cl := range append(c.retired, c.sentinels...) {
 		errs = append(errs, cl.Close())

@@ -51,6 +51,9 @@ func TestFailover(t *testing.T) {
 	}
 	// The replica has the data before the primary dies.
 	ss.Primary.Do(t, "WAIT", "1", "2000")
+	// Reuses this setup while it is healthy.
+	rr := newReplicaReader(t, ss)
+	t.Run("ReadFromReplicas", func(t *testing.T) { testReadFromReplicas(t, ss, rr, c) })
 
 	// Background load, to count failed requests around the failover.
 	var ok, failed atomic.Int64
@@ -101,6 +104,18 @@ func TestFailover(t *testing.T) {
 	}
 	if got, err := c.Do(ctx, "GET", "k"); err != nil || text(got) != "v" {
 		t.Errorf("GET k on the new primary: got %v, %v, want v", got, err)
+	}
+	// The killed primary, now listed as a replica, is flagged down and
+	// skipped: reads with ReadFromReplicas fall back to the new primary.
+	deadline := time.Now().Add(10 * time.Second)
+	for rr.Addr() != ss.Replica.Addr() || len(rr.Replicas()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("ReadFromReplicas after failover: primary %s, replicas %v; want %s and none", rr.Addr(), rr.Replicas(), ss.Replica.Addr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got, err := rr.Do(ctx, "GET", "k"); err != nil || text(got) != "v" {
+		t.Errorf("GET k with ReadFromReplicas after failover: got %v, %v, want v", got, err)
 	}
 }
 

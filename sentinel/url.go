@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/redis-gateway/redis-gateway/pool"
@@ -19,7 +20,7 @@ const Scheme = "redis+sentinel"
 // The hosts are sentinels (the port defaults to 26379); the credentials,
 // database and options (those of pool.ParseURL) apply to the primary.
 // sentinel_password=… (and sentinel_username=…) authenticate to the
-// sentinels.
+// sentinels; read_from_replicas=true sets [Config.ReadFromReplicas].
 func ParseURL(raw string) (Config, error) {
 	rest, ok := strings.CutPrefix(raw, Scheme+"://")
 	if !ok {
@@ -55,6 +56,12 @@ func ParseURL(raw string) (Config, error) {
 	cfg.SentinelUsername, cfg.SentinelPassword = q.Get("sentinel_username"), q.Get("sentinel_password")
 	q.Del("sentinel_username")
 	q.Del("sentinel_password")
+	if v := q.Get("read_from_replicas"); v != "" {
+		if cfg.ReadFromReplicas, err = strconv.ParseBool(v); err != nil {
+			return Config{}, fmt.Errorf("sentinel: url: read_from_replicas %q: want true or false", v)
+		}
+	}
+	q.Del("read_from_replicas")
 	pu := "redis://" + user + "127.0.0.1"
 	if db != "" {
 		pu += "/" + db

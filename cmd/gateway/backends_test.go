@@ -25,6 +25,9 @@ func TestOpenScaledDatabases(t *testing.T) {
 		{name: "ClusterNumbered", url: "redis+cluster://127.0.0.1:1", n: 16, wantErr: "only database 0"},
 		{name: "ClusterDatabase", url: "redis+cluster://127.0.0.1:1/2", n: 1, wantErr: "only database 0"},
 		{name: "Sentinel", url: "redis+sentinel://127.0.0.1:1,127.0.0.1:2/mymaster", n: 2, addr: "redis+sentinel://127.0.0.1:1,127.0.0.1:2/mymaster/0"},
+		{name: "ClusterReadFromReplicas", url: "redis+cluster://127.0.0.1:1?read_from_replicas=true", n: 1, addr: "redis+cluster://127.0.0.1:1"},
+		{name: "SentinelReadFromReplicas", url: "redis+sentinel://127.0.0.1:1/mymaster?read_from_replicas=true", n: 1, addr: "redis+sentinel://127.0.0.1:1/mymaster/0"},
+		{name: "SentinelReadFromReplicasBad", url: "redis+sentinel://127.0.0.1:1/mymaster?read_from_replicas=yes", n: 1, wantErr: "read_from_replicas"},
 		{name: "SentinelNoName", url: "redis+sentinel://127.0.0.1:1", n: 1, wantErr: "no master name"},
 		{name: "NamedCluster", url: "redis://127.0.0.1:1", named: map[string]NamedDatabase{"big": {URL: "redis+cluster://127.0.0.1:7000/0"}}},
 	}
