@@ -13,6 +13,7 @@ import (
 	"github.com/redis-gateway/redis-gateway/cluster"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
 	"github.com/redis-gateway/redis-gateway/pool"
+	"github.com/redis-gateway/redis-gateway/resp"
 )
 
 // calls sums the calls of cmd that INFO commandstats reports on servers.
@@ -44,6 +45,11 @@ func testReadFromReplicas(t *testing.T, rc *redistest.Cluster) {
 		waitRole(t, r, "slave", 10*time.Second)
 		replicas = append(replicas, r)
 	}
+	// Every node must see every replica online before the client reads
+	// the map: right after the cluster forms, gossip may still show a
+	// replica as loading on some node, and a refresh that asks that node
+	// would drop it (seen once in CI-like runs).
+	waitReplicasOnline(t, rc, len(replicas), 15*time.Second)
 	c := newClient(t, rc, cluster.Config{ReadFromReplicas: true, Pool: pool.Config{ClientName: "rfr-test"}})
 	plain := newClient(t, rc, cluster.Config{})
 	// CLUSTER SHARDS reports a replica "online" once its sync is done.
@@ -159,4 +165,53 @@ func testReadFromReplicas(t *testing.T, rc *redistest.Cluster) {
 	if r3 := calls(t, replicas, "get"); r3-r2 != 20 {
 		t.Errorf("read-your-own-write GETs run by replicas: got %d, want 20", r3-r2)
 	}
+}
+
+// waitReplicasOnline waits until CLUSTER SHARDS on every node reports want
+// replicas with health online.
+func waitReplicasOnline(t *testing.T, rc *redistest.Cluster, want int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for _, n := range rc.Nodes {
+		for {
+			got := onlineReplicas(n.Do(t, "CLUSTER", "SHARDS"))
+			if got == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s sees %d online replicas, want %d", n.Addr(), got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// onlineReplicas counts, in a CLUSTER SHARDS reply (RESP2: nested flat
+// key/value arrays), the node entries with role replica and health online.
+func onlineReplicas(v resp.Value) int {
+	n := 0
+	var walk func(v resp.Value)
+	walk = func(v resp.Value) {
+		if v.Kind != resp.Array && v.Kind != resp.Map {
+			return
+		}
+		role, health := "", ""
+		for i := 0; i+1 < len(v.Elems); i += 2 {
+			switch string(v.Elems[i].Str) {
+			case "role":
+				role = string(v.Elems[i+1].Str)
+			case "health":
+				health = string(v.Elems[i+1].Str)
+			}
+		}
+		if role == "replica" && health == "online" {
+			n++
+			return
+		}
+		for _, e := range v.Elems {
+			walk(e)
+		}
+	}
+	walk(v)
+	return n
 }
