@@ -85,6 +85,17 @@ func (r *Registry) Get(cmd string) Func {
 	return (*r.m.Load())[normalize(cmd)]
 }
 
+// Own returns a table a client may change without affecting anyone else:
+// a copy of r, or a fresh default table when r is nil. Clients built from
+// one "class-level" table use it, as redis-py instances copy
+// RESPONSE_CALLBACKS.
+func Own(r *Registry) *Registry {
+	if r == nil {
+		return Default()
+	}
+	return r.Clone()
+}
+
 // Clone returns an independent copy: changes to either do not affect the
 // other.
 func (r *Registry) Clone() *Registry {

@@ -304,6 +304,12 @@ func TestRegistryIsolationAndNames(t *testing.T) {
 	if a.Get("HGETALL") == nil || b.Get("HGETALL") != nil {
 		t.Fatal("Clone shares entries with the original")
 	}
+	if own := callbacks.Own(nil); own.Get("HGETALL") == nil {
+		t.Fatal("Own(nil) is not the default table")
+	}
+	if own := callbacks.Own(b); own == b || own.Get("HGETALL") != nil {
+		t.Fatal("Own(b) is not a copy of b")
+	}
 	if a.Lookup([]string{"config", "get", "x"}) == nil {
 		t.Fatal("Lookup of a lower-case subcommand failed")
 	}

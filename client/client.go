@@ -135,12 +135,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Pool.Logger == nil {
 		cfg.Pool.Logger = cfg.Logger
 	}
-	reg := cfg.Callbacks
-	if reg == nil {
-		reg = callbacks.Default()
-	} else {
-		reg = reg.Clone()
-	}
+	reg := callbacks.Own(cfg.Callbacks)
 	p, err := pool.New(cfg.Pool)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)

@@ -153,12 +153,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	reg := cfg.Callbacks
-	if reg == nil {
-		reg = callbacks.Default()
-	} else {
-		reg = reg.Clone()
-	}
+	reg := callbacks.Own(cfg.Callbacks)
 	c := &Client{
 		cfg:   cfg,
 		reg:   reg,

@@ -130,12 +130,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	reg := cfg.Callbacks
-	if reg == nil {
-		reg = callbacks.Default()
-	} else {
-		reg = reg.Clone()
-	}
+	reg := callbacks.Own(cfg.Callbacks)
 	c := &Client{cfg: cfg, reg: reg, log: cfg.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}), rclients: map[string]*client.Client{}}
 	for _, a := range cfg.Sentinels {
 		sc, err := client.New(client.Config{
