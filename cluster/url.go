@@ -2,11 +2,10 @@ package cluster
 
 import (
 	"fmt"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 
+	"github.com/redis-gateway/redis-gateway/internal/multihost"
 	"github.com/redis-gateway/redis-gateway/pool"
 )
 
@@ -30,21 +29,7 @@ func ParseURL(raw string) (Config, error) {
 	if i := strings.IndexAny(rest, "/?"); i >= 0 {
 		hosts, tail = rest[:i], rest[i:]
 	}
-	user := ""
-	if i := strings.LastIndexByte(hosts, '@'); i >= 0 {
-		user, hosts = hosts[:i+1], hosts[i+1:]
-	}
-	var addrs []string
-	for _, h := range strings.Split(hosts, ",") {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(h); err != nil {
-			h = net.JoinHostPort(h, "6379")
-		}
-		addrs = append(addrs, h)
-	}
+	user, addrs := multihost.SplitHosts(hosts, "6379")
 	if len(addrs) == 0 {
 		return Config{}, fmt.Errorf("cluster: url: no host")
 	}
@@ -54,12 +39,9 @@ func ParseURL(raw string) (Config, error) {
 		return Config{}, fmt.Errorf("cluster: url: query: %w", err)
 	}
 	cfg := Config{Addrs: addrs}
-	if v := q.Get("read_from_replicas"); v != "" {
-		if cfg.ReadFromReplicas, err = strconv.ParseBool(v); err != nil {
-			return Config{}, fmt.Errorf("cluster: url: read_from_replicas %q: want true or false", v)
-		}
+	if cfg.ReadFromReplicas, err = multihost.TakeBool(q, "read_from_replicas"); err != nil {
+		return Config{}, fmt.Errorf("cluster: url: %w", err)
 	}
-	q.Del("read_from_replicas")
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}

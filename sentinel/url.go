@@ -2,11 +2,10 @@ package sentinel
 
 import (
 	"fmt"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 
+	"github.com/redis-gateway/redis-gateway/internal/multihost"
 	"github.com/redis-gateway/redis-gateway/pool"
 )
 
@@ -33,20 +32,9 @@ func ParseURL(raw string) (Config, error) {
 	if i := strings.IndexByte(hosts, '/'); i >= 0 {
 		hosts, path = hosts[:i], hosts[i+1:]
 	}
-	user := ""
-	if i := strings.LastIndexByte(hosts, '@'); i >= 0 {
-		user, hosts = hosts[:i+1], hosts[i+1:]
-	}
 	var cfg Config
-	for _, h := range strings.Split(hosts, ",") {
-		if h = strings.TrimSpace(h); h == "" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(h); err != nil {
-			h = net.JoinHostPort(h, "26379")
-		}
-		cfg.Sentinels = append(cfg.Sentinels, h)
-	}
+	user, sentinels := multihost.SplitHosts(hosts, "26379")
+	cfg.Sentinels = sentinels
 	name, db, _ := strings.Cut(path, "/")
 	cfg.MasterName, _ = url.PathUnescape(name)
 	q, err := url.ParseQuery(query)
@@ -56,12 +44,9 @@ func ParseURL(raw string) (Config, error) {
 	cfg.SentinelUsername, cfg.SentinelPassword = q.Get("sentinel_username"), q.Get("sentinel_password")
 	q.Del("sentinel_username")
 	q.Del("sentinel_password")
-	if v := q.Get("read_from_replicas"); v != "" {
-		if cfg.ReadFromReplicas, err = strconv.ParseBool(v); err != nil {
-			return Config{}, fmt.Errorf("sentinel: url: read_from_replicas %q: want true or false", v)
-		}
+	if cfg.ReadFromReplicas, err = multihost.TakeBool(q, "read_from_replicas"); err != nil {
+		return Config{}, fmt.Errorf("sentinel: url: %w", err)
 	}
-	q.Del("read_from_replicas")
 	pu := "redis://" + user + "127.0.0.1"
 	if db != "" {
 		pu += "/" + db
