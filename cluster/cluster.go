@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis-gateway/redis-gateway/callbacks"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/background"
 	"github.com/redis-gateway/redis-gateway/pool"
 	"github.com/redis-gateway/redis-gateway/resp"
 )
@@ -172,38 +173,20 @@ func New(cfg Config) (*Client, error) {
 // at most once per MinRefreshInterval.
 func (c *Client) refresher() {
 	defer c.wg.Done()
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("cluster refresher panicked", "err", fmt.Sprint(r))
-		}
-	}()
-	t := time.NewTicker(c.cfg.RefreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-		case <-c.kick:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		go func() { // end the refresh early on Close
-			select {
-			case <-c.done:
-				cancel()
-			case <-ctx.Done():
+	background.Loop{
+		Name:    "cluster refresher",
+		Every:   c.cfg.RefreshInterval,
+		Gap:     c.cfg.MinRefreshInterval,
+		Timeout: 5 * time.Second,
+		Kick:    c.kick,
+		Done:    c.done,
+		Logger:  c.log,
+		Run: func(ctx context.Context) {
+			if err := c.Refresh(ctx); err != nil {
+				c.log.Warn("cluster slot map refresh failed", "err", err)
 			}
-		}()
-		if err := c.Refresh(ctx); err != nil {
-			c.log.Warn("cluster slot map refresh failed", "err", err)
-		}
-		cancel()
-		select {
-		case <-c.done:
-			return
-		case <-time.After(c.cfg.MinRefreshInterval):
-		}
-	}
+		},
+	}.Go()
 }
 
 // triggerRefresh asks the refresher for a refresh soon, without waiting.

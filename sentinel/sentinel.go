@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis-gateway/redis-gateway/callbacks"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/background"
 	"github.com/redis-gateway/redis-gateway/pool"
 )
 
@@ -162,26 +163,19 @@ func New(cfg Config) (*Client, error) {
 // watch looks the primary up every CheckInterval and when kicked.
 func (c *Client) watch() {
 	defer c.wg.Done()
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("sentinel watcher panicked", "err", fmt.Sprint(r))
-		}
-	}()
-	t := time.NewTicker(c.cfg.CheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-		case <-c.kick:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		if _, err := c.discover(ctx); err != nil {
-			c.log.Warn("sentinel: primary lookup failed", "err", err)
-		}
-		cancel()
-	}
+	background.Loop{
+		Name:    "sentinel watcher",
+		Every:   c.cfg.CheckInterval,
+		Timeout: 3 * time.Second,
+		Kick:    c.kick,
+		Done:    c.done,
+		Logger:  c.log,
+		Run: func(ctx context.Context) {
+			if _, err := c.discover(ctx); err != nil {
+				c.log.Warn("sentinel: primary lookup failed", "err", err)
+			}
+		},
+	}.Go()
 }
 
 // listen follows +switch-master on one sentinel.
