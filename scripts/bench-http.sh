@@ -26,23 +26,6 @@ curl -fsS -X PUT -H 'Content-Type: application/json' -d "{\"value\":\"$value\"}"
 redis-cli -p "$REDIS_PORT" set 'key:__rand_int__' "$value" >/dev/null
 curl -fsS "$base/strings/bench100" | grep -q "$value"
 
-# run_wrk NAME ARGS...: one wrk run; appends "name|req/s|p50|p99" to rows.
-rows=()
-run_wrk() {
-  local name=$1 out
-  shift
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@")
-  echo "$out" >&2
-  if echo "$out" | grep -q 'Non-2xx'; then
-    echo "bench-http: $name: non-2xx responses" >&2
-    exit 1
-  fi
-  local rps p50 p99
-  rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  rows+=("$name|$rps|$p50|$p99")
-}
 
 # run_rb NAME TEST: one redis-benchmark test; appends a row the same way.
 run_rb() {
@@ -68,12 +51,7 @@ run_rb "redis-benchmark PING (PING_MBULK)" ping_mbulk
 echo
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency; redis-benchmark -n $REQUESTS -c $CONNS -q; $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo
-echo "| target | requests/s | p50 | p99 |"
-echo "| --- | ---: | ---: | ---: |"
-for r in "${rows[@]}"; do
-  IFS='|' read -r name rps p50 p99 <<<"$r"
-  echo "| $name | $rps | $p50 | $p99 |"
-done
+print_rows
 echo
 rps() { IFS='|' read -r _ v _ _ <<<"${rows[$1]}"; echo "$v"; }
 awk -v g="$(rps 0)" -v r="$(rps 4)" 'BEGIN { printf "GET: gateway/redis = %.2f\n", g / r }'

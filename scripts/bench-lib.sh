@@ -64,3 +64,35 @@ stop_gateway() {
     GATEWAY_PID=""
   fi
 }
+
+# rows collects "name|req/s|p50|p99" for print_rows.
+rows=()
+
+# run_wrk NAME ARGS...: one wrk run (wrk -t$THREADS -c$CONNS -d$DURATION
+# --latency ARGS); appends "name|req/s|p50|p99" to rows, and fails the
+# script on non-2xx answers or socket errors.
+run_wrk() {
+  local name=$1 out rps p50 p99
+  shift
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@")
+  echo "$out" >&2
+  if echo "$out" | grep -qE 'Non-2xx|Socket errors'; then
+    echo "bench: $name: errors during the run" >&2
+    exit 1
+  fi
+  rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  rows+=("$name|$rps|$p50|$p99")
+}
+
+# print_rows prints rows as a markdown table.
+print_rows() {
+  local r name rps p50 p99
+  echo "| target | requests/s | p50 | p99 |"
+  echo "| --- | ---: | ---: | ---: |"
+  for r in "${rows[@]}"; do
+    IFS='|' read -r name rps p50 p99 <<<"$r"
+    echo "| $name | $rps | $p50 | $p99 |"
+  done
+}

@@ -80,21 +80,6 @@ for url in "$gw/db/0/strings/k" "$gw/db/7/strings/k" "$bare" "$naive"; do
   fi
 done
 
-# run_wrk NAME URL: one wrk run; appends "name|req/s|p50|p99" to rows.
-rows=()
-run_wrk() {
-  local name=$1 url=$2 out rps p50 p99
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url")
-  echo "$out" >&2
-  if echo "$out" | grep -qE 'Non-2xx|Socket errors'; then
-    echo "bench-peers: $name: errors during the run" >&2
-    exit 1
-  fi
-  rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  rows+=("$name|$rps|$p50|$p99")
-}
 
 # run_rb: redis-benchmark GET and SET (its default 3-byte values, and the
 # literal key key:__rand_int__, which it reads without -r); appends one row
@@ -126,12 +111,7 @@ run_rb
 echo
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency; redis-benchmark -c $CONNS -n $REQUESTS -t get,set --csv; $(nproc) cores, $(go version | awk '{print $3}'), redis $(redis-server --version | awk '{print $3}' | sed 's/^v=//'), $(date -u +%Y-%m-%d)"
 echo
-echo "| target | requests/s | p50 | p99 |"
-echo "| --- | ---: | ---: | ---: |"
-for r in "${rows[@]}"; do
-  IFS='|' read -r name rps p50 p99 <<<"$r"
-  echo "| $name | $rps | $p50 | $p99 |"
-done
+print_rows
 echo
 
 # rps NAME-PREFIX: requests/s of the first row whose name starts with it.
