@@ -26,16 +26,10 @@ func benchServerWith(b *testing.B, autoPipeline bool) *Server {
 	var dbs []*Database
 	for _, n := range []int{0, 7} {
 		name := strconv.Itoa(n)
-		pc, err := client.ParseURL(shared.URL(n))
-		if err != nil {
-			b.Fatal(err)
-		}
-		c, err := client.New(client.Config{Pool: pc, Observe: metrics.Observer(name), AutoPipeline: autoPipeline})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		dbs = append(dbs, &Database{Name: name, Client: c, Addr: shared.URL(n)})
+		dbs = append(dbs, newTestDBWith(b, name, shared.URL(n), func(cfg *client.Config) {
+			cfg.Observe = metrics.Observer(name)
+			cfg.AutoPipeline = autoPipeline
+		}))
 	}
 	// Production logs JSON at info level: one access line per request.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))

@@ -96,13 +96,26 @@ func newHTTPServer(tb testing.TB, srv *Server) string {
 // newTestDB builds a Database named name over the Redis at url.
 func newTestDB(tb testing.TB, name, url string) *Database {
 	tb.Helper()
+	// GATEWAY_TEST_AUTO_PIPELINE=1 runs the whole suite with
+	// auto-pipelined clients (make test does, in a second pass).
+	return newTestDBWith(tb, name, url, func(cfg *client.Config) {
+		cfg.AutoPipeline = os.Getenv("GATEWAY_TEST_AUTO_PIPELINE") == "1"
+	})
+}
+
+// newTestDBWith builds a Database over the Redis at url with the client
+// settings changed by tweak (nil: defaults), closed when the test ends.
+func newTestDBWith(tb testing.TB, name, url string, tweak func(*client.Config)) *Database {
+	tb.Helper()
 	pc, err := client.ParseURL(url)
 	if err != nil {
 		tb.Fatalf("parse %s: %v", url, err)
 	}
-	// GATEWAY_TEST_AUTO_PIPELINE=1 runs the whole suite with
-	// auto-pipelined clients (make test does, in a second pass).
-	c, err := client.New(client.Config{Pool: pc, AutoPipeline: os.Getenv("GATEWAY_TEST_AUTO_PIPELINE") == "1"})
+	cfg := client.Config{Pool: pc}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	c, err := client.New(cfg)
 	if err != nil {
 		tb.Fatalf("client for %s: %v", url, err)
 	}

@@ -86,24 +86,13 @@ func openFDs(tb testing.TB) int {
 }
 
 // relDatabase is a database named name over the Redis at addr, with the
-// pool settings changed by tweak (nil: defaults). It is closed when the
-// test ends.
+// client settings changed by tweak (nil: defaults; never auto-pipelined
+// unless tweak says so, since the scenarios count pooled connections).
 func relDatabase(tb testing.TB, name, addr string, tweak func(*client.Config)) *Database {
 	tb.Helper()
-	pc, err := client.ParseURL("redis://" + addr + "/0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg := client.Config{Pool: pc}
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return &Database{Name: name, Client: c, Addr: addr}
+	db := newTestDBWith(tb, name, "redis://"+addr+"/0", tweak)
+	db.Addr = addr
+	return db
 }
 
 // loadClient is an HTTP client of its own for a scenario (so that its
