@@ -66,10 +66,14 @@ func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 			if sw.status == 0 {
 				sw.status = http.StatusOK
 			}
+			logging := logger.Enabled(r.Context(), slog.LevelInfo)
+			if m == nil && !logging {
+				return // nobody would read the route pattern
+			}
 			dur := time.Since(start)
 			route := routePattern(r)
 			m.observeHTTP(route, r.Method, sw.status, dur)
-			if !logger.Enabled(r.Context(), slog.LevelInfo) {
+			if !logging {
 				return
 			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
