@@ -258,3 +258,48 @@ func TestREADMEListsEveryOption(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsScrape scrapes /metrics of a running gateway after some
+// traffic and an open event stream, and checks every series the README
+// lists is there with a value that matches what happened.
+func TestMetricsScrape(t *testing.T) {
+	g := startGateway(t, nil)
+	for range 3 {
+		if code, body := httpDo(t, "PUT", g.URL+"/db/0/strings/m", `{"value":"v"}`); code != 200 {
+			t.Fatalf("PUT: %d %s", code, body)
+		}
+	}
+	httpDo(t, "GET", g.URL+"/db/0/strings/absent", "")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", g.URL+"/db/0/channels/metrics/events", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("SSE: %v %v", res, err)
+	}
+	defer res.Body.Close()
+	code, body := httpDo(t, "GET", g.URL+"/metrics", "")
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`gateway_http_requests_total{method="PUT",route="/db/{db}/strings/{key}",status="200"} 3`,
+		`gateway_http_requests_total{method="GET",route="/db/{db}/strings/{key}",status="404"} 1`,
+		`gateway_http_request_duration_seconds_count{method="PUT",route="/db/{db}/strings/{key}"} 3`,
+		`gateway_redis_commands_total{command="SET",db="0",outcome="ok"} 3`,
+		`gateway_redis_command_duration_seconds_count{command="SET",db="0"} 3`,
+		`gateway_subscribers{db="0",kind="sse"} 1`,
+		`gateway_pool_connections{db="0",state="idle"}`,
+		`gateway_pool_events_total{db="0",event="hits"}`,
+		`gateway_pool_wait_seconds_total{db="0"}`,
+		`go_goroutines`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "strings/m") || strings.Contains(body, "absent") {
+		t.Error("/metrics carries a key name; routes must be patterns")
+	}
+}
