@@ -166,7 +166,13 @@ func handleInfo(d *deps) http.HandlerFunc {
 		if s := queryOf(r).Get("section"); s != "" {
 			args = append(args, s)
 		}
-		v, err := d.do(r, args...)
+		var v any
+		var err error
+		if p := principalFrom(r); p != nil && p.tok.Level < LevelAdmin {
+			v, err = d.scopedInfo(r, p, args)
+		} else {
+			v, err = d.do(r, args...)
+		}
 		if err != nil {
 			writeError(w, r, d.logger, err)
 			return
@@ -203,4 +209,50 @@ func handleDBSize(d *deps) http.HandlerFunc {
 		}
 		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "keys", Value: v}})
 	}
+}
+
+// scopedInfo answers INFO for a token below admin: the keyspace section
+// only, and only the Redis databases behind the token's own (the other
+// sections show other clients, other databases and the server's setup).
+func (d *deps) scopedInfo(r *http.Request, p *principal, args []string) (any, error) {
+	if len(args) > 1 && !strings.EqualFold(args[1], "keyspace") {
+		return nil, errorf(http.StatusForbidden, CodeForbiddenCommand, "a %s token may read only the keyspace section of INFO, for its own databases", p.tok.Level)
+	}
+	ctx, cancel := d.timeoutContext(r.Context())
+	defer cancel()
+	self := database(r)
+	raw, err := self.Client.DoRaw(ctx, "INFO", "keyspace")
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.defaults.Shape(raw, client.Options{})
+	if err != nil {
+		return nil, err
+	}
+	sections, _ := v.(client.Map)
+	var out client.Map
+	for _, sec := range sections {
+		fields, _ := sec.Value.(client.Map)
+		var kept client.Map
+		for _, f := range fields {
+			key, _ := f.Key.(string)
+			n, ok := atoiStrict(strings.TrimPrefix(key, "db"))
+			if ok && d.ownsRedisDB(p, self.Server, n) {
+				kept = append(kept, f)
+			}
+		}
+		out = append(out, client.Entry{Key: sec.Key, Value: kept})
+	}
+	return out, nil
+}
+
+// ownsRedisDB reports whether one of p's databases is Redis database n on
+// server (a Database.Server).
+func (d *deps) ownsRedisDB(p *principal, server string, n int) bool {
+	for _, db := range d.dbs {
+		if db.DB == n && db.Server == server && (p.all || p.dbs[db.Name]) {
+			return true
+		}
+	}
+	return false
 }

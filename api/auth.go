@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/client"
 )
 
@@ -71,13 +72,32 @@ type Token struct {
 	// Burst is how many requests may exceed the rate at once. Default:
 	// the rate rounded up (at least 1).
 	Burst int
+	// Keys limits a read or write token to keys matching these glob
+	// patterns (Redis's syntax), enforced by Redis through the scope's ACL
+	// user on every surface and inside scripts. Empty: every key.
+	Keys []string
+	// Channels limits the channels a read or write token may publish to
+	// and hear (glob patterns; a PSUBSCRIBE pattern must equal one of
+	// them). Empty: every channel.
+	Channels []string
+	// RedisUser and RedisPassword name a pre-created ACL user that the
+	// token's connections authenticate as, for a gateway whose own Redis
+	// identity may not create users. Empty: the gateway creates its own.
+	RedisUser     string
+	RedisPassword string
 }
 
 // DefaultDangerousCommands need the admin level whatever Redis's flags say.
 var DefaultDangerousCommands = []string{
 	"FLUSHALL", "FLUSHDB", "CONFIG", "DEBUG", "SHUTDOWN", "KEYS", "SCRIPT KILL", "SCRIPT FLUSH",
 	"FUNCTION FLUSH", "FUNCTION KILL", "MIGRATE", "REPLICAOF", "SLAVEOF", "SAVE", "BGSAVE",
-	"BGREWRITEAOF", "ACL", "MODULE", "CLIENT KILL", "CLUSTER", "FAILOVER", "SWAPDB", "LATENCY RESET",
+	"BGREWRITEAOF", "ACL", "MODULE", "CLIENT", "CLUSTER", "FAILOVER", "SWAPDB", "LATENCY",
+	// reach another database: no scope's ACL user may run them either
+	"MOVE", "COPY",
+	// change the server's functions, or show other clients and databases
+	"FUNCTION LOAD", "FUNCTION DELETE", "FUNCTION RESTORE", "SCRIPT DEBUG",
+	"MEMORY PURGE", "MEMORY DOCTOR", "MEMORY STATS", "MEMORY MALLOC-STATS",
+	"SLOWLOG", "INFO", "PUBSUB", "LASTSAVE",
 }
 
 // principal is an authenticated token with its state.
@@ -87,6 +107,8 @@ type principal struct {
 	all     bool
 	dbs     map[string]bool
 	limiter *rate.Limiter
+	scope   acl.Scope
+	creds   *acl.Credentials // nil: the gateway's own user for scope
 }
 
 // authConfig holds the prepared tokens and command policy.
@@ -120,6 +142,13 @@ func newAuth(tokens []Token, dangerous []string) (*authConfig, error) {
 		}
 		if t.Level < LevelRead || t.Level > LevelAdmin {
 			return nil, fmt.Errorf("api: token %q: level must be read, write or admin", t.Name)
+		}
+		if t.Level == LevelAdmin && (len(t.Keys) > 0 || len(t.Channels) > 0 || t.RedisUser != "") {
+			return nil, fmt.Errorf("api: token %q: an admin token takes no keys, channels or redis_user (it runs as the gateway's own identity)", t.Name)
+		}
+		p.scope = acl.Scope{Write: t.Level >= LevelWrite, Keys: t.Keys, Channels: t.Channels}
+		if t.RedisUser != "" {
+			p.creds = &acl.Credentials{User: t.RedisUser, Password: t.RedisPassword}
 		}
 		for _, db := range t.Databases {
 			if db == "*" {
@@ -259,9 +288,12 @@ func (d *deps) levelFor(ctx context.Context, c client.Backend, args []string) (L
 }
 
 // authorize checks every command against the request's token before any
-// of them runs. It returns a 403 FORBIDDEN_COMMAND problem naming the
-// first command the token may not run.
-func (d *deps) authorize(r *http.Request, cmds ...[]string) error {
+// of them runs. It returns a 403 problem naming the first command the
+// token may not run: FORBIDDEN_COMMAND for the level, FORBIDDEN_CHANNEL for
+// a channel outside the token's patterns. Without ACL users on the
+// database (contained is false) scripts and functions need admin, since
+// nothing would stop what they call.
+func (d *deps) authorize(r *http.Request, contained bool, cmds ...[]string) error {
 	p := principalFrom(r)
 	if p == nil {
 		return nil
@@ -275,9 +307,22 @@ func (d *deps) authorize(r *http.Request, cmds ...[]string) error {
 		if err != nil {
 			return err
 		}
+		if !contained && need < LevelAdmin && scripting[strings.ToUpper(args[0])] {
+			return errorf(http.StatusForbidden, CodeForbiddenCommand, "%s needs the admin level here: this database has no ACL users to contain scripts (see docs/security.md)", strings.ToUpper(args[0]))
+		}
 		if need > p.tok.Level {
 			return errorf(http.StatusForbidden, CodeForbiddenCommand, "%s needs the %s level; this token has %s", strings.ToUpper(args[0]), need, p.tok.Level)
 		}
+		if err := d.checkChannel(r, p, args); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// scripting are the commands that run code on the server: contained by a
+// scope's ACL user, admin-only without one.
+var scripting = map[string]bool{
+	"EVAL": true, "EVALSHA": true, "EVAL_RO": true, "EVALSHA_RO": true,
+	"FCALL": true, "FCALL_RO": true, "SCRIPT": true, "FUNCTION": true,
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/redis-gateway/redis-gateway/client"
 )
@@ -168,6 +169,11 @@ func classify(err error) *apiError {
 			status = http.StatusBadRequest
 		}
 		ae := &apiError{status: status, code: re.Code, detail: re.Msg}
+		if re.Code == "ERR" && scriptACLRefusal(re.Msg) {
+			// a script called what its ACL user may not: Redis reports it
+			// as ERR, but it is the same refusal as NOPERM
+			ae.status, ae.code = http.StatusForbidden, "NOPERM"
+		}
 		if status == http.StatusServiceUnavailable {
 			ae.retryAfter = 1
 			if re.Code == "NOAUTH" || re.Code == "WRONGPASS" {
@@ -180,6 +186,15 @@ func classify(err error) *apiError {
 		return &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable, detail: "Redis is unreachable", retryAfter: 1}
 	}
 	return errorf(http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// scriptACLRefusal reports whether an ERR reply is Redis refusing, by ACL,
+// a command that a script or function called ("The user executing the
+// script can't run this command…", "…can't access at least one of the
+// keys…", "…can't publish to the channel…").
+func scriptACLRefusal(msg string) bool {
+	return strings.Contains(msg, "The user executing the script can't") ||
+		strings.Contains(msg, "ACL failure in script")
 }
 
 // isTimeout reports a network deadline (the per-command timeout set on the

@@ -60,13 +60,13 @@ func sseSubscribe(d *deps, pattern bool) http.HandlerFunc {
 		if pattern {
 			cmd = "PSUBSCRIBE"
 		}
-		if err := d.authorize(r, []string{cmd, name}); err != nil {
+		if _, err := d.prepare(r, []string{cmd, name}); err != nil {
 			writeError(w, r, d.logger, err)
 			return
 		}
 		db := database(r)
 		h := d.hubs[db.Name]
-		sub, err := h.newSubscriber()
+		sub, err := h.newSubscriber(d.hears(r))
 		if err != nil {
 			writeError(w, r, d.logger, err)
 			return
@@ -193,7 +193,7 @@ func handleStreamEvents(d *deps) http.HandlerFunc {
 		if group != "" {
 			probe = []string{"XREADGROUP", "GROUP", group, consumer, "STREAMS", key, ">"}
 		}
-		if err := d.authorize(r, probe); err != nil {
+		if _, err := d.prepare(r, probe); err != nil {
 			writeError(w, r, d.logger, err)
 			return
 		}

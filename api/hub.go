@@ -47,6 +47,10 @@ type subscriber struct {
 	drops  atomic.Int64
 	h      *hub
 	topics map[topic]struct{} // guarded by h.mu
+	// hears, when set, decides which channels' messages reach this
+	// subscriber (the token's channel patterns and databases): Redis's
+	// pub/sub is server-wide, the filter is the gateway's.
+	hears func(channel string) bool
 }
 
 // takeDropped returns and resets the count of events dropped since the
@@ -93,8 +97,9 @@ func newHub(db *Database, logger *slog.Logger, metrics *Metrics, buffer int, con
 // errHubClosed is returned when the server is shutting down.
 var errHubClosed = fmt.Errorf("api: server is shutting down")
 
-// newSubscriber registers a subscriber with no topics yet.
-func (h *hub) newSubscriber() (*subscriber, error) {
+// newSubscriber registers a subscriber with no topics yet; hears (nil:
+// everything) filters the messages it receives.
+func (h *hub) newSubscriber(hears func(channel string) bool) (*subscriber, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -105,6 +110,7 @@ func (h *hub) newSubscriber() (*subscriber, error) {
 		lag:    make(chan struct{}, 1),
 		h:      h,
 		topics: map[topic]struct{}{},
+		hears:  hears,
 	}
 	h.all[s] = struct{}{}
 	return s, nil
@@ -234,7 +240,9 @@ func (h *hub) dispatch(ps *client.PubSub) {
 		}
 		h.mu.Lock()
 		for s := range h.subs[t] {
-			h.offer(s, ev)
+			if s.hears == nil || s.hears(ev.channel) {
+				h.offer(s, ev)
+			}
 		}
 		h.mu.Unlock()
 	}

@@ -120,7 +120,12 @@ func newTestDBWith(tb testing.TB, name, url string, tweak func(*client.Config)) 
 		tb.Fatalf("client for %s: %v", url, err)
 	}
 	tb.Cleanup(func() { c.Close() })
-	return &Database{Name: name, Client: c, Addr: url}
+	scoped := func(init [][]string) (client.Backend, error) {
+		sc := cfg
+		sc.Pool.InitCommands = init
+		return client.New(sc)
+	}
+	return &Database{Name: name, Client: c, Addr: url, Server: pc.Addr, DB: pc.DB, OpenScoped: scoped, ACLSecret: pc.Password}
 }
 
 // reply is a finished HTTP exchange.

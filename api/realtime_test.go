@@ -159,7 +159,7 @@ func TestSSESlowSubscriberIsLagged(t *testing.T) {
 	// A subscriber that never reads: its events pile up in its buffer.
 	srv := NewServer(nil, Config{SubscriberBuffer: 4}, []*Database{g.DBs["0"]}, nil)
 	h := srv.d.hubs["0"]
-	slow, err := h.newSubscriber()
+	slow, err := h.newSubscriber(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestSSESlowSubscriberIsLagged(t *testing.T) {
 	if err := h.add(t.Context(), slow, topic{name: ch}); err != nil {
 		t.Fatal(err)
 	}
-	fast, _ := h.newSubscriber()
+	fast, _ := h.newSubscriber(nil)
 	defer h.release(fast)
 	if err := h.add(t.Context(), fast, topic{name: ch}); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/client"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	// DangerousCommands need the admin level ("FLUSHALL", "CONFIG",
 	// "SCRIPT KILL"…). Nil means DefaultDangerousCommands.
 	DangerousCommands []string
+	// MaxBlockingPerToken bounds the blocking commands (BLPOP, XREAD
+	// BLOCK, stream tails…) one token below admin may have running at once
+	// on one database. Default half of MaxStreamTails (at least 1).
+	MaxBlockingPerToken int
 	// MaxStreamTails bounds concurrent stream tails per database; each
 	// holds a blocking connection. Default 16 (the client's default
 	// MaxBlocking).
@@ -81,6 +86,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxStreamTails <= 0 {
 		c.MaxStreamTails = 16
 	}
+	if c.MaxBlockingPerToken <= 0 {
+		c.MaxBlockingPerToken = max(1, c.MaxStreamTails/2)
+	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
 	}
@@ -95,6 +103,21 @@ type Database struct {
 	Client client.Backend
 	// Addr describes the Redis server for /databases, password redacted.
 	Addr string
+	// Server identifies the Redis server (or cluster, or Sentinel
+	// group) behind the database, so that databases on the same server can
+	// be told apart from others. Default: Addr.
+	Server string
+	// DB is the Redis database number behind Name, so that a token hears
+	// keyspace notifications (__keyspace@DB__:…) of its own databases only.
+	DB int
+	// OpenScoped builds another backend of this database whose connections
+	// run extra commands after the handshake: the gateway uses it to run
+	// read and write tokens as Redis ACL users (package acl). Nil: no ACL
+	// users, so scripts need admin and key-patterned tokens are refused.
+	OpenScoped acl.Opener
+	// ACLSecret is mixed into the passwords of the ACL users the gateway
+	// creates; pass the database's Redis credentials (see acl.Password).
+	ACLSecret string
 }
 
 // deps is what every handler maker receives.
@@ -110,6 +133,10 @@ type deps struct {
 	// independent of per-database overrides.
 	defaults *client.Registry
 	auth     *authConfig
+	// users holds each database's scope backends (Redis ACL users).
+	users map[string]*acl.Users
+	// blockers counts each token's running blocking commands.
+	blockers blockers
 	// scripts maps Lua scripts rewritten for the Upstash surface.
 	scripts upstashScripts
 	// closing is closed by Server.Close: long-lived streams (SSE,
@@ -150,7 +177,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
+	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
 	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands)
 	if err != nil {
 		panic(err) // documented: callers validate first
@@ -160,11 +187,17 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		if _, dup := d.dbs[db.Name]; dup {
 			panic(fmt.Sprintf("api: database %q configured twice", db.Name)) // programming error at startup
 		}
+		if db.Server == "" {
+			db.Server = db.Addr
+		}
 		d.dbs[db.Name] = db
 		d.names = append(d.names, db.Name)
 		h := newHub(db, logger, metrics, d.cfg.SubscriberBuffer, d.cfg.CommandTimeout)
 		d.hubs[db.Name] = h
 		d.onClose = append(d.onClose, h.close)
+		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
+		d.users[db.Name] = u
+		d.onClose = append(d.onClose, func() { u.Close() })
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 	}
 	sort.Slice(d.names, func(i, j int) bool { return dbLess(d.names[i], d.names[j]) })
@@ -359,8 +392,28 @@ func pathParam(r *http.Request, name string) (string, error) {
 }
 
 // commandContext bounds one command (or pipeline) by the command timeout,
-// plus the blocking time of a blocking command.
-func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Context, context.CancelFunc) {
+// plus the blocking time of a blocking command. A blocking command of a
+// token below admin takes one of the token's blocking slots on the
+// database until cancel; over Config.MaxBlockingPerToken it fails with 503
+// POOL_TIMEOUT before anything is sent, so that one token cannot hold
+// every blocking connection of a database.
+func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Context, context.CancelFunc, error) {
+	for _, args := range cmds {
+		if _, ok := client.BlockingTimeout(args); ok {
+			release, err := d.blockers.hold(ctx, d.cfg.MaxBlockingPerToken)
+			if err != nil {
+				return nil, nil, err
+			}
+			c, cancel := d.timeoutContext(ctx, cmds...)
+			return c, func() { cancel(); release() }, nil
+		}
+	}
+	c, cancel := d.timeoutContext(ctx, cmds...)
+	return c, cancel, nil
+}
+
+// timeoutContext is commandContext without the blocking slots.
+func (d *deps) timeoutContext(ctx context.Context, cmds ...[]string) (context.Context, context.CancelFunc) {
 	timeout := d.cfg.CommandTimeout
 	for _, args := range cmds {
 		if block, ok := client.BlockingTimeout(args); ok {
@@ -376,44 +429,60 @@ func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Co
 // do runs one command on the request's database with the command timeout
 // and returns the shaped reply.
 func (d *deps) do(r *http.Request, args ...string) (any, error) {
-	if err := d.authorize(r, args); err != nil {
+	b, err := d.prepare(r, args)
+	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := d.commandContext(r.Context(), args)
+	ctx, cancel, err := d.commandContext(r.Context(), args)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
-	return database(r).Client.Do(ctx, args...)
+	return b.Do(ctx, args...)
 }
 
 // doGeneric is do without the callbacks (the generic conversion).
 func (d *deps) doGeneric(r *http.Request, args ...string) (any, error) {
-	if err := d.authorize(r, args); err != nil {
+	b, err := d.prepare(r, args)
+	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := d.commandContext(r.Context(), args)
+	ctx, cancel, err := d.commandContext(r.Context(), args)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
-	return database(r).Client.DoGeneric(ctx, args...)
+	return b.DoGeneric(ctx, args...)
 }
 
 // transaction runs commands in MULTI/EXEC after WATCH on the request's
 // database.
 func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string) ([]client.Result, error) {
-	if err := d.authorize(r, cmds...); err != nil {
+	b, err := d.prepare(r, cmds...)
+	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := d.commandContext(r.Context(), cmds...)
+	ctx, cancel, err := d.commandContext(r.Context(), cmds...)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
-	return database(r).Client.Transaction(ctx, watch, cmds)
+	return b.Transaction(ctx, watch, cmds)
 }
 
 // runDefault runs a command shaped by the default callbacks (not the
 // database's overrides), for replies the gateway itself reads.
 func (d *deps) runDefault(r *http.Request, args ...string) (any, error) {
-	if err := d.authorize(r, args); err != nil {
+	b, err := d.prepare(r, args)
+	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := d.commandContext(r.Context(), args)
+	ctx, cancel, err := d.commandContext(r.Context(), args)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
-	v, err := database(r).Client.DoRaw(ctx, args...)
+	v, err := b.DoRaw(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -422,10 +491,14 @@ func (d *deps) runDefault(r *http.Request, args ...string) (any, error) {
 
 // pipe runs commands as one pipeline on the request's database.
 func (d *deps) pipe(r *http.Request, cmds [][]string) ([]client.Result, error) {
-	if err := d.authorize(r, cmds...); err != nil {
+	b, err := d.prepare(r, cmds...)
+	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := d.commandContext(r.Context(), cmds...)
+	ctx, cancel, err := d.commandContext(r.Context(), cmds...)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
-	return database(r).Client.Pipe(ctx, cmds)
+	return b.Pipe(ctx, cmds)
 }

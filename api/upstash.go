@@ -180,13 +180,18 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			return
 		}
 		args = d.scripts.rewrite(args)
-		if err := d.authorize(r, args); err != nil {
+		be, err := d.prepare(r, args)
+		if err != nil {
 			d.upstashError(w, r, err)
 			return
 		}
-		ctx, cancel := d.commandContext(r.Context(), args)
+		ctx, cancel, err := d.commandContext(r.Context(), args)
+		if err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
 		defer cancel()
-		v, err := database(r).Client.DoRaw(ctx, args...)
+		v, err := be.DoRaw(ctx, args...)
 		if err != nil {
 			d.upstashError(w, r, err)
 			return
@@ -271,6 +276,11 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 			d.upstashError(w, r, errValidation(fmt.Sprintf("ERR a pipeline holds 1 to %d commands", d.cfg.MaxPipeline)))
 			return
 		}
+		backend, contained, err := d.backend(r)
+		if err != nil {
+			d.upstashError(w, r, err)
+			return
+		}
 		cmds := make([][]string, len(raw))
 		refused := make([]error, len(raw)) // per command, before anything runs
 		for i, c := range raw {
@@ -282,7 +292,7 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 			cmds[i] = d.scripts.rewrite(args)
 			if err := client.CheckCommand(cmds[i]); err != nil {
 				refused[i] = err
-			} else if err := d.authorize(r, cmds[i]); err != nil {
+			} else if err := d.authorize(r, contained, cmds[i]); err != nil {
 				refused[i] = err
 			}
 		}
@@ -294,16 +304,20 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 					return
 				}
 			}
-			ctx, cancel := d.commandContext(r.Context(), cmds...)
+			ctx, cancel, err := d.commandContext(r.Context(), cmds...)
+			if err != nil {
+				d.upstashError(w, r, err)
+				return
+			}
 			defer cancel()
-			res, err = database(r).Client.Transaction(ctx, nil, cmds)
+			res, err = backend.Transaction(ctx, nil, cmds)
 			var te *client.TxError
 			if errors.As(err, &te) {
 				d.upstashError(w, r, te.Err)
 				return
 			}
 		} else {
-			res, err = d.upstashPipe(r, cmds, refused)
+			res, err = d.upstashPipe(r, backend, cmds, refused)
 		}
 		if err != nil {
 			d.upstashError(w, r, err)
@@ -330,16 +344,19 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 
 // upstashPipe runs the commands that were not refused as one pipeline and
 // puts the refusals in their places.
-func (d *deps) upstashPipe(r *http.Request, cmds [][]string, refused []error) ([]client.Result, error) {
+func (d *deps) upstashPipe(r *http.Request, b client.Backend, cmds [][]string, refused []error) ([]client.Result, error) {
 	run := make([][]string, 0, len(cmds))
 	for i, c := range cmds {
 		if refused[i] == nil {
 			run = append(run, c)
 		}
 	}
-	ctx, cancel := d.commandContext(r.Context(), run...)
+	ctx, cancel, err := d.commandContext(r.Context(), run...)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
-	got, err := database(r).Client.Pipe(ctx, run)
+	got, err := b.Pipe(ctx, run)
 	if err != nil {
 		return nil, err
 	}
@@ -423,13 +440,13 @@ func handleUpstashSubscribe(d *deps, pattern bool) http.HandlerFunc {
 		if pattern {
 			cmd, kind = "PSUBSCRIBE", "psubscribe"
 		}
-		if err := d.authorize(r, []string{cmd, name}); err != nil {
+		if _, err := d.prepare(r, []string{cmd, name}); err != nil {
 			d.upstashError(w, r, err)
 			return
 		}
 		db := database(r)
 		h := d.hubs[db.Name]
-		sub, err := h.newSubscriber()
+		sub, err := h.newSubscriber(d.hears(r))
 		if err != nil {
 			d.upstashError(w, r, err)
 			return

@@ -59,7 +59,7 @@ func handleWebSocket(d *deps) http.HandlerFunc {
 		}
 		db := database(r)
 		h := d.hubs[db.Name]
-		sub, err := h.newSubscriber()
+		sub, err := h.newSubscriber(d.hears(r))
 		if err != nil {
 			writeError(w, r, d.logger, err)
 			return
@@ -246,7 +246,7 @@ func (s *wsSession) change(ctx context.Context, add bool, t topic, cmd string) (
 		s.h.remove(ctx, s.sub, t)
 		return true, nil
 	}
-	if err := s.d.authorize(s.r, []string{cmd, t.name}); err != nil {
+	if _, err := s.d.prepare(s.r, []string{cmd, t.name}); err != nil {
 		return nil, err
 	}
 	if err := s.h.add(ctx, s.sub, t); err != nil {

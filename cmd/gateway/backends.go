@@ -20,7 +20,10 @@ func scaledURL(url string) bool {
 // openScaled builds the backend of a redis+cluster:// or redis+sentinel://
 // database. db ≥ 0 is the number of a numbered database, which replaces
 // the URL's; a cluster has only database 0.
-func openScaled(cfg Config, name, url string, db int, logger *slog.Logger, metrics *api.Metrics) (client.Backend, string, error) {
+//
+// init runs on every new connection after the handshake (a scope's ACL
+// user: see package acl).
+func openScaled(cfg Config, name, url string, db int, init [][]string, logger *slog.Logger, metrics *api.Metrics) (client.Backend, string, error) {
 	logger = logger.With("db", name)
 	if strings.HasPrefix(url, cluster.Scheme+"://") {
 		cc, err := cluster.ParseURL(url)
@@ -31,6 +34,7 @@ func openScaled(cfg Config, name, url string, db int, logger *slog.Logger, metri
 			return nil, "", fmt.Errorf("a Redis Cluster has only database 0: set databases to 1 (GATEWAY_DATABASES=1) with a %s:// REDIS_URL, and reach other clusters through named_databases", cluster.Scheme)
 		}
 		applyPoolConfig(cfg, &cc.Pool)
+		cc.Pool.InitCommands = init
 		cc.MaxBlocking = cfg.MaxBlocking
 		cc.Observe = metrics.Observer(name)
 		cc.Logger = logger
@@ -48,6 +52,7 @@ func openScaled(cfg Config, name, url string, db int, logger *slog.Logger, metri
 		sc.Pool.DB = db
 	}
 	applyPoolConfig(cfg, &sc.Pool)
+	sc.Pool.InitCommands = init
 	sc.MaxBlocking = cfg.MaxBlocking
 	sc.Observe = metrics.Observer(name)
 	sc.Logger = logger

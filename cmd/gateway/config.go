@@ -45,8 +45,11 @@ type Config struct {
 	DangerousCommands []string                     `yaml:"dangerous_commands"`
 	SubscriberBuffer  int                          `yaml:"subscriber_buffer" validate:"gte=1,lte=1000000"`
 	MaxStreamTails    int                          `yaml:"max_stream_tails" validate:"gte=1,lte=100000"`
-	Heartbeat         time.Duration                `yaml:"heartbeat" validate:"gt=0"`
-	UpstashPrefix     string                       `yaml:"upstash_prefix" validate:"required"`
+	// MaxBlockingPerToken bounds one non-admin token's concurrent blocking
+	// commands per database; 0 means half of max_stream_tails.
+	MaxBlockingPerToken int           `yaml:"max_blocking_per_token" validate:"gte=0,lte=100000"`
+	Heartbeat           time.Duration `yaml:"heartbeat" validate:"gt=0"`
+	UpstashPrefix       string        `yaml:"upstash_prefix" validate:"required"`
 }
 
 // TokenConfig is one bearer token in the configuration file.
@@ -62,6 +65,14 @@ type TokenConfig struct {
 	// allowed at once.
 	RateLimit float64 `yaml:"rate_limit" validate:"gte=0"`
 	Burst     int     `yaml:"burst" validate:"gte=0"`
+	// Keys and Channels limit a read or write token to glob patterns of
+	// keys and channels, enforced by Redis (the scope's ACL user).
+	Keys     []string `yaml:"keys" validate:"omitempty,dive,required"`
+	Channels []string `yaml:"channels" validate:"omitempty,dive,required"`
+	// RedisUser and RedisPassword name a pre-created ACL user for the
+	// token, when the gateway's identity may not create users.
+	RedisUser     string `yaml:"redis_user"`
+	RedisPassword string `yaml:"redis_password"`
 }
 
 // NamedDatabase is an extra database with its own URL (and so its own
@@ -170,6 +181,7 @@ var options = []option{
 	{"GATEWAY_LOG_FORMAT", "log-format", "json", "json or text", str(func(c *Config) *string { return &c.LogFormat })},
 	{"GATEWAY_PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate address (keep it on loopback); empty: off", str(func(c *Config) *string { return &c.PprofAddr })},
 	{"GATEWAY_SUBSCRIBER_BUFFER", "subscriber-buffer", "256", "messages queued per real-time subscriber before it is sent a lagged event", integer(func(c *Config) *int { return &c.SubscriberBuffer })},
+	{"GATEWAY_MAX_BLOCKING_PER_TOKEN", "max-blocking-per-token", "0", "concurrent blocking commands (BLPOP, XREAD BLOCK, stream tails) of one non-admin token per database; 0: half of max-stream-tails", integer(func(c *Config) *int { return &c.MaxBlockingPerToken })},
 	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},
 	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{"GATEWAY_UPSTASH_PREFIX", "upstash-prefix", "/upstash", "mount point of the Upstash-compatible REST surface (prefix/{db}); off disables it", str(func(c *Config) *string { return &c.UpstashPrefix })},

@@ -135,15 +135,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // apiConfig maps the configuration onto the HTTP layer's.
 func apiConfig(cfg Config) (api.Config, error) {
 	ac := api.Config{
-		BodyLimit:         cfg.BodyLimit,
-		MaxPipeline:       cfg.MaxPipeline,
-		CommandTimeout:    cfg.CommandTimeout,
-		CORSOrigins:       cfg.CORSOrigins,
-		DangerousCommands: cfg.DangerousCommands,
-		SubscriberBuffer:  cfg.SubscriberBuffer,
-		MaxStreamTails:    cfg.MaxStreamTails,
-		Heartbeat:         cfg.Heartbeat,
-		UpstashPrefix:     cfg.UpstashPrefix,
+		BodyLimit:           cfg.BodyLimit,
+		MaxPipeline:         cfg.MaxPipeline,
+		CommandTimeout:      cfg.CommandTimeout,
+		CORSOrigins:         cfg.CORSOrigins,
+		DangerousCommands:   cfg.DangerousCommands,
+		SubscriberBuffer:    cfg.SubscriberBuffer,
+		MaxStreamTails:      cfg.MaxStreamTails,
+		MaxBlockingPerToken: cfg.MaxBlockingPerToken,
+		Heartbeat:           cfg.Heartbeat,
+		UpstashPrefix:       cfg.UpstashPrefix,
 	}
 	for _, t := range cfg.Tokens {
 		level, err := api.ParseLevel(t.Level)
@@ -153,6 +154,7 @@ func apiConfig(cfg Config) (api.Config, error) {
 		ac.Tokens = append(ac.Tokens, api.Token{
 			Name: t.Name, Secret: t.Token, SHA256: t.TokenSHA256, Databases: t.Databases,
 			Level: level, RateLimit: t.RateLimit, Burst: t.Burst,
+			Keys: t.Keys, Channels: t.Channels, RedisUser: t.RedisUser, RedisPassword: t.RedisPassword,
 		})
 	}
 	return ac, ac.Validate()
@@ -256,23 +258,25 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 			db.Client.Close()
 		}
 	}
-	open := func(name, url string, db int, overrides map[string]string, autoPipeline bool) error {
-		var b client.Backend
-		var addr string
+	// build opens one backend of a database; init runs on each of its new
+	// connections after the handshake (nil for the database's own
+	// backend, a scope's ACL user for the others).
+	build := func(name, url string, db int, overrides map[string]string, autoPipeline bool, init [][]string) (b client.Backend, addr, server string, redisDB int, secret string, err error) {
 		if scaledURL(url) { // redis+cluster://, redis+sentinel:// (backends.go)
-			var err error
-			if b, addr, err = openScaled(cfg, name, url, db, logger, metrics); err != nil {
-				return fmt.Errorf("database %s: %w", name, err)
+			if b, addr, err = openScaled(cfg, name, url, db, init, logger, metrics); err != nil {
+				return nil, "", "", 0, "", err
 			}
+			redisDB, secret, server = max(db, 0), url, strings.SplitN(url, "?", 2)[0]
 		} else {
 			pc, err := client.ParseURL(url)
 			if err != nil {
-				return fmt.Errorf("database %s: %w", name, err)
+				return nil, "", "", 0, "", err
 			}
 			if db >= 0 {
 				pc.DB = db
 			}
 			applyPoolConfig(cfg, &pc)
+			pc.InitCommands = init
 			c, err := client.New(client.Config{
 				Pool:         pc,
 				MaxBlocking:  cfg.MaxBlocking,
@@ -281,18 +285,30 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 				AutoPipeline: autoPipeline,
 			})
 			if err != nil {
-				return fmt.Errorf("database %s: %w", name, err)
+				return nil, "", "", 0, "", err
 			}
-			b, addr = c, pc.String()
+			b, addr, server, redisDB, secret = c, pc.String(), pc.Network+"://"+pc.Addr, pc.DB, pc.Username+"\x00"+pc.Password
 		}
-		dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr})
 		for cmd, cb := range overrides {
 			fn, ok := client.CallbackByName(cb)
 			if !ok {
-				return fmt.Errorf("database %s: callback for %s: unknown callback %q (known: %s)", name, cmd, cb, strings.Join(client.CallbackNames(), ", "))
+				b.Close()
+				return nil, "", "", 0, "", fmt.Errorf("callback for %s: unknown callback %q (known: %s)", cmd, cb, strings.Join(client.CallbackNames(), ", "))
 			}
 			b.SetResponseCallback(cmd, fn)
 		}
+		return b, addr, server, redisDB, secret, nil
+	}
+	open := func(name, url string, db int, overrides map[string]string, autoPipeline bool) error {
+		b, addr, server, redisDB, secret, err := build(name, url, db, overrides, autoPipeline, nil)
+		if err != nil {
+			return fmt.Errorf("database %s: %w", name, err)
+		}
+		scoped := func(init [][]string) (client.Backend, error) {
+			b, _, _, _, _, err := build(name, url, db, overrides, autoPipeline, init)
+			return b, err
+		}
+		dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr, Server: server, DB: redisDB, OpenScoped: scoped, ACLSecret: secret})
 		return nil
 	}
 	for i := range cfg.Databases {

@@ -277,3 +277,16 @@ func Exchange(tb testing.TB, c net.Conn, args ...string) resp.Value {
 	}
 	return v
 }
+
+// Dial opens a connection to s for a test's own commands (several on one
+// connection, as after SELECT); it is closed when the test ends.
+func Dial(tb testing.TB, s *Server) net.Conn {
+	tb.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr(), 2*time.Second)
+	if err != nil {
+		tb.Fatalf("redistest: dial %s: %v", s.Addr(), err)
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	tb.Cleanup(func() { c.Close() })
+	return c
+}

@@ -1,0 +1,262 @@
+package acl
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// Scope is what one token may do on one database below admin: read, or
+// read and write, limited to key and channel patterns.
+type Scope struct {
+	// Write allows Redis's write commands, scripts and PUBLISH; without it
+	// the scope is read-only.
+	Write bool
+	// Keys are glob patterns (Redis's syntax) of the keys the scope may
+	// touch; nil or empty means every key.
+	Keys []string
+	// Channels are glob patterns of the channels the scope may publish to
+	// and hear; nil or empty means every channel.
+	Channels []string
+}
+
+// Patterned reports whether the scope is limited to key patterns.
+func (s Scope) Patterned() bool { return len(s.Keys) > 0 }
+
+// denied are the commands no scope below admin may run even where a
+// category it holds includes them: the ones that reach another database
+// or another server (SELECT, SWAPDB, MOVE, MIGRATE, COPY, whose DB option
+// no ACL rule can restrict), and the ones that change or read the server
+// rather than data (function and script management, MEMORY PURGE…).
+var denied = []string{
+	"select", "swapdb", "move", "migrate", "copy",
+	"function|load", "function|delete", "function|flush", "function|restore", "function|kill",
+	"script|flush", "script|kill", "script|debug",
+	"memory|purge", "memory|doctor", "memory|stats", "memory|malloc-stats",
+	"pubsub", "client", "monitor", "sync", "psync", "replconf",
+}
+
+// Rules returns the ACL SETUSER rules of the scope, after "reset" and the
+// password (which [Users] adds). Rules are applied left to right, so the
+// denials come after the grants they narrow.
+func (s Scope) Rules() []string {
+	var r []string
+	if len(s.Keys) == 0 {
+		r = append(r, "allkeys")
+	} else {
+		for _, k := range s.Keys {
+			r = append(r, "~"+k)
+		}
+	}
+	if len(s.Channels) == 0 {
+		r = append(r, "allchannels")
+	} else {
+		for _, c := range s.Channels {
+			r = append(r, "&"+c)
+		}
+	}
+	r = append(r, "+@read",
+		// harmless commands outside @read that the gateway itself sends
+		// (PING for health, READONLY/ASKING and the slot map for a
+		// cluster) or that a reader expects
+		"+ping", "+echo", "+time", "+readonly", "+asking", "+command",
+		"+cluster|slots", "+cluster|shards", "+cluster|myid",
+		"+multi", "+exec", "+discard", "+watch", "+unwatch",
+		"+eval_ro", "+evalsha_ro", "+fcall_ro", "+script|exists")
+	if s.Write {
+		r = append(r, "+@write", "+@scripting", "+publish", "+spublish", "+wait")
+	}
+	r = append(r, "-@admin", "-@dangerous")
+	for _, c := range denied {
+		r = append(r, "-"+c)
+	}
+	if s.Patterned() {
+		// commands that list or sample key names ignore key patterns
+		r = append(r, "-scan", "-randomkey")
+	}
+	return r
+}
+
+// UserName is the ACL user of the scope: prefix, the level and a hash of
+// the rules, so that each distinct scope is its own user and a change of
+// rules (another gateway version) is a new user rather than an edit of one
+// that running gateways rely on.
+func (s Scope) UserName(prefix string) string {
+	h := sha256.Sum256([]byte(strings.Join(s.Rules(), " ")))
+	level := "read"
+	if s.Write {
+		level = "write"
+	}
+	return prefix + level + "-" + hex.EncodeToString(h[:8])
+}
+
+// Credentials name a pre-created ACL user that a scope's connections
+// authenticate as instead of one the gateway creates.
+type Credentials struct {
+	// User is the ACL user name.
+	User string
+	// Password is its password.
+	Password string
+}
+
+// Opener builds another backend of a database, on connections that run
+// init after the usual handshake (authenticate with the configured
+// identity, SELECT). The backend must shape replies as the database's own
+// does (same callback overrides).
+type Opener func(init [][]string) (client.Backend, error)
+
+// Config configures [Users].
+type Config struct {
+	// Admin is the database's backend, on the gateway's own identity; it
+	// probes whether that identity may run ACL SETUSER.
+	Admin client.Backend
+	// Open builds a scope's backend. Nil means ACL users are not
+	// available for this database (as when no ACL rights were probed).
+	Open Opener
+	// Prefix starts every user name the gateway creates. Default "gw-".
+	Prefix string
+	// Secret is mixed into the derived passwords (see [Password]); the
+	// gateway passes its Redis credentials, so that only who can already
+	// act as the gateway's identity can derive them.
+	Secret string
+	// Logger receives the one-time notice that ACL users are unavailable.
+	Logger *slog.Logger
+}
+
+// ErrUnavailable is returned by [Users.Backend] when Redis cannot hold the
+// gateway's ACL users (no ACL command, or the gateway's identity may not
+// run ACL SETUSER): the caller falls back to its own, stricter checks.
+var ErrUnavailable = errors.New("acl: ACL users are unavailable on this database")
+
+// Users keeps one backend per scope of one database, each on connections
+// authenticated as the scope's ACL user, opened on first use so that an
+// idle scope holds no connections. It is safe for concurrent use.
+type Users struct {
+	cfg Config
+
+	mu          sync.Mutex
+	unavailable bool
+	backends    map[string]client.Backend // by user name
+}
+
+// New returns the scope users of one database.
+func New(cfg Config) *Users {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "gw-"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Users{cfg: cfg, backends: map[string]client.Backend{}, unavailable: cfg.Open == nil}
+}
+
+// Password derives the password of a gateway-created user from the
+// gateway's own Redis credentials and the user name. Every gateway process
+// with the same identity derives the same one, so several processes (and
+// restarts) share a user without resetting each other's password; and who
+// can derive it can already connect as the gateway's identity, which may
+// do more than the scope.
+func Password(secret, user string) string {
+	h := sha256.Sum256([]byte("redis-gateway acl\x00" + secret + "\x00" + user))
+	return hex.EncodeToString(h[:])
+}
+
+// SetUser returns the ACL SETUSER command that creates or resets the
+// scope's user with the given password (sent as its SHA-256, "#…", so the
+// password itself never crosses the wire in ACL commands).
+func SetUser(s Scope, user, password string) []string {
+	h := sha256.Sum256([]byte(password))
+	args := []string{"ACL", "SETUSER", user, "reset", "on", "#" + hex.EncodeToString(h[:])}
+	return append(args, s.Rules()...)
+}
+
+// Backend returns the backend of scope s, opening it on first use. With
+// creds, the backend authenticates as that pre-created user; otherwise as
+// the gateway's user for s, which every new connection creates (or resets
+// to the same rules) before it authenticates, so the user survives a
+// Redis restart. It returns ErrUnavailable when this Redis cannot hold ACL
+// users, and a transport error when Redis could not be asked (the next call
+// asks again).
+func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (client.Backend, error) {
+	var name string
+	var init [][]string
+	if u.cfg.Open == nil {
+		return nil, ErrUnavailable
+	}
+	if creds != nil {
+		name = "user:" + creds.User
+		init = [][]string{{"AUTH", creds.User, creds.Password}}
+	} else {
+		name = s.UserName(u.cfg.Prefix)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if b, ok := u.backends[name]; ok {
+		return b, nil
+	}
+	if creds == nil {
+		if u.unavailable {
+			return nil, ErrUnavailable
+		}
+		pass := Password(u.cfg.Secret, name)
+		setuser := SetUser(s, name, pass)
+		// probe on the gateway's identity: an answer that says "no ACL
+		// here" turns users off for this database, once
+		if _, err := u.cfg.Admin.DoRaw(ctx, setuser...); err != nil {
+			var re *client.Error
+			if errors.As(err, &re) {
+				u.unavailable = true
+				u.cfg.Logger.Warn("ACL users unavailable: scripts and functions need an admin token, key patterns are refused", "err", re.Error())
+				return nil, ErrUnavailable
+			}
+			return nil, fmt.Errorf("acl: create user: %w", err)
+		}
+		init = [][]string{setuser, {"AUTH", name, pass}}
+	}
+	b, err := u.cfg.Open(init)
+	if err != nil {
+		return nil, fmt.Errorf("acl: open scope backend: %w", err)
+	}
+	u.backends[name] = b
+	return b, nil
+}
+
+// Available reports whether this database holds the gateway's ACL users
+// (true until a probe says otherwise).
+func (u *Users) Available() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return !u.unavailable
+}
+
+// Names lists the user names of the scopes opened so far, sorted.
+func (u *Users) Names() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make([]string, 0, len(u.backends))
+	for n := range u.backends {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close closes every scope backend.
+func (u *Users) Close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var errs []error
+	for n, b := range u.backends {
+		errs = append(errs, b.Close())
+		delete(u.backends, n)
+	}
+	return errors.Join(errs...)
+}
