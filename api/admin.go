@@ -225,7 +225,7 @@ func (d *deps) scopedInfo(r *http.Request, p *principal, args []string) (any, er
 	if err != nil {
 		return nil, err
 	}
-	v, err := d.defaults.Shape(raw, client.Options{})
+	v, err := d.defaults.Shape(raw, client.OptionsFor([]string{"INFO", "keyspace"}))
 	if err != nil {
 		return nil, err
 	}

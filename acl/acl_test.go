@@ -1,0 +1,144 @@
+package acl
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/redistest"
+)
+
+var matchCases = []struct {
+	pattern, s string
+	want       bool
+}{
+	{"*", "", true},
+	{"*", "anything", true},
+	{"user:42:*", "user:42:name", true},
+	{"user:42:*", "user:420", false},
+	{"user:4?:x", "user:42:x", true},
+	{"user:4?:x", "user:4:x", false},
+	{"h[ae]llo", "hallo", true},
+	{"h[ae]llo", "hillo", false},
+	{"h[^e]llo", "hallo", true},
+	{"h[^e]llo", "hello", false},
+	{"h[a-c]llo", "hbllo", true},
+	{"h[a-c]llo", "hdllo", false},
+	{`a\*b`, "a*b", true},
+	{`a\*b`, "axb", false},
+	{"a**b", "ab", true},
+	{"*:x:*", "a:x:b", true},
+	{"*:x:*", "a:y:b", false},
+	{"__keyspace@0__:*", "__keyspace@1__:k", false},
+}
+
+func TestMatch(t *testing.T) {
+	for _, c := range matchCases {
+		if got := Match(c.pattern, c.s); got != c.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)
+		}
+	}
+}
+
+// TestMatchAgreesWithRedis asks a real Redis the same questions (KEYS
+// uses the same glob matcher as ACL patterns and PSUBSCRIBE).
+func TestMatchAgreesWithRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	for _, c := range matchCases {
+		rs.Do(t, "FLUSHALL")
+		if c.s == "" {
+			continue // no key to SET
+		}
+		rs.Do(t, "SET", c.s, "1")
+		v := rs.Do(t, "KEYS", c.pattern)
+		if got := len(v.Elems) == 1; got != c.want {
+			t.Errorf("Redis KEYS %q with key %q: matched %v, want %v", c.pattern, c.s, got, c.want)
+		}
+	}
+}
+
+func TestCovers(t *testing.T) {
+	for _, c := range []struct {
+		allowed []string
+		pattern string
+		want    bool
+	}{
+		{nil, "anything*", true},
+		{[]string{"user:42:*"}, "user:42:*", true},
+		{[]string{"user:42:*"}, "user:*", false},
+		{[]string{"user:42:*"}, "user:42:a*", false}, // Redis's rule: equal, not narrower
+		{[]string{"*"}, "x*", true},
+	} {
+		if got := Covers(c.allowed, c.pattern); got != c.want {
+			t.Errorf("Covers(%q, %q) = %v, want %v", c.allowed, c.pattern, got, c.want)
+		}
+	}
+}
+
+func TestUserNames(t *testing.T) {
+	r := Scope{}
+	w := Scope{Write: true}
+	p := Scope{Write: true, Keys: []string{"user:42:*"}}
+	if r.UserName("gw-") == w.UserName("gw-") || w.UserName("gw-") == p.UserName("gw-") {
+		t.Fatal("distinct scopes share a user")
+	}
+	if p.UserName("gw-") != (Scope{Write: true, Keys: []string{"user:42:*"}}).UserName("gw-") {
+		t.Fatal("the same scope is named differently")
+	}
+	if !strings.HasPrefix(r.UserName("gw-"), "gw-read-") || !strings.HasPrefix(w.UserName("gw-"), "gw-write-") {
+		t.Fatalf("names %s %s", r.UserName("gw-"), w.UserName("gw-"))
+	}
+	if Password("a", "u") == Password("b", "u") || Password("a", "u") != Password("a", "u") {
+		t.Fatal("passwords must be derived from the secret and stable")
+	}
+}
+
+// TestUsersSurviveRestartAndShare checks that a scope's backend keeps
+// working after Redis lost its users (a restart without an ACL file), and
+// that two Users (two gateway processes) share one user without locking
+// each other out.
+func TestUsersSurviveRestartAndShare(t *testing.T) {
+	rs := redistest.Start(t)
+	open := func(init [][]string) (client.Backend, error) {
+		pc, _ := client.ParseURL(rs.URL(0))
+		pc.InitCommands = init
+		return client.New(client.Config{Pool: pc})
+	}
+	admin := func() client.Backend { b, _ := open(nil); t.Cleanup(func() { b.Close() }); return b }
+	ctx := context.Background()
+	s := Scope{Keys: []string{"mine:*"}}
+	var backends []client.Backend
+	for range 2 {
+		u := New(Config{Admin: admin(), Open: open, Secret: "same"})
+		t.Cleanup(func() { u.Close() })
+		b, err := u.Backend(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		backends = append(backends, b)
+	}
+	for i, b := range backends {
+		if _, err := b.DoRaw(ctx, "GET", "mine:x"); err != nil {
+			t.Fatalf("gateway %d: read inside its patterns: %v", i, err)
+		}
+		if _, err := b.DoRaw(ctx, "GET", "other"); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+			t.Fatalf("gateway %d: read outside its patterns: %v, want NOPERM", i, err)
+		}
+	}
+	rs.Restart()
+	// the pooled connections died with the server; new ones re-create
+	// the user first
+	for attempt := 0; ; attempt++ {
+		_, err := backends[0].DoRaw(ctx, "GET", "mine:x")
+		if err == nil {
+			break
+		}
+		if attempt == 5 {
+			t.Fatalf("after a restart: %v", err)
+		}
+	}
+	if v := rs.Do(t, "ACL", "LIST"); !strings.Contains(v.String(), s.UserName("gw-")) {
+		t.Fatalf("user not re-created: %s", v)
+	}
+}
