@@ -303,3 +303,74 @@ func TestMetricsScrape(t *testing.T) {
 		t.Error("/metrics carries a key name; routes must be patterns")
 	}
 }
+
+// TestScopedTokensThroughTheBinary checks the wiring of scope backends:
+// on a real Redis a key-patterned token's script is contained by its ACL
+// user; on the embedded server (no ACL users) scripts need admin and the
+// key-patterned token is refused.
+func TestScopedTokensThroughTheBinary(t *testing.T) {
+	rs := redistest.Start(t)
+	tokens := `
+tokens:
+  - name: app
+    token: app
+    databases: ["*"]
+    level: write
+  - name: user42
+    token: user42
+    databases: ["0"]
+    level: write
+    keys: ["user:42:*"]
+`
+	cmd := func(g *started, token, body string) (int, string) {
+		t.Helper()
+		r, _ := http.NewRequest("POST", g.URL+"/db/0/command", strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+token)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		name   string
+		config string
+		want   map[string]int // body → status, for token user42 unless prefixed "app "
+	}{
+		{"redis", "redis_url: " + rs.URL(0) + "\ndatabases: 2\n" + tokens, map[string]int{
+			`{"command":["SET","user:42:a","1"]}`:                                200,
+			`{"command":["SET","user:7:a","1"]}`:                                 403,
+			`{"command":["EVAL","return redis.call('SET','user:7:a','1')","0"]}`: 403,
+			`app {"command":["EVAL","return redis.call('SET','x','1')","0"]}`:    200,
+			`app {"command":["EVAL","return redis.call('FLUSHALL')","0"]}`:       403,
+		}},
+		{"embedded", "databases: 2\n" + tokens, map[string]int{
+			`{"command":["SET","user:42:a","1"]}`:                             403,
+			`app {"command":["EVAL","return redis.call('SET','x','1')","0"]}`: 403,
+			`app {"command":["SET","x","1"]}`:                                 200,
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gateway.yaml")
+			if err := os.WriteFile(path, []byte(c.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			g := startGateway(t, nil, "--config", path)
+			for body, want := range c.want {
+				token := "user42"
+				if b, ok := strings.CutPrefix(body, "app "); ok {
+					token, body = "app", b
+				}
+				if got, resp := cmd(g, token, body); got != want {
+					t.Errorf("%s %s: got %d %s, want %d", token, body, got, resp, want)
+				}
+			}
+		})
+	}
+	if v := rs.Do(t, "EXISTS", "user:7:a"); v.Int != 0 {
+		t.Fatal("a refused write landed")
+	}
+}
