@@ -84,7 +84,13 @@ func startGateway(t *testing.T, cfg api.Config) string {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		dbs = append(dbs, &api.Database{Name: fmt.Sprint(i), Client: c, Addr: redis.URL(i)})
+		// tokens below admin run as Redis ACL users, as in the binary
+		scoped := func(init [][]string) (client.Backend, error) {
+			sc := pc
+			sc.InitCommands = init
+			return client.New(client.Config{Pool: sc})
+		}
+		dbs = append(dbs, &api.Database{Name: fmt.Sprint(i), Client: c, Addr: redis.URL(i), Server: pc.Addr, DB: pc.DB, OpenScoped: scoped})
 	}
 	srv := api.NewServer(nil, cfg, dbs, nil)
 	hs := httptest.NewUnstartedServer(srv)

@@ -123,6 +123,13 @@ async function suite(opts) {
   const l1 = await locking.exec([`${p}lk`], ["5"]);
   const l2 = await locking.exec([`${p}lk`], ["5"]);
   check(t("script with #!lua flags=allow-key-locking"), l1 === 5 && l2 === 10, [l1, l2]);
+  // A write token's script is contained by its Redis ACL user: it may
+  // write keys, not flush the server or leave its database.
+  for (const escape of ["return redis.call('FLUSHALL')", "redis.call('SELECT','1') return redis.call('SET','x','1')"]) {
+    const escErr = await rejects(redis.eval(escape, [], []));
+    check(t(`script escape refused: ${escape}`), escErr instanceof errors.UpstashError && /can't run this command/.test(escErr.message), escErr?.message);
+  }
+  check(t("refused scripts changed nothing"), (await redis.get(`${p}lk`)) === 10, null);
 
   // Subscribe receives a publish.
   const ch = `${p}chan`;
