@@ -20,6 +20,8 @@ const (
 	CodeUnauthorized        = "UNAUTHORIZED"         // 401: missing or invalid token
 	CodeForbiddenCommand    = "FORBIDDEN_COMMAND"    // 403: command not allowed (policy or connection state)
 	CodeForbiddenDatabase   = "FORBIDDEN_DATABASE"   // 403: token not scoped to the database
+	CodeForbiddenChannel    = "FORBIDDEN_CHANNEL"    // 403: channel or pattern outside the token's channel patterns
+	CodeACLUnavailable      = "ACL_UNAVAILABLE"      // 403: key patterns need ACL users this database cannot hold
 	CodeNotFound            = "NOT_FOUND"            // 404: absent key on a typed GET, unknown route
 	CodeUnknownDatabase     = "UNKNOWN_DATABASE"     // 404: no database by that name
 	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"   // 405

@@ -17,15 +17,6 @@ import (
 // those inside scripts included. The gateway's own checks (authorize) come
 // first, for clear errors, and alone where Redis cannot hold ACL users.
 
-// CodeForbiddenChannel is the problem code of a channel outside the
-// token's channel patterns (403).
-const CodeForbiddenChannel = "FORBIDDEN_CHANNEL"
-
-// CodeACLUnavailable is the problem code of a key-patterned token on a
-// database whose Redis cannot hold the gateway's ACL users (403): only
-// Redis could enforce the patterns, so the gateway refuses instead.
-const CodeACLUnavailable = "ACL_UNAVAILABLE"
-
 // backend returns the backend the request's commands run on, and whether
 // Redis contains them (an ACL user of the token's scope). Admin tokens and
 // open mode run on the database's own backend.
