@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis-gateway/redis-gateway/client"
 )
@@ -129,6 +130,14 @@ type Config struct {
 	Secret string
 	// Logger receives the one-time notice that ACL users are unavailable.
 	Logger *slog.Logger
+	// MaxUsers bounds the scope backends kept open (signed tokens can
+	// bring many scopes). Opening one more reclaims the least recently
+	// used: after Grace its pool is closed and, for a user the gateway
+	// created, ACL DELUSER removes it. Default 256.
+	MaxUsers int
+	// Grace is how long a reclaimed backend stays usable for requests
+	// that already hold it. Default 30s.
+	Grace time.Duration
 }
 
 // ErrUnavailable is returned by [Users.Backend] when Redis cannot hold the
@@ -144,7 +153,22 @@ type Users struct {
 
 	mu          sync.Mutex
 	unavailable bool
-	backends    map[string]client.Backend // by user name
+	backends    map[string]*entry // by user name
+	closed      bool
+	retiring    map[*retirement]struct{} // reclaims waiting out their grace
+}
+
+// retirement is a reclaimed backend waiting out its grace period.
+type retirement struct {
+	t  *time.Timer // set and stopped under Users.mu
+	fn func()
+}
+
+// entry is one scope backend.
+type entry struct {
+	b       client.Backend
+	used    time.Time
+	created bool // the gateway created the user (else pre-created)
 }
 
 // New returns the scope users of one database.
@@ -155,7 +179,13 @@ func New(cfg Config) *Users {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Users{cfg: cfg, backends: map[string]client.Backend{}, unavailable: cfg.Open == nil}
+	if cfg.MaxUsers <= 0 {
+		cfg.MaxUsers = 256
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 30 * time.Second
+	}
+	return &Users{cfg: cfg, backends: map[string]*entry{}, retiring: map[*retirement]struct{}{}, unavailable: cfg.Open == nil}
 }
 
 // Password derives the password of a gateway-created user from the
@@ -199,8 +229,12 @@ func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (clien
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if b, ok := u.backends[name]; ok {
-		return b, nil
+	if e, ok := u.backends[name]; ok {
+		e.used = time.Now()
+		return e.b, nil
+	}
+	if u.closed {
+		return nil, client.ErrClosed
 	}
 	if creds == nil {
 		if u.unavailable {
@@ -225,8 +259,46 @@ func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (clien
 	if err != nil {
 		return nil, fmt.Errorf("acl: open scope backend: %w", err)
 	}
-	u.backends[name] = b
+	if len(u.backends) >= u.cfg.MaxUsers {
+		u.reclaimLocked()
+	}
+	u.backends[name] = &entry{b: b, used: time.Now(), created: creds == nil}
 	return b, nil
+}
+
+// reclaimLocked retires the least recently used backend: requests that
+// hold it may finish within the grace period, then its pool is closed and
+// the user the gateway created is deleted. u.mu is held.
+func (u *Users) reclaimLocked() {
+	var oldest string
+	for n, e := range u.backends {
+		if oldest == "" || e.used.Before(u.backends[oldest].used) {
+			oldest = n
+		}
+	}
+	e := u.backends[oldest]
+	delete(u.backends, oldest)
+	retire := func() {
+		e.b.Close()
+		if e.created {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := u.cfg.Admin.DoRaw(ctx, "ACL", "DELUSER", oldest); err != nil {
+				u.cfg.Logger.Debug("acl: delete reclaimed user", "err", err)
+			}
+		}
+	}
+	r := &retirement{fn: retire}
+	u.retiring[r] = struct{}{}
+	r.t = time.AfterFunc(u.cfg.Grace, func() {
+		u.mu.Lock()
+		_, pending := u.retiring[r]
+		delete(u.retiring, r)
+		u.mu.Unlock()
+		if pending {
+			r.fn()
+		}
+	})
 }
 
 // Available reports whether this database holds the gateway's ACL users
@@ -249,14 +321,25 @@ func (u *Users) Names() []string {
 	return out
 }
 
-// Close closes every scope backend.
+// Close closes every scope backend, and retires at once those waiting out
+// their grace period.
 func (u *Users) Close() error {
 	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.closed = true
 	var errs []error
-	for n, b := range u.backends {
-		errs = append(errs, b.Close())
+	for n, e := range u.backends {
+		errs = append(errs, e.b.Close())
 		delete(u.backends, n)
+	}
+	var retire []func()
+	for r := range u.retiring {
+		r.t.Stop()
+		retire = append(retire, r.fn)
+		delete(u.retiring, r)
+	}
+	u.mu.Unlock()
+	for _, fn := range retire {
+		fn()
 	}
 	return errors.Join(errs...)
 }

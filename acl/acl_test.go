@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
@@ -140,5 +141,50 @@ func TestUsersSurviveRestartAndShare(t *testing.T) {
 	}
 	if v := rs.Do(t, "ACL", "LIST"); !strings.Contains(v.String(), s.UserName("gw-")) {
 		t.Fatalf("user not re-created: %s", v)
+	}
+}
+
+// TestUsersReclaimLeastRecentlyUsed checks the bound on scope backends:
+// the oldest is closed and its user deleted after the grace period.
+func TestUsersReclaimLeastRecentlyUsed(t *testing.T) {
+	rs := redistest.Start(t)
+	open := func(init [][]string) (client.Backend, error) {
+		pc, _ := client.ParseURL(rs.URL(0))
+		pc.InitCommands = init
+		return client.New(client.Config{Pool: pc})
+	}
+	admin, _ := open(nil)
+	t.Cleanup(func() { admin.Close() })
+	u := New(Config{Admin: admin, Open: open, MaxUsers: 2, Grace: time.Millisecond})
+	t.Cleanup(func() { u.Close() })
+	ctx := context.Background()
+	scopes := []Scope{{Keys: []string{"a:*"}}, {Keys: []string{"b:*"}}, {Keys: []string{"c:*"}}}
+	for i, s := range scopes {
+		b, err := u.Backend(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.DoRaw(ctx, "PING"); err != nil {
+			t.Fatalf("scope %d: %v", i, err)
+		}
+		if i == 1 {
+			// touch the first again: the second becomes the oldest
+			if _, err := u.Backend(ctx, scopes[0], nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := u.Names(); len(got) != 2 || strings.Contains(strings.Join(got, " "), scopes[1].UserName("gw-")) {
+		t.Fatalf("open scopes %v: want the first and third", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Contains(rs.Do(t, "ACL", "LIST").String(), scopes[1].UserName("gw-")) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reclaimed user was not deleted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if v := rs.Do(t, "ACL", "LIST").String(); !strings.Contains(v, scopes[0].UserName("gw-")) || !strings.Contains(v, scopes[2].UserName("gw-")) {
+		t.Fatalf("users in use were deleted: %s", v)
 	}
 }

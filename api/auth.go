@@ -5,15 +5,19 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
 // Level is what a token may do: read < write < admin.
@@ -85,6 +89,9 @@ type Token struct {
 	// identity may not create users. Empty: the gateway creates its own.
 	RedisUser     string
 	RedisPassword string
+	// Mint lets a read or write token call POST /tokens for signed tokens
+	// no wider than itself (admin tokens always may).
+	Mint bool
 }
 
 // DefaultDangerousCommands need the admin level whatever Redis's flags say.
@@ -109,35 +116,36 @@ type principal struct {
 	limiter *rate.Limiter
 	scope   acl.Scope
 	creds   *acl.Credentials // nil: the gateway's own user for scope
+	// expires is a signed token's exp (zero for configured tokens).
+	expires time.Time
 }
 
 // authConfig holds the prepared tokens and command policy.
 type authConfig struct {
 	principals []*principal
 	dangerous  map[string]bool
+	// signed verifies signed tokens (nil: none accepted); verified ones
+	// are kept as principals until they expire, so that a token's rate
+	// limit and blocking slots are its own across requests.
+	signed   *tokens.Verifier
+	mu       sync.Mutex
+	verified map[string]*principal
 }
 
-func newAuth(tokens []Token, dangerous []string) (*authConfig, error) {
-	a := &authConfig{dangerous: map[string]bool{}}
+// maxVerified bounds the cache of verified signed tokens.
+const maxVerified = 10000
+
+func newAuth(toks []Token, dangerous []string, signed *tokens.Verifier) (*authConfig, error) {
+	a := &authConfig{dangerous: map[string]bool{}, signed: signed, verified: map[string]*principal{}}
 	if dangerous == nil {
 		dangerous = DefaultDangerousCommands
 	}
 	for _, c := range dangerous {
 		a.dangerous[strings.ToUpper(strings.Join(strings.Fields(c), " "))] = true
 	}
-	for i := range tokens {
-		t := &tokens[i]
-		p := &principal{tok: t, dbs: map[string]bool{}}
-		switch {
-		case t.Secret != "":
-			p.hash = sha256.Sum256([]byte(t.Secret))
-		case t.SHA256 != "":
-			b, err := hex.DecodeString(strings.TrimSpace(t.SHA256))
-			if err != nil || len(b) != sha256.Size {
-				return nil, fmt.Errorf("api: token %q: sha256 must be 64 hex digits", t.Name)
-			}
-			copy(p.hash[:], b)
-		default:
+	for i := range toks {
+		t := &toks[i]
+		if t.Secret == "" && t.SHA256 == "" {
 			return nil, fmt.Errorf("api: token %q has neither a secret nor a sha256", t.Name)
 		}
 		if t.Level < LevelRead || t.Level > LevelAdmin {
@@ -146,30 +154,92 @@ func newAuth(tokens []Token, dangerous []string) (*authConfig, error) {
 		if t.Level == LevelAdmin && (len(t.Keys) > 0 || len(t.Channels) > 0 || t.RedisUser != "") {
 			return nil, fmt.Errorf("api: token %q: an admin token takes no keys, channels or redis_user (it runs as the gateway's own identity)", t.Name)
 		}
-		p.scope = acl.Scope{Write: t.Level >= LevelWrite, Keys: t.Keys, Channels: t.Channels}
-		if t.RedisUser != "" {
-			p.creds = &acl.Credentials{User: t.RedisUser, Password: t.RedisPassword}
-		}
-		for _, db := range t.Databases {
-			if db == "*" {
-				p.all = true
+		p := newPrincipal(t)
+		switch {
+		case t.Secret != "":
+			p.hash = sha256.Sum256([]byte(t.Secret))
+		default:
+			b, err := hex.DecodeString(strings.TrimSpace(t.SHA256))
+			if err != nil || len(b) != sha256.Size {
+				return nil, fmt.Errorf("api: token %q: sha256 must be 64 hex digits", t.Name)
 			}
-			p.dbs[db] = true
-		}
-		if t.RateLimit > 0 {
-			burst := t.Burst
-			if burst <= 0 {
-				burst = max(1, int(math.Ceil(t.RateLimit)))
-			}
-			p.limiter = rate.NewLimiter(rate.Limit(t.RateLimit), burst)
+			copy(p.hash[:], b)
 		}
 		a.principals = append(a.principals, p)
 	}
 	return a, nil
 }
 
+// newPrincipal prepares a token's state: its databases, scope and rate
+// limiter.
+func newPrincipal(t *Token) *principal {
+	p := &principal{tok: t, dbs: map[string]bool{}}
+	for _, db := range t.Databases {
+		if db == "*" {
+			p.all = true
+		}
+		p.dbs[db] = true
+	}
+	p.scope = acl.Scope{Write: t.Level >= LevelWrite, Keys: t.Keys, Channels: t.Channels}
+	if t.RedisUser != "" {
+		p.creds = &acl.Credentials{User: t.RedisUser, Password: t.RedisPassword}
+	}
+	if t.RateLimit > 0 {
+		burst := t.Burst
+		if burst <= 0 {
+			burst = max(1, int(math.Ceil(t.RateLimit)))
+		}
+		p.limiter = rate.NewLimiter(rate.Limit(t.RateLimit), burst)
+	}
+	return p
+}
+
 // enabled reports whether tokens are configured (else everything is open).
-func (a *authConfig) enabled() bool { return len(a.principals) > 0 }
+func (a *authConfig) enabled() bool { return len(a.principals) > 0 || a.signed != nil }
+
+// verify returns the principal of a signed token, or a 401 naming what is
+// wrong with it.
+func (a *authConfig) verify(raw string, now time.Time) (*principal, error) {
+	a.mu.Lock()
+	p, ok := a.verified[raw]
+	a.mu.Unlock()
+	if ok && now.Before(p.expires) {
+		return p, nil
+	}
+	c, err := a.signed.Verify(raw, now)
+	if err != nil {
+		code := CodeTokenInvalid
+		switch {
+		case errors.Is(err, tokens.ErrExpired):
+			code = CodeTokenExpired
+		case errors.Is(err, tokens.ErrNotYetValid):
+			code = CodeTokenNotYetValid
+		case errors.Is(err, tokens.ErrAudience):
+			code = CodeTokenAudience
+		case errors.Is(err, tokens.ErrSignature):
+			code = CodeTokenSignature
+		}
+		return nil, errorf(http.StatusUnauthorized, code, "%s", strings.TrimPrefix(err.Error(), "tokens: "))
+	}
+	level, _ := ParseLevel(c.Level)
+	t := &Token{Name: "signed:" + c.Subject, Databases: c.Databases, Level: level, Keys: c.Keys, Channels: c.Channels, RateLimit: c.RateLimit}
+	p = newPrincipal(t)
+	p.expires = c.Expiry.Time()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.verified) >= maxVerified {
+		for k, old := range a.verified {
+			if !now.Before(old.expires) {
+				delete(a.verified, k)
+			}
+		}
+		if len(a.verified) >= maxVerified {
+			clear(a.verified) // all live: start over rather than grow
+		}
+	}
+	a.verified[raw] = p
+	return p, nil
+}
 
 // lookup finds the token's principal, comparing hashes in constant time
 // against every configured token.
@@ -222,6 +292,13 @@ func authenticateWith(d *deps, fail errorWriter) func(http.Handler) http.Handler
 				return
 			}
 			p := d.auth.lookup(secret)
+			if p == nil && d.auth.signed != nil && tokens.Looks(secret) {
+				var err error
+				if p, err = d.auth.verify(secret, time.Now()); err != nil {
+					fail(w, r, err)
+					return
+				}
+			}
 			if p == nil {
 				fail(w, r, errorf(http.StatusUnauthorized, CodeUnauthorized, "the token is not valid"))
 				return

@@ -18,10 +18,16 @@ import (
 const (
 	CodeValidation          = "VALIDATION"           // 400: bad JSON, failed validation, bad parameter
 	CodeUnauthorized        = "UNAUTHORIZED"         // 401: missing or invalid token
+	CodeTokenExpired        = "TOKEN_EXPIRED"        // 401: a signed token's exp has passed
+	CodeTokenNotYetValid    = "TOKEN_NOT_YET_VALID"  // 401: a signed token's nbf is in the future
+	CodeTokenAudience       = "TOKEN_AUDIENCE"       // 401: a signed token for another audience
+	CodeTokenSignature      = "TOKEN_SIGNATURE"      // 401: a signed token whose signature does not verify
+	CodeTokenInvalid        = "TOKEN_INVALID"        // 401: a malformed signed token, bad claims or too long a lifetime
 	CodeForbiddenCommand    = "FORBIDDEN_COMMAND"    // 403: command not allowed (policy or connection state)
 	CodeForbiddenDatabase   = "FORBIDDEN_DATABASE"   // 403: token not scoped to the database
 	CodeForbiddenChannel    = "FORBIDDEN_CHANNEL"    // 403: channel or pattern outside the token's channel patterns
 	CodeACLUnavailable      = "ACL_UNAVAILABLE"      // 403: key patterns need ACL users this database cannot hold
+	CodeScopeTooWide        = "SCOPE_TOO_WIDE"       // 403: a mint request wider than the caller's scope
 	CodeNotFound            = "NOT_FOUND"            // 404: absent key on a typed GET, unknown route
 	CodeUnknownDatabase     = "UNKNOWN_DATABASE"     // 404: no database by that name
 	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"   // 405

@@ -33,6 +33,7 @@ func addRoutes(r chi.Router, d *deps) {
 	r.Get("/healthz", handleHealthz(d))
 	r.Get("/readyz", handleReadyz(d))
 	r.With(authenticate(d)).Get("/databases", handleDatabases(d))
+	r.With(authenticate(d)).Post("/tokens", handleMint(d))
 	r.Method(http.MethodGet, "/metrics", d.metrics.handler())
 	r.Get("/openapi.json", handleOpenAPI(d))
 	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)

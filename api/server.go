@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
 // Config holds the HTTP layer's settings. A zero field means the default in
@@ -41,6 +42,9 @@ type Config struct {
 	// Tokens are the accepted bearer tokens. With none, every request is
 	// allowed (the command keeps such a gateway on loopback).
 	Tokens []Token
+	// Signed, when set, also accepts signed tokens (JWTs) it verifies, and
+	// enables POST /tokens to mint them. Nil: configured tokens only.
+	Signed *tokens.Verifier
 	// DangerousCommands need the admin level ("FLUSHALL", "CONFIG",
 	// "SCRIPT KILL"…). Nil means DefaultDangerousCommands.
 	DangerousCommands []string
@@ -63,7 +67,7 @@ type Config struct {
 // Validate reports configuration errors (bad tokens) that NewServer would
 // otherwise panic on.
 func (c Config) Validate() error {
-	_, err := newAuth(c.Tokens, c.DangerousCommands)
+	_, err := newAuth(c.Tokens, c.DangerousCommands, c.Signed)
 	return err
 }
 
@@ -178,7 +182,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		logger = slog.New(slog.DiscardHandler)
 	}
 	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
-	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands)
+	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands, d.cfg.Signed)
 	if err != nil {
 		panic(err) // documented: callers validate first
 	}

@@ -49,7 +49,13 @@ type Config struct {
 	// commands per database; 0 means half of max_stream_tails.
 	MaxBlockingPerToken int           `yaml:"max_blocking_per_token" validate:"gte=0,lte=100000"`
 	Heartbeat           time.Duration `yaml:"heartbeat" validate:"gt=0"`
-	UpstashPrefix       string        `yaml:"upstash_prefix" validate:"required"`
+	// SignedTokenSecret (HS256, at least 32 bytes) and SignedTokenJWKS (a
+	// file of public keys) turn on signed tokens; see docs/security.md.
+	SignedTokenSecret      string        `yaml:"signed_token_secret" validate:"omitempty,min=32"`
+	SignedTokenJWKS        string        `yaml:"signed_token_jwks" validate:"omitempty,file"`
+	SignedTokenAudience    string        `yaml:"signed_token_audience" validate:"required"`
+	SignedTokenMaxLifetime time.Duration `yaml:"signed_token_max_lifetime" validate:"gt=0"`
+	UpstashPrefix          string        `yaml:"upstash_prefix" validate:"required"`
 }
 
 // TokenConfig is one bearer token in the configuration file.
@@ -73,6 +79,8 @@ type TokenConfig struct {
 	// token, when the gateway's identity may not create users.
 	RedisUser     string `yaml:"redis_user"`
 	RedisPassword string `yaml:"redis_password"`
+	// Mint lets the token call POST /tokens for narrower signed tokens.
+	Mint bool `yaml:"mint"`
 }
 
 // NamedDatabase is an extra database with its own URL (and so its own
@@ -185,6 +193,10 @@ var options = []option{
 	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},
 	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{"GATEWAY_UPSTASH_PREFIX", "upstash-prefix", "/upstash", "mount point of the Upstash-compatible REST surface (prefix/{db}); off disables it", str(func(c *Config) *string { return &c.UpstashPrefix })},
+	{"GATEWAY_SIGNED_TOKEN_SECRET", "signed-token-secret", "", "HS256 secret (32+ bytes) that verifies and mints signed tokens (JWTs); empty: off", str(func(c *Config) *string { return &c.SignedTokenSecret })},
+	{"GATEWAY_SIGNED_TOKEN_JWKS", "signed-token-jwks", "", "JWKS file of public keys (EdDSA, ES256, RS256) that verifies signed tokens issued elsewhere", str(func(c *Config) *string { return &c.SignedTokenJWKS })},
+	{"GATEWAY_SIGNED_TOKEN_AUDIENCE", "signed-token-audience", "redis-gateway", "aud every signed token must carry", str(func(c *Config) *string { return &c.SignedTokenAudience })},
+	{"GATEWAY_SIGNED_TOKEN_MAX_LIFETIME", "signed-token-max-lifetime", "1h", "longest lifetime of a signed token (exp - iat)", dur(func(c *Config) *time.Duration { return &c.SignedTokenMaxLifetime })},
 	{"GATEWAY_INSECURE_NO_AUTH", "insecure-no-auth", "false", "allow listening on a non-loopback address without tokens", boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},
 }
 
@@ -263,7 +275,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("named_databases.%s: a named database cannot be a number (numbers are the numbered databases)", name))
 		}
 	}
-	if len(c.Tokens) == 0 && !c.InsecureNoAuth && !isLoopback(c.Addr) {
+	if len(c.Tokens) == 0 && c.SignedTokenSecret == "" && c.SignedTokenJWKS == "" && !c.InsecureNoAuth && !isLoopback(c.Addr) {
 		errs = append(errs, fmt.Errorf("addr: %s is not a loopback address and no tokens are configured; set tokens or insecure_no_auth (GATEWAY_INSECURE_NO_AUTH=true)", c.Addr))
 	}
 	return errors.Join(errs...)

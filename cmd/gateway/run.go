@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis-gateway/redis-gateway/api"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
 // errHelp is returned after --help or --version printed what was asked.
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if len(acfg.Tokens) == 0 {
+	if len(acfg.Tokens) == 0 && acfg.Signed == nil {
 		logger.Warn("no tokens configured: every request is allowed; the gateway refuses non-loopback addresses unless insecure_no_auth is set")
 	}
 	handler := api.NewServer(logger, acfg, dbs, metrics)
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	url := scheme + "://" + ln.Addr().String()
 	logger.Info("listening", "addr", ln.Addr().String(), "databases", len(dbs), "version", version)
-	if !isLoopback(cfg.Addr) && len(cfg.Tokens) == 0 {
+	if !isLoopback(cfg.Addr) && len(acfg.Tokens) == 0 && acfg.Signed == nil {
 		logger.Warn("listening on a non-loopback address without authentication (insecure_no_auth)")
 	}
 	fmt.Fprintf(stdout, "redis-gateway %s listening on %s\n", version, url)
@@ -154,8 +155,18 @@ func apiConfig(cfg Config) (api.Config, error) {
 		ac.Tokens = append(ac.Tokens, api.Token{
 			Name: t.Name, Secret: t.Token, SHA256: t.TokenSHA256, Databases: t.Databases,
 			Level: level, RateLimit: t.RateLimit, Burst: t.Burst,
-			Keys: t.Keys, Channels: t.Channels, RedisUser: t.RedisUser, RedisPassword: t.RedisPassword,
+			Keys: t.Keys, Channels: t.Channels, RedisUser: t.RedisUser, RedisPassword: t.RedisPassword, Mint: t.Mint,
 		})
+	}
+	if cfg.SignedTokenSecret != "" || cfg.SignedTokenJWKS != "" {
+		v, err := tokens.NewVerifier(tokens.Config{
+			HMACSecret: []byte(cfg.SignedTokenSecret), JWKSFile: cfg.SignedTokenJWKS,
+			Audience: cfg.SignedTokenAudience, MaxLifetime: cfg.SignedTokenMaxLifetime,
+		})
+		if err != nil {
+			return ac, err
+		}
+		ac.Signed = v
 	}
 	return ac, ac.Validate()
 }
