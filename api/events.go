@@ -89,6 +89,8 @@ func sseSubscribe(d *deps, pattern bool) http.HandlerFunc {
 // pumpEvents writes a subscriber's events to an SSE stream until the client
 // leaves, a write fails, or the server shuts down.
 func pumpEvents(d *deps, r *http.Request, stream *sseWriter, sub *subscriber, enc Encoding) {
+	r, cancel := tokenExpiry(r)
+	defer cancel()
 	ticker := time.NewTicker(d.cfg.Heartbeat)
 	defer ticker.Stop()
 	var buf []byte
@@ -109,6 +111,9 @@ func pumpEvents(d *deps, r *http.Request, stream *sseWriter, sub *subscriber, en
 			_ = stream.event("shutdown", "", []byte("{}"))
 			return
 		case <-r.Context().Done():
+			if tokenExpired(r.Context()) {
+				_ = stream.event("expired", "", []byte("{}"))
+			}
 			return
 		}
 		if err != nil {
@@ -206,6 +211,8 @@ func handleStreamEvents(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "too many stream tails on this database", retryAfter: 1})
 			return
 		}
+		r, cancel := tokenExpiry(r)
+		defer cancel()
 		t := &tail{d: d, r: r, key: key, group: group, consumer: consumer, ack: ack, count: strconv.FormatInt(count, 10), enc: enc}
 		if group == "" {
 			t.last = r.Header.Get("Last-Event-ID")
@@ -268,6 +275,9 @@ func (t *tail) run(stream *sseWriter) {
 	for {
 		select {
 		case <-ctx.Done():
+			if tokenExpired(ctx) {
+				_ = stream.event("expired", "", []byte("{}"))
+			}
 			return
 		case <-t.d.closing:
 			_ = stream.event("shutdown", "", []byte("{}"))
@@ -285,7 +295,13 @@ func (t *tail) run(stream *sseWriter) {
 		}
 		v, err := t.d.runDefault(t.r, args...)
 		if err != nil {
+			if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+				<-ctx.Done() // the socket's copy of the deadline fired first
+			}
 			if ctx.Err() != nil {
+				if tokenExpired(ctx) {
+					_ = stream.event("expired", "", []byte("{}"))
+				}
 				return
 			}
 			ae := classify(err)

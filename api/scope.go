@@ -152,3 +152,23 @@ func (b *blockers) hold(ctx context.Context, limit int) (func(), error) {
 		})
 	}, nil
 }
+
+// errTokenExpired ends the streams of a signed token when it expires.
+var errTokenExpired = errors.New("api: the signed token expired")
+
+// tokenExpiry returns r with a context that ends, with cause
+// errTokenExpired, when the request's signed token expires (r itself for
+// tokens that do not), and the context's cancel.
+func tokenExpiry(r *http.Request) (*http.Request, context.CancelFunc) {
+	p := principalFrom(r)
+	if p == nil || p.expires.IsZero() {
+		return r, func() {}
+	}
+	ctx, cancel := context.WithDeadlineCause(r.Context(), p.expires, errTokenExpired)
+	return r.WithContext(ctx), cancel
+}
+
+// tokenExpired reports whether ctx ended because the token expired.
+func tokenExpired(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errTokenExpired)
+}

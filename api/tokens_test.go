@@ -117,3 +117,32 @@ func TestSignedTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestSignedTokenStreamsEndExpired(t *testing.T) {
+	t.Parallel()
+	v, err := tokens.NewVerifier(tokens.Config{HMACSecret: testSigningSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGateway(t, gatewayOpts{cfg: Config{Signed: v, Tokens: []Token{{Name: "admin", Secret: "admin", Databases: []string{"*"}, Level: LevelAdmin}}}})
+	rep := g.do(t, "POST", "/tokens", map[string]any{"databases": []string{"0"}, "level": "read", "ttl_seconds": 2}, "Authorization: Bearer admin")
+	if rep.Status != 201 {
+		t.Fatalf("mint: %d %s", rep.Status, rep.Body)
+	}
+	var m MintReply
+	if err := json.Unmarshal(rep.Body, &m); err != nil {
+		t.Fatal(err)
+	}
+	ch := "/db/0/channels/" + t.Name() + "/events?_token=" + m.Token
+	sub := openSSE(t, g.URL, ch)
+	tail := openSSE(t, g.URL, "/db/0/streams/"+t.Name()+"/events?_token="+m.Token)
+	for _, s := range []*sseStream{sub, tail} {
+		s.next(t, "expired")
+		if at := time.Now(); at.Before(m.ExpiresAt.Add(-time.Second)) {
+			t.Fatalf("expired at %s, before the token's exp %s", at, m.ExpiresAt)
+		}
+	}
+	if rep := g.do(t, "GET", "/db/0/dbsize?_token="+m.Token, nil); rep.Status != 401 || rep.Problem(t).Code != CodeTokenExpired {
+		t.Fatalf("after expiry: got %d %s, want 401 TOKEN_EXPIRED", rep.Status, rep.Body)
+	}
+}

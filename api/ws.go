@@ -99,7 +99,9 @@ type wsSession struct {
 
 // serve runs the push pump and the request loop until either ends.
 func (s *wsSession) serve() {
-	ctx, cancel := context.WithCancel(s.r.Context())
+	r, stop := tokenExpiry(s.r)
+	defer stop()
+	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	pumpDone := make(chan struct{})
 	go func() {
@@ -149,6 +151,12 @@ func (s *wsSession) pump(ctx context.Context) {
 			_ = s.conn.Close(websocket.StatusGoingAway, "server shutting down")
 			return
 		case <-ctx.Done():
+			if tokenExpired(ctx) {
+				wctx, wcancel := context.WithTimeout(context.Background(), time.Second)
+				_ = s.write(wctx, []byte(`{"type":"expired"}`))
+				wcancel()
+				_ = s.conn.Close(websocket.StatusPolicyViolation, "token expired")
+			}
 			return
 		}
 		if err != nil {

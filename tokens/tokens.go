@@ -68,7 +68,9 @@ type Config struct {
 	// MaxLifetime is the longest a token may live (exp - iat, or exp -
 	// now when iat is absent). Default 1h.
 	MaxLifetime time.Duration
-	// Leeway tolerates clock skew on exp and nbf. Default 5s.
+	// Leeway tolerates clock skew on nbf (a token minted elsewhere a
+	// moment ago); exp has none, so that requests and streams end at the
+	// same instant. Default 5s.
 	Leeway time.Duration
 }
 
@@ -145,7 +147,7 @@ func (v *Verifier) Verify(raw string, now time.Time) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: exp is required", ErrClaims)
 	}
 	exp := c.Expiry.Time()
-	if now.After(exp.Add(v.cfg.Leeway)) {
+	if !now.Before(exp) { // no leeway: streams end exactly at exp too
 		return Claims{}, ErrExpired
 	}
 	if c.NotBefore != nil && now.Add(v.cfg.Leeway).Before(c.NotBefore.Time()) {
