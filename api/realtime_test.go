@@ -72,7 +72,8 @@ func openSSE(tb testing.TB, base, path string, headers ...string) *sseStream {
 	return s
 }
 
-// next returns the next event of the given name, skipping others.
+// next returns the next event of the given name (any event for ""),
+// skipping others.
 func (s *sseStream) next(tb testing.TB, name string) sseEvent {
 	tb.Helper()
 	timeout := time.After(10 * time.Second)
@@ -82,7 +83,7 @@ func (s *sseStream) next(tb testing.TB, name string) sseEvent {
 			if !ok {
 				tb.Fatalf("stream ended while waiting for %q", name)
 			}
-			if ev.Event == name {
+			if name == "" || ev.Event == name {
 				return ev
 			}
 		case <-timeout:

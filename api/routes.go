@@ -87,6 +87,7 @@ func addRoutes(r chi.Router, d *deps) {
 		r.Get("/streams/{key}/events", handleStreamEvents(d))
 
 		r.Post("/channels/{channel}/messages", handleChannelPublish(d))
+		r.Get("/events", handleMultiEvents(d))
 		r.Get("/channels/{channel}/events", handleChannelEvents(d))
 		r.Get("/patterns/{pattern}/events", handlePatternEvents(d))
 		r.Get("/ws", handleWebSocket(d))
