@@ -19,6 +19,8 @@ const (
 	CodeUnauthorized        = "UNAUTHORIZED"         // 401: missing or invalid token
 	CodeForbiddenCommand    = "FORBIDDEN_COMMAND"    // 403: command not allowed (policy or connection state)
 	CodeForbiddenDatabase   = "FORBIDDEN_DATABASE"   // 403: token not scoped to the database
+	CodeForbiddenHost       = "FORBIDDEN_HOST"       // 403: Host is not loopback or an allowed host
+	CodeCrossSite           = "CROSS_SITE"           // 403: cross-site request to an open gateway
 	CodeNotFound            = "NOT_FOUND"            // 404: absent key on a typed GET, unknown route
 	CodeUnknownDatabase     = "UNKNOWN_DATABASE"     // 404: no database by that name
 	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"   // 405

@@ -22,7 +22,7 @@ import (
 // addRoutes maps the whole API surface. It is the only place routes are
 // listed.
 func addRoutes(r chi.Router, d *deps) {
-	r.Use(recoverer(d.logger), withRequestID, observe(d.logger, d.metrics), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
+	r.Use(recoverer(d.logger), withRequestID, observe(d.logger, d.metrics), containment(d), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s", r.URL.Path))
 	})
