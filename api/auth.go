@@ -23,11 +23,16 @@ const (
 	LevelRead  Level = iota + 1 // commands Redis flags readonly (and harmless ones like PING)
 	LevelWrite                  // anything that writes or publishes
 	LevelAdmin                  // commands Redis flags admin, and the dangerous list
+
+	// LevelMetrics may read /metrics and nothing else; it ranks below read.
+	LevelMetrics Level = -1
 )
 
-// ParseLevel reads "read", "write" or "admin".
+// ParseLevel reads "read", "write", "admin" or "metrics".
 func ParseLevel(s string) (Level, error) {
 	switch strings.ToLower(s) {
+	case "metrics":
+		return LevelMetrics, nil
 	case "read":
 		return LevelRead, nil
 	case "write":
@@ -35,12 +40,14 @@ func ParseLevel(s string) (Level, error) {
 	case "admin":
 		return LevelAdmin, nil
 	}
-	return 0, fmt.Errorf("level %q: want read, write or admin", s)
+	return 0, fmt.Errorf("level %q: want read, write, admin or metrics", s)
 }
 
-// String returns "read", "write" or "admin".
+// String returns "read", "write", "admin" or "metrics".
 func (l Level) String() string {
 	switch l {
+	case LevelMetrics:
+		return "metrics"
 	case LevelRead:
 		return "read"
 	case LevelWrite:
@@ -118,8 +125,8 @@ func newAuth(tokens []Token, dangerous []string) (*authConfig, error) {
 		default:
 			return nil, fmt.Errorf("api: token %q has neither a secret nor a sha256", t.Name)
 		}
-		if t.Level < LevelRead || t.Level > LevelAdmin {
-			return nil, fmt.Errorf("api: token %q: level must be read, write or admin", t.Name)
+		if (t.Level < LevelRead || t.Level > LevelAdmin) && t.Level != LevelMetrics {
+			return nil, fmt.Errorf("api: token %q: level must be read, write, admin or metrics", t.Name)
 		}
 		for _, db := range t.Databases {
 			if db == "*" {
@@ -209,6 +216,10 @@ func authenticateWith(d *deps, fail errorWriter) func(http.Handler) http.Handler
 					})
 					return
 				}
+			}
+			if p.tok.Level == LevelMetrics {
+				fail(w, r, errorf(http.StatusForbidden, CodeForbiddenDatabase, "a metrics token may read /metrics only"))
+				return
 			}
 			stateOf(r.Context()).p = p
 			next.ServeHTTP(w, r)

@@ -33,7 +33,9 @@ func addRoutes(r chi.Router, d *deps) {
 	r.Get("/healthz", handleHealthz(d))
 	r.Get("/readyz", handleReadyz(d))
 	r.With(authenticate(d)).Get("/databases", handleDatabases(d))
-	r.Method(http.MethodGet, "/metrics", d.metrics.handler())
+	if !d.cfg.MetricsRouteOff {
+		r.With(metricsAccess(d)).Method(http.MethodGet, "/metrics", d.metrics.Handler())
+	}
 	r.Get("/openapi.json", handleOpenAPI(d))
 	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)
 	r.Mount("/docs/", handleDocs(d))

@@ -55,6 +55,11 @@ type Config struct {
 	// with no tokens configured, and with tokens once it is non-empty.
 	// Default: none (loopback only).
 	AllowedHosts []string
+	// MetricsRouteOff leaves /metrics off this handler, for a gateway that
+	// serves [Metrics.Handler] on a separate address instead. Default
+	// false: /metrics is served here (with tokens, to admin and metrics
+	// tokens only).
+	MetricsRouteOff bool
 	// UpstashPrefix is where the Upstash-compatible surface is mounted
 	// (UpstashPrefix + "/{db}"). Default "/upstash"; "off" disables it.
 	UpstashPrefix string
