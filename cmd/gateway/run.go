@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if len(acfg.Tokens) == 0 {
-		logger.Warn("no tokens configured: every request is allowed; the gateway refuses non-loopback addresses unless insecure_no_auth is set")
+		logger.Warn("no tokens configured: every request is allowed; the gateway refuses non-loopback addresses unless insecure_no_auth is set, Host headers other than loopback names and allowed_hosts, and cross-site browser requests")
 	}
 	handler := api.NewServer(logger, acfg, dbs, metrics)
 
@@ -100,7 +100,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "redis-gateway %s listening on %s\n", version, url)
 
-	if cfg.PprofAddr != "" {
+	if cfg.MetricsAddr != "" {
+		stopOps, err := serveOps(cfg.MetricsAddr, logger, metrics.Handler(), cfg.PprofAddr == cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stopOps()
+	}
+	if cfg.PprofAddr != "" && cfg.PprofAddr != cfg.MetricsAddr {
 		stopPprof, err := servePprof(cfg.PprofAddr, logger)
 		if err != nil {
 			return err
@@ -139,6 +146,8 @@ func apiConfig(cfg Config) (api.Config, error) {
 		MaxPipeline:       cfg.MaxPipeline,
 		CommandTimeout:    cfg.CommandTimeout,
 		CORSOrigins:       cfg.CORSOrigins,
+		AllowedHosts:      cfg.AllowedHosts,
+		MetricsRouteOff:   cfg.MetricsAddr != "",
 		DangerousCommands: cfg.DangerousCommands,
 		SubscriberBuffer:  cfg.SubscriberBuffer,
 		MaxStreamTails:    cfg.MaxStreamTails,
