@@ -56,8 +56,8 @@ type TokenConfig struct {
 	Name string `yaml:"name" validate:"required"`
 	// Token is the secret itself; or give TokenSHA256, the hex SHA-256 of
 	// the secret, to keep the secret out of the file.
-	Token       string   `yaml:"token" validate:"required_without=TokenSHA256,excluded_with=TokenSHA256"`
-	TokenSHA256 string   `yaml:"token_sha256" validate:"omitempty,len=64,hexadecimal"`
+	Token       string `yaml:"token" validate:"required_without=TokenSHA256,excluded_with=TokenSHA256"`
+	TokenSHA256 string `yaml:"token_sha256" validate:"omitempty,len=64,hexadecimal"`
 	// Databases may be left out for a metrics token, which reaches no
 	// database.
 	Databases []string `yaml:"databases" validate:"required_unless=Level metrics"`
