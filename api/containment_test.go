@@ -163,3 +163,17 @@ func TestUpstashSafeMethodsRunReadOnlyCommandsOnly(t *testing.T) {
 		t.Fatal("GET del removed the key")
 	}
 }
+
+func TestHeadOfAConsumerGroupTailReadsNothing(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	key := t.Name() + ":s"
+	shared.Do(t, "XGROUP", "CREATE", key, "g", "$", "MKSTREAM")
+	rep := g.do(t, "HEAD", "/db/0/streams/"+url.PathEscape(key)+"/events?group=g&consumer=head", nil)
+	if rep.Status != 405 || rep.Header.Get("Allow") != "GET" {
+		t.Fatalf("HEAD of a group tail: got %d, Allow %q, want 405 with Allow: GET", rep.Status, rep.Header.Get("Allow"))
+	}
+	if v := shared.Do(t, "XINFO", "CONSUMERS", key, "g"); len(v.Elems) != 0 {
+		t.Fatalf("XINFO CONSUMERS after the HEAD: got %d consumers, want 0 (XREADGROUP ran)", len(v.Elems))
+	}
+}
