@@ -376,3 +376,27 @@ tokens:
 		}
 	}
 }
+
+// TestEmbeddedSafeMethods: the embedded Redis answers COMMAND INFO with
+// its whole table; read-only commands must still be told apart, so that
+// GET of the Upstash path form reads and never writes.
+func TestEmbeddedSafeMethods(t *testing.T) {
+	g := startGateway(t, nil)
+	cases := []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"POST", "/upstash/0/set/seen/1", 200, `{"result":"OK"}`},
+		{"GET", "/upstash/0/get/seen", 200, `{"result":"1"}`},
+		{"GET", "/upstash/0/set/written-by-get/1", 405, `not read-only`},
+		{"HEAD", "/upstash/0/set/written-by-head/1", 405, ``},
+		{"GET", "/upstash/0/exists/written-by-get/written-by-head", 200, `{"result":0}`},
+	}
+	for _, tc := range cases {
+		code, body := httpDo(t, tc.method, g.URL+tc.path, "")
+		if code != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: got %d %s, want %d with %q", tc.method, tc.path, code, body, tc.status, tc.want)
+		}
+	}
+}
