@@ -123,3 +123,40 @@ func TestMetricsAccess(t *testing.T) {
 		t.Fatal("a metrics token wrote a key")
 	}
 }
+
+func TestParseLevel(t *testing.T) {
+	cases := []struct {
+		in      string
+		want    Level
+		wantErr bool
+	}{
+		{"read", LevelRead, false},
+		{"write", LevelWrite, false},
+		{"admin", LevelAdmin, false},
+		{"metrics", LevelMetrics, false},
+		{"METRICS", LevelMetrics, false},
+		{"root", 0, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseLevel(tc.in)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("ParseLevel(%q): got %v, %v, want %v (error %v)", tc.in, got, err, tc.want, tc.wantErr)
+			}
+			if err == nil && got.String() != strings.ToLower(tc.in) {
+				t.Fatalf("ParseLevel(%q).String(): got %q, want %q", tc.in, got.String(), strings.ToLower(tc.in))
+			}
+			if err == nil {
+				if verr := (Config{Tokens: []Token{{Name: "t", Secret: "s", Level: got}}}).Validate(); verr != nil {
+					t.Fatalf("a %s token: got %v, want valid", got, verr)
+				}
+			}
+		})
+	}
+	if err := (Config{Tokens: []Token{{Name: "t", Secret: "s"}}}).Validate(); err == nil {
+		t.Fatal("a token without a level: got valid, want an error")
+	}
+	if err := (Config{CORSOrigins: []string{"https://app.example/path"}}).Validate(); err == nil {
+		t.Fatal("a CORS origin with a path: got valid, want an error")
+	}
+}

@@ -96,7 +96,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	url := scheme + "://" + ln.Addr().String()
 	logger.Info("listening", "addr", ln.Addr().String(), "databases", len(dbs), "version", version)
 	if !isLoopback(cfg.Addr) && len(cfg.Tokens) == 0 {
-		logger.Warn("listening on a non-loopback address without authentication (insecure_no_auth)")
+		logger.Warn("listening on a non-loopback address without authentication (insecure_no_auth)", "allowed_hosts", cfg.AllowedHosts)
+		if len(cfg.AllowedHosts) == 0 {
+			logger.Warn("no allowed_hosts: requests are answered only for loopback Host names (localhost, 127.0.0.1, [::1]); list the names clients use")
+		}
 	}
 	fmt.Fprintf(stdout, "redis-gateway %s listening on %s\n", version, url)
 
