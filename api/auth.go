@@ -28,11 +28,16 @@ const (
 	LevelRead  Level = iota + 1 // commands Redis flags readonly (and harmless ones like PING)
 	LevelWrite                  // anything that writes or publishes
 	LevelAdmin                  // commands Redis flags admin, and the dangerous list
+
+	// LevelMetrics may read /metrics and nothing else; it ranks below read.
+	LevelMetrics Level = -1
 )
 
-// ParseLevel reads "read", "write" or "admin".
+// ParseLevel reads "read", "write", "admin" or "metrics".
 func ParseLevel(s string) (Level, error) {
 	switch strings.ToLower(s) {
+	case "metrics":
+		return LevelMetrics, nil
 	case "read":
 		return LevelRead, nil
 	case "write":
@@ -40,12 +45,14 @@ func ParseLevel(s string) (Level, error) {
 	case "admin":
 		return LevelAdmin, nil
 	}
-	return 0, fmt.Errorf("level %q: want read, write or admin", s)
+	return 0, fmt.Errorf("level %q: want read, write, admin or metrics", s)
 }
 
-// String returns "read", "write" or "admin".
+// String returns "read", "write", "admin" or "metrics".
 func (l Level) String() string {
 	switch l {
+	case LevelMetrics:
+		return "metrics"
 	case LevelRead:
 		return "read"
 	case LevelWrite:
@@ -148,8 +155,8 @@ func newAuth(toks []Token, dangerous []string, signed *tokens.Verifier) (*authCo
 		if t.Secret == "" && t.SHA256 == "" {
 			return nil, fmt.Errorf("api: token %q has neither a secret nor a sha256", t.Name)
 		}
-		if t.Level < LevelRead || t.Level > LevelAdmin {
-			return nil, fmt.Errorf("api: token %q: level must be read, write or admin", t.Name)
+		if (t.Level < LevelRead || t.Level > LevelAdmin) && t.Level != LevelMetrics {
+			return nil, fmt.Errorf("api: token %q: level must be read, write, admin or metrics", t.Name)
 		}
 		if t.Level == LevelAdmin && (len(t.Keys) > 0 || len(t.Channels) > 0 || t.RedisUser != "") {
 			return nil, fmt.Errorf("api: token %q: an admin token takes no keys, channels or redis_user (it runs as the gateway's own identity)", t.Name)
@@ -315,6 +322,10 @@ func authenticateWith(d *deps, fail errorWriter) func(http.Handler) http.Handler
 					})
 					return
 				}
+			}
+			if p.tok.Level == LevelMetrics {
+				fail(w, r, errorf(http.StatusForbidden, CodeForbiddenDatabase, "a metrics token may read /metrics only"))
+				return
 			}
 			stateOf(r.Context()).p = p
 			next.ServeHTTP(w, r)

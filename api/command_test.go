@@ -2,7 +2,11 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,5 +95,51 @@ func TestAdminRoutes(t *testing.T) {
 		if rep := g.do(t, "GET", p, nil); rep.Status != 200 {
 			t.Fatalf("%s: %d", p, rep.Status)
 		}
+	}
+}
+
+// TestCommandSubcommandReplies pins a bug: COMMAND COUNT, LIST and GETKEYS
+// were shaped by the bare COMMAND callback (COMMAND INFO's), so COUNT
+// answered 503 "Redis is unreachable" and LIST/GETKEYS a list of nulls.
+func TestCommandSubcommandReplies(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	count := shared.Do(t, "COMMAND", "COUNT").Int
+	cases := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, result any)
+	}{
+		{"count", []string{"COMMAND", "COUNT"}, func(t *testing.T, result any) {
+			if n, ok := result.(json.Number); !ok || n.String() != strconv.FormatInt(count, 10) {
+				t.Fatalf("got %v, want %d", result, count)
+			}
+		}},
+		{"list", []string{"COMMAND", "LIST"}, func(t *testing.T, result any) {
+			names, ok := result.([]any)
+			if !ok || int64(len(names)) < count || !slices.Contains(names, any("get")) {
+				t.Fatalf("got %d names (%T), want at least %d (subcommands are listed too) including get", len(names), result, count)
+			}
+		}},
+		{"getkeys", []string{"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"}, func(t *testing.T, result any) {
+			if !reflect.DeepEqual(result, []any{"a", "b"}) {
+				t.Fatalf("got %v, want [a b]", result)
+			}
+		}},
+		{"info still shaped", []string{"COMMAND", "INFO", "GET"}, func(t *testing.T, result any) {
+			infos, ok := result.([]any)
+			if !ok || len(infos) != 1 || infos[0].(map[string]any)["name"] != "get" {
+				t.Fatalf("got %v, want one entry named get", result)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := g.do(t, "POST", "/db/0/command", map[string]any{"command": tc.args})
+			if rep.Status != 200 {
+				t.Fatalf("%v: got %d %s, want 200", tc.args, rep.Status, rep.Body)
+			}
+			tc.check(t, rep.JSON(t).(map[string]any)["result"])
+		})
 	}
 }

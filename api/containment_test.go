@@ -1,198 +1,179 @@
 package api
 
 import (
-	"context"
-	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
 )
 
-// Containment beyond the red-team matrix: what happens without ACL users,
-// what a token hears, and what a token may hold.
+// containmentCase is one request and the status (and, for refusals, the
+// code) it must get; key, when set, must not exist afterwards.
+type containmentCase struct {
+	name         string
+	method, path string
+	body         any
+	headers      []string
+	status       int
+	code         string // problem code, or text in an Upstash {"error"}
+	key          string // written by the request if it were let through
+}
 
-func TestContainmentWithoutACLUsers(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		name  string
-		setup func(t *testing.T) (*redistest.Server, func(*Database))
-	}{
-		{"backend without ACL support", func(t *testing.T) (*redistest.Server, func(*Database)) {
-			// as for the embedded server: no way to open scope backends
-			return redistest.Start(t, "--enable-debug-command", "local"), func(db *Database) { db.OpenScoped = nil }
-		}},
-		{"identity may not run ACL", func(t *testing.T) (*redistest.Server, func(*Database)) {
-			rs := redistest.Start(t, "--enable-debug-command", "local")
-			if v := rs.Do(t, "ACL", "SETUSER", "gwid", "on", ">pw", "~*", "&*", "+@all", "-acl"); v.Err() != nil {
-				t.Fatal(v.Err())
+func runContainment(t *testing.T, g *gateway, cases []containmentCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := g.do(t, tc.method, tc.path, tc.body, tc.headers...)
+			if rep.Status != tc.status {
+				t.Fatalf("%s %s %v: got %d %s, want %d", tc.method, tc.path, tc.headers, rep.Status, rep.Body, tc.status)
 			}
-			return rs, nil
-		}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			rs, tweak := c.setup(t)
-			var dbs []*Database
-			for i := range 2 {
-				u := rs.URL(i)
-				if tweak == nil {
-					u = fmt.Sprintf("redis://gwid:pw@%s/%d", rs.Addr(), i)
+			switch {
+			case tc.code == "":
+			case strings.HasPrefix(tc.path, "/upstash/"):
+				if tc.method != "HEAD" && !strings.Contains(string(rep.Body), `{"error":"`+tc.code) {
+					t.Fatalf("%s %s: got body %s, want an Upstash error starting %q", tc.method, tc.path, rep.Body, tc.code)
 				}
-				db := newTestDB(t, fmt.Sprint(i), u)
-				if tweak != nil {
-					tweak(db)
-				}
-				dbs = append(dbs, db)
-			}
-			g := &gateway{Redis: rs}
-			g.URL = newHTTPServer(t, NewServer(nil, Config{Tokens: redTeamTokens}, dbs, nil))
-			rs.Do(t, "SET", "k", "v0")
-			before := redTeamState(t, rs, "CONFIG")
-			for _, tc := range []struct {
-				token  string
-				args   []string
-				status int
-				code   string
-			}{
-				{"write", []string{"EVAL", "return redis.call('FLUSHALL')", "0"}, 403, CodeForbiddenCommand},
-				{"read", []string{"EVAL_RO", "return redis.call('GET','k')", "0"}, 403, CodeForbiddenCommand},
-				{"write", []string{"FCALL", "f", "0"}, 403, CodeForbiddenCommand},
-				{"write", []string{"MOVE", "k", "1"}, 403, CodeForbiddenCommand},
-				{"write", []string{"COPY", "k", "k", "DB", "1"}, 403, CodeForbiddenCommand},
-				{"user42", []string{"GET", "user:42:x"}, 403, CodeACLUnavailable},
-				{"write", []string{"SET", "k2", "v"}, 200, ""},
-				{"admin", []string{"EVAL", "return redis.call('GET','k')", "0"}, 200, ""},
-			} {
-				rep := g.do(t, "POST", "/db/0/command", map[string]any{"command": tc.args}, "Authorization: Bearer "+tc.token)
-				code := ""
-				if rep.Status != 200 {
-					code = rep.Problem(t).Code
-				}
-				if rep.Status != tc.status || code != tc.code {
-					t.Errorf("%s %v: got %d %s, want %d %s", tc.token, tc.args, rep.Status, rep.Body, tc.status, tc.code)
+			default:
+				if p := rep.Problem(t); p.Code != tc.code {
+					t.Fatalf("%s %s: got code %q, want %q", tc.method, tc.path, p.Code, tc.code)
 				}
 			}
-			rs.Do(t, "DEL", "k2")
-			if after := redTeamState(t, rs, "CONFIG"); after != before {
-				t.Fatalf("Redis changed:\nbefore %s\nafter  %s", before, after)
+			if tc.key != "" {
+				if v := g.Redis.Do(t, "EXISTS", tc.key); v.Int != 0 {
+					t.Fatalf("%s %s was refused but wrote %q", tc.method, tc.path, tc.key)
+				}
 			}
 		})
 	}
 }
 
-func TestTokenHearsOnlyItsChannelsAndDatabases(t *testing.T) {
+func TestOpenModeRefusesForeignHosts(t *testing.T) {
 	t.Parallel()
-	rs := redistest.Start(t, "--notify-keyspace-events", "KEA")
-	g := newGateway(t, gatewayOpts{redis: rs, cfg: Config{Tokens: redTeamTokens}})
-	bearer := func(tok string) string { return "Authorization: Bearer " + tok }
-	for _, c := range []struct {
-		token, path string
-		status      int
+	g := newGateway(t, gatewayOpts{cfg: Config{AllowedHosts: []string{"gw.internal", "pinned.internal:8443"}}})
+	k := func(s string) string { return t.Name() + ":" + s }
+	put := func(key string) map[string]any { return map[string]any{"command": []string{"SET", key, "v"}} }
+	runContainment(t, g, []containmentCase{
+		{name: "rebinding name", method: "POST", path: "/db/0/command", body: put(k("rebind")), headers: []string{"Host: evil.example:8080"}, status: 403, code: CodeForbiddenHost, key: k("rebind")},
+		{name: "rebinding name without port", method: "GET", path: "/db/0/strings/x", headers: []string{"Host: evil.example"}, status: 403, code: CodeForbiddenHost},
+		{name: "upstash answers its own format", method: "POST", path: "/upstash/0/set/" + url.PathEscape(k("up")) + "/x", headers: []string{"Host: evil.example"}, status: 403, code: "NOPERM", key: k("up")},
+		{name: "public endpoints too", method: "GET", path: "/healthz", headers: []string{"Host: evil.example"}, status: 403, code: CodeForbiddenHost},
+		{name: "unallowed port of a pinned host", method: "GET", path: "/healthz", headers: []string{"Host: pinned.internal:80"}, status: 403, code: CodeForbiddenHost},
+		{name: "loopback suffix is not loopback", method: "GET", path: "/healthz", headers: []string{"Host: 127.0.0.1.evil.example"}, status: 403, code: CodeForbiddenHost},
+		{name: "localhost", method: "GET", path: "/healthz", headers: []string{"Host: localhost:9999"}, status: 200},
+		{name: "LOCALHOST", method: "GET", path: "/healthz", headers: []string{"Host: LOCALHOST"}, status: 200},
+		{name: "127/8", method: "GET", path: "/healthz", headers: []string{"Host: 127.3.2.1:80"}, status: 200},
+		{name: "ipv6 loopback", method: "GET", path: "/healthz", headers: []string{"Host: [::1]:8080"}, status: 200},
+		{name: "allowed host, any port", method: "GET", path: "/healthz", headers: []string{"Host: gw.internal:1234"}, status: 200},
+		{name: "pinned host and port", method: "GET", path: "/healthz", headers: []string{"Host: pinned.internal:8443"}, status: 200},
+	})
+}
+
+func TestTokensSkipHostCheckUnlessAllowedHostsSet(t *testing.T) {
+	t.Parallel()
+	tok := []Token{{Name: "a", Secret: "s3cret", Databases: []string{"*"}, Level: LevelAdmin}}
+	auth := "Authorization: Bearer s3cret"
+	cases := []struct {
+		name    string
+		allowed []string
+		status  int
 	}{
-		{"user42", "/db/0/channels/orders/events", 403},
-		{"user42", "/db/0/patterns/" + url.PathEscape("user:*") + "/events", 403},
-		{"user42", "/db/0/patterns/*/events", 403},
-		{"read", "/db/0/channels/" + url.PathEscape("__keyspace@1__:secret") + "/events", 403},
-	} {
-		rep := g.do(t, "GET", c.path, nil, bearer(c.token))
-		if rep.Status != c.status || rep.Problem(t).Code != CodeForbiddenChannel {
-			t.Errorf("%s %s: got %d %s, want %d %s", c.token, c.path, rep.Status, rep.Body, c.status, CodeForbiddenChannel)
-		}
+		{"no allowed hosts: any host", nil, 200},
+		{"allowed hosts set: enforced", []string{"gw.internal"}, 403},
 	}
-	// A db-0 reader listening to every keyspace event hears db 0's only.
-	keys := openSSE(t, g.URL, "/db/0/patterns/"+url.PathEscape("__key*__:*")+"/events", bearer("read"))
-	// user42 hears its own channels, nothing else, through an allowed
-	// pattern.
-	mine := openSSE(t, g.URL, "/db/0/patterns/"+url.PathEscape("user:42:*")+"/events", bearer("user42"))
-	c1 := redistest.Dial(t, rs)
-	redistest.Exchange(t, c1, "SELECT", "1")
-	redistest.Exchange(t, c1, "SET", "secret", "s3cret")
-	rs.Do(t, "SET", "visible", "1")
-	ev := keys.next(t, "pmessage")
-	if strings.Contains(ev.Data, "@1__") || !strings.Contains(ev.Data, "__keyspace@0__:visible") && !strings.Contains(ev.Data, "__keyevent@0__:set") {
-		t.Fatalf("db-0 reader's first keyspace event is %s; want one of db 0", ev.Data)
-	}
-	rs.Do(t, "PUBLISH", "user:42:inbox", "hello")
-	if ev := mine.next(t, "pmessage"); !strings.Contains(ev.Data, "hello") {
-		t.Fatalf("user42 got %s", ev.Data)
-	}
-	// Nothing of db 1 ever reached the reader: drain what arrived so far.
-	rs.Do(t, "SET", "last", "1")
-	for {
-		ev := keys.next(t, "pmessage")
-		if strings.Contains(ev.Data, "@1__") {
-			t.Fatalf("db-0 reader heard db 1: %s", ev.Data)
-		}
-		if strings.Contains(ev.Data, ":last") {
-			break
-		}
-	}
-}
-
-func TestBlockingCommandsPerToken(t *testing.T) {
-	t.Parallel()
-	rs := redistest.Start(t)
-	g := newGateway(t, gatewayOpts{redis: rs, cfg: Config{Tokens: redTeamTokens, MaxBlockingPerToken: 2}})
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/db/0/command", strings.NewReader(`{"command":["XREAD","BLOCK","0","STREAMS","nothing","$"]}`))
-			req.Header.Set("Authorization", "Bearer read")
-			req.Header.Set("Content-Type", "application/json")
-			if resp, err := http.DefaultClient.Do(req); err == nil {
-				resp.Body.Close()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGateway(t, gatewayOpts{cfg: Config{Tokens: tok, AllowedHosts: tc.allowed}})
+			if rep := g.do(t, "GET", "/db/0/dbsize", nil, auth, "Host: gw.example.com"); rep.Status != tc.status {
+				t.Fatalf("Host gw.example.com: got %d %s, want %d", rep.Status, rep.Body, tc.status)
 			}
-		}()
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(string(rs.Do(t, "INFO", "clients").Str), "blocked_clients:2") {
-		if time.Now().After(deadline) {
-			t.Fatal("the two XREADs never blocked")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	rep := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"XREAD", "BLOCK", "100", "STREAMS", "other", "$"}}, "Authorization: Bearer read")
-	if rep.Status != 503 || rep.Problem(t).Code != CodePoolTimeout || rep.Header.Get("Retry-After") == "" {
-		t.Fatalf("third blocking command of the token: got %d %s, want 503 POOL_TIMEOUT", rep.Status, rep.Body)
-	}
-	// Other tokens are not held up by it.
-	rep = g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"BLPOP", "l", "0.1"}}, "Authorization: Bearer write")
-	if rep.Status != 200 {
-		t.Fatalf("another token's BLPOP: got %d %s", rep.Status, rep.Body)
-	}
-	if v := rs.Do(t, "INFO", "commandstats"); !strings.Contains(string(v.Str), "cmdstat_xread:calls=2,") {
-		t.Fatalf("the refused BLPOP reached Redis: %s", v.Str)
+		})
 	}
 }
 
-func TestInfoForTokensBelowAdmin(t *testing.T) {
+func TestOpenModeRefusesCrossSite(t *testing.T) {
 	t.Parallel()
-	rs := redistest.Start(t)
-	g := newGateway(t, gatewayOpts{redis: rs, cfg: Config{Tokens: redTeamTokens}})
-	rs.Do(t, "SET", "a", "1")
-	c1 := redistest.Dial(t, rs)
-	redistest.Exchange(t, c1, "SELECT", "1")
-	redistest.Exchange(t, c1, "SET", "b", "1")
-	rep := g.do(t, "GET", "/db/0/info", nil, "Authorization: Bearer read")
+	g := newGateway(t, gatewayOpts{cfg: Config{CORSOrigins: []string{"https://app.example"}}})
+	k := func(s string) string { return t.Name() + ":" + s }
+	g.Redis.Do(t, "SET", k("present"), "v")
+	put := func(key string) map[string]any { return map[string]any{"command": []string{"SET", key, "v"}} }
+	self := "Origin: " + g.URL
+	runContainment(t, g, []containmentCase{
+		{name: "cross-site POST", method: "POST", path: "/db/0/command", body: put(k("post")), headers: []string{"Sec-Fetch-Site: cross-site"}, status: 403, code: CodeCrossSite, key: k("post")},
+		{name: "same-site PUT", method: "PUT", path: "/db/0/strings/" + url.PathEscape(k("put")), body: map[string]any{"value": "v"}, headers: []string{"Sec-Fetch-Site: same-site"}, status: 403, code: CodeCrossSite, key: k("put")},
+		{name: "foreign Origin, old browser", method: "POST", path: "/db/0/command", body: put(k("origin")), headers: []string{"Origin: https://evil.example"}, status: 403, code: CodeCrossSite, key: k("origin")},
+		{name: "cross-site GET of the Upstash path form", method: "GET", path: "/upstash/0/get/" + url.PathEscape(k("present")), headers: []string{"Sec-Fetch-Site: cross-site"}, status: 403, code: "NOPERM"},
+		{name: "cross-site HEAD", method: "HEAD", path: "/upstash/0/get/" + url.PathEscape(k("present")), headers: []string{"Sec-Fetch-Site: cross-site"}, status: 403},
+		{name: "cross-site GET of a REST read", method: "GET", path: "/db/0/strings/" + url.PathEscape(k("present")), headers: []string{"Origin: https://evil.example"}, status: 403, code: CodeCrossSite},
+		{name: "cross-site WebSocket handshake", method: "GET", path: "/db/0/ws", headers: []string{"Origin: https://evil.example", "Connection: Upgrade", "Upgrade: websocket"}, status: 403, code: CodeCrossSite},
+		{name: "same-origin", method: "GET", path: "/db/0/strings/" + url.PathEscape(k("present")), headers: []string{"Sec-Fetch-Site: same-origin", self}, status: 200},
+		{name: "typed URL", method: "GET", path: "/upstash/0/get/" + url.PathEscape(k("present")), headers: []string{"Sec-Fetch-Site: none"}, status: 200},
+		{name: "own Origin, old browser", method: "GET", path: "/db/0/strings/" + url.PathEscape(k("present")), headers: []string{self}, status: 200},
+		{name: "configured CORS origin", method: "POST", path: "/db/0/command", body: put(k("cors")), headers: []string{"Sec-Fetch-Site: cross-site", "Origin: https://app.example"}, status: 200},
+		{name: "no browser headers (curl)", method: "GET", path: "/db/0/strings/" + url.PathEscape(k("present")), status: 200},
+	})
+	t.Run("preflight of a configured origin", func(t *testing.T) {
+		rep := g.do(t, "OPTIONS", "/db/0/command", nil, "Origin: https://app.example", "Access-Control-Request-Method: POST", "Sec-Fetch-Site: cross-site")
+		if rep.Status != 204 || rep.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+			t.Fatalf("got %d, Access-Control-Allow-Origin %q, want 204 https://app.example", rep.Status, rep.Header.Get("Access-Control-Allow-Origin"))
+		}
+	})
+}
+
+func TestTokensAllowCrossSite(t *testing.T) {
+	t.Parallel()
+	tok := []Token{{Name: "a", Secret: "s3cret", Databases: []string{"*"}, Level: LevelWrite}}
+	g := newGateway(t, gatewayOpts{cfg: Config{Tokens: tok}})
+	key := t.Name() + ":k"
+	rep := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"SET", key, "v"}}, "Authorization: Bearer s3cret", "Sec-Fetch-Site: cross-site", "Origin: https://elsewhere.example")
 	if rep.Status != 200 {
-		t.Fatalf("reader's INFO: %d %s", rep.Status, rep.Body)
+		t.Fatalf("cross-site with a bearer token: got %d %s, want 200", rep.Status, rep.Body)
 	}
-	assertJSON(t, rep.Body, `{"info":{"keyspace":{"db0":{"keys":1,"expires":0,"avg_ttl":0}}}}`, "reader's INFO")
-	if rep := g.do(t, "GET", "/db/0/info?section=clients", nil, "Authorization: Bearer read"); rep.Status != 403 {
-		t.Fatalf("reader's INFO clients: got %d %s, want 403", rep.Status, rep.Body)
+	if v := g.Redis.Do(t, "GET", key); string(v.Str) != "v" {
+		t.Fatalf("GET %s: got %q, want v", key, v.Str)
 	}
-	rep = g.do(t, "GET", "/db/0/info?section=keyspace", nil, "Authorization: Bearer admin")
-	if rep.Status != 200 || !strings.Contains(string(rep.Body), `"db1"`) {
-		t.Fatalf("admin's INFO keyspace: got %d %s, want both databases", rep.Status, rep.Body)
+}
+
+func TestUpstashSafeMethodsRunReadOnlyCommandsOnly(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t) // FLUSHALL is among the cases: never on the shared server
+	g := newGateway(t, gatewayOpts{redis: rs})
+	k := func(s string) string { return url.PathEscape(t.Name() + ":" + s) }
+	rs.Do(t, "SET", t.Name()+":present", "v")
+	refused := "ERR"
+	runContainment(t, g, []containmentCase{
+		{name: "HEAD set", method: "HEAD", path: "/upstash/0/set/" + k("head") + "/x", status: 405, key: t.Name() + ":head"},
+		{name: "GET set", method: "GET", path: "/upstash/0/set/" + k("get") + "/x", status: 405, code: refused, key: t.Name() + ":get"},
+		{name: "GET incr", method: "GET", path: "/upstash/0/incr/" + k("incr"), status: 405, code: refused, key: t.Name() + ":incr"},
+		{name: "GET del", method: "GET", path: "/upstash/0/del/" + k("present"), status: 405, code: refused},
+		{name: "GET flushall (admin)", method: "GET", path: "/upstash/0/flushall", status: 405, code: refused},
+		{name: "GET publish", method: "GET", path: "/upstash/0/publish/c/m", status: 405, code: refused},
+		{name: "GET eval", method: "GET", path: "/upstash/0/eval/" + url.PathEscape("return redis.call('SET',KEYS[1],'x')") + "/1/" + k("eval"), status: 405, code: refused, key: t.Name() + ":eval"},
+		{name: "GET unknown command", method: "GET", path: "/upstash/0/nosuchcommand", status: 405, code: refused},
+		{name: "GET with a JSON body", method: "GET", path: "/upstash/0", body: `["SET","` + t.Name() + `:body","x"]`, status: 405, code: refused, key: t.Name() + ":body"},
+		{name: "GET get", method: "GET", path: "/upstash/0/get/" + k("present"), status: 200},
+		{name: "HEAD get", method: "HEAD", path: "/upstash/0/get/" + k("present"), status: 200},
+		{name: "GET eval_ro", method: "GET", path: "/upstash/0/eval_ro/" + url.PathEscape("return 1") + "/0", status: 200},
+		{name: "POST set", method: "POST", path: "/upstash/0/set/" + k("post") + "/x", status: 200},
+	})
+	if rep := g.do(t, "HEAD", "/upstash/0/set/"+k("allow")+"/x", nil); rep.Header.Get("Allow") != "POST" {
+		t.Fatalf("HEAD set: got Allow %q, want POST", rep.Header.Get("Allow"))
+	}
+	if v := rs.Do(t, "EXISTS", t.Name()+":present"); v.Int != 1 {
+		t.Fatal("GET del removed the key")
+	}
+}
+
+func TestHeadOfAConsumerGroupTailReadsNothing(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	key := t.Name() + ":s"
+	shared.Do(t, "XGROUP", "CREATE", key, "g", "$", "MKSTREAM")
+	rep := g.do(t, "HEAD", "/db/0/streams/"+url.PathEscape(key)+"/events?group=g&consumer=head", nil)
+	if rep.Status != 405 || rep.Header.Get("Allow") != "GET" {
+		t.Fatalf("HEAD of a group tail: got %d, Allow %q, want 405 with Allow: GET", rep.Status, rep.Header.Get("Allow"))
+	}
+	if v := shared.Do(t, "XINFO", "CONSUMERS", key, "g"); len(v.Elems) != 0 {
+		t.Fatalf("XINFO CONSUMERS after the HEAD: got %d consumers, want 0 (XREADGROUP ran)", len(v.Elems))
 	}
 }

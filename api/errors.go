@@ -28,6 +28,8 @@ const (
 	CodeForbiddenChannel    = "FORBIDDEN_CHANNEL"    // 403: channel or pattern outside the token's channel patterns
 	CodeACLUnavailable      = "ACL_UNAVAILABLE"      // 403: key patterns need ACL users this database cannot hold
 	CodeScopeTooWide        = "SCOPE_TOO_WIDE"       // 403: a mint request wider than the caller's scope
+	CodeForbiddenHost       = "FORBIDDEN_HOST"       // 403: Host is not loopback or an allowed host
+	CodeCrossSite           = "CROSS_SITE"           // 403: cross-site request to an open gateway
 	CodeNotFound            = "NOT_FOUND"            // 404: absent key on a typed GET, unknown route
 	CodeUnknownDatabase     = "UNKNOWN_DATABASE"     // 404: no database by that name
 	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"   // 405

@@ -194,6 +194,13 @@ func handleStreamEvents(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
+		if group != "" && r.Method == http.MethodHead {
+			// A group read moves the group's cursor: GET (EventSource)
+			// may, a HEAD probe may not.
+			w.Header().Set("Allow", http.MethodGet)
+			writeError(w, r, d.logger, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "a consumer-group tail reads with XREADGROUP, which changes the group; use GET"))
+			return
+		}
 		probe := []string{"XREAD", "STREAMS", key, "0"}
 		if group != "" {
 			probe = []string{"XREADGROUP", "GROUP", group, consumer, "STREAMS", key, ">"}

@@ -162,7 +162,8 @@ func (r reply) Problem(tb testing.TB) Problem {
 }
 
 // do sends a request. body may be nil, a string or []byte (sent as is), or
-// any other value (sent as JSON). headers are "Name: value" strings.
+// any other value (sent as JSON). headers are "Name: value" strings
+// ("Host: …" sets the request's Host).
 func (g *gateway) do(tb testing.TB, method, path string, body any, headers ...string) reply {
 	tb.Helper()
 	var rd io.Reader
@@ -190,6 +191,10 @@ func (g *gateway) do(tb testing.TB, method, path string, body any, headers ...st
 	}
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ":")
+		if strings.EqualFold(strings.TrimSpace(k), "Host") {
+			req.Host = strings.TrimSpace(v) // the Host header is not in req.Header
+			continue
+		}
 		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -67,8 +67,37 @@ func NewMetrics(reg prometheus.Registerer, gatherer prometheus.Gatherer) *Metric
 	return m
 }
 
+// otherCommand is the one label of every command name that is not in
+// the command table: unknown commands, unknown subcommands, any text.
+const otherCommand = "other"
+
+// commandLabel returns cmd ("GET", "CONFIG GET", as the client names it)
+// when the command table has it, else [otherCommand]: labels come from a
+// closed set, so no request can add series.
+func commandLabel(cmd string) string {
+	if commandTable[cmd] {
+		return cmd
+	}
+	if up := strings.ToUpper(cmd); commandTable[up] {
+		return up
+	}
+	return otherCommand
+}
+
+// methodLabel returns the standard methods as they are and any other
+// method as "OTHER" (a method is a token the client chooses).
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
+}
+
 // ObserveCommand records one Redis command; it has the shape of
-// client.Config.Observe once bound to a database name.
+// client.Config.Observe once bound to a database name. The command label
+// is cmd only when the command table knows it, else "other".
 func (m *Metrics) ObserveCommand(db, cmd string, d time.Duration, err error) {
 	if m == nil {
 		return
@@ -76,13 +105,11 @@ func (m *Metrics) ObserveCommand(db, cmd string, d time.Duration, err error) {
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
-		if re, ok := err.(*client.Error); ok {
+		if _, ok := err.(*client.Error); ok {
 			outcome = "redis_error"
-			if strings.HasPrefix(re.Msg, "ERR unknown command") {
-				cmd = "UNKNOWN" // keep label cardinality bounded
-			}
 		}
 	}
+	cmd = commandLabel(cmd)
 	m.commands.WithLabelValues(db, cmd, outcome).Inc()
 	m.cmdDuration.WithLabelValues(db, cmd).Observe(d.Seconds())
 }
@@ -128,6 +155,7 @@ func (m *Metrics) observeHTTP(route, method string, status int, dur time.Duratio
 	if m == nil {
 		return
 	}
+	method = methodLabel(method)
 	m.httpRequests.WithLabelValues(route, method, statusText(status)).Inc()
 	if !strings.HasSuffix(route, "/events") && !strings.HasSuffix(route, "/ws") {
 		m.httpDuration.WithLabelValues(route, method).Observe(dur.Seconds())
@@ -149,12 +177,39 @@ func statusText(code int) string {
 	return strconv.Itoa(code)
 }
 
-// handler serves the metrics in the Prometheus text format.
-func (m *Metrics) handler() http.Handler {
+// Handler serves the metrics in the Prometheus text format, with no
+// access check: it is for a separate listener (metrics_addr). A nil
+// *Metrics answers 404.
+func (m *Metrics) Handler() http.Handler {
 	if m == nil {
 		return http.NotFoundHandler()
 	}
 	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+}
+
+// metricsAccess guards /metrics on the main address. Without tokens it is
+// open (open mode is loopback-only); with tokens it needs a token of level
+// admin or metrics (401 without a valid token, 403 for other levels).
+func metricsAccess(d *deps) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if !d.auth.enabled() {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var p *principal
+			if secret := bearer(r); secret != "" {
+				p = d.auth.lookup(secret)
+			}
+			switch {
+			case p == nil:
+				writeError(w, r, d.logger, errorf(http.StatusUnauthorized, CodeUnauthorized, "/metrics needs a bearer token of level admin or metrics"))
+			case p.tok.Level != LevelAdmin && p.tok.Level != LevelMetrics:
+				writeError(w, r, d.logger, errorf(http.StatusForbidden, CodeForbiddenCommand, "/metrics needs a token of level admin or metrics; this token has %s", p.tok.Level))
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
 }
 
 // poolCollector reports each database's pool statistics at scrape time.

@@ -22,7 +22,7 @@ import (
 // addRoutes maps the whole API surface. It is the only place routes are
 // listed.
 func addRoutes(r chi.Router, d *deps) {
-	r.Use(recoverer(d.logger), withRequestID, observe(d.logger, d.metrics), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
+	r.Use(recoverer(d.logger), withRequestID, observe(d.logger, d.metrics), containment(d), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s", r.URL.Path))
 	})
@@ -34,7 +34,9 @@ func addRoutes(r chi.Router, d *deps) {
 	r.Get("/readyz", handleReadyz(d))
 	r.With(authenticate(d)).Get("/databases", handleDatabases(d))
 	r.With(authenticate(d)).Post("/tokens", handleMint(d))
-	r.Method(http.MethodGet, "/metrics", d.metrics.handler())
+	if !d.cfg.MetricsRouteOff {
+		r.With(metricsAccess(d)).Method(http.MethodGet, "/metrics", d.metrics.Handler())
+	}
 	r.Get("/openapi.json", handleOpenAPI(d))
 	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)
 	r.Mount("/docs/", handleDocs(d))

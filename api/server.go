@@ -59,14 +59,27 @@ type Config struct {
 	// Heartbeat is the interval of keep-alive comments on event streams
 	// and pings on WebSockets. Default 15s.
 	Heartbeat time.Duration
+	// AllowedHosts are the Host names (or "name:port") answered besides
+	// the loopback names; any other Host gets 403 FORBIDDEN_HOST. Enforced
+	// with no tokens configured, and with tokens once it is non-empty.
+	// Default: none (loopback only).
+	AllowedHosts []string
+	// MetricsRouteOff leaves /metrics off this handler, for a gateway that
+	// serves [Metrics.Handler] on a separate address instead. Default
+	// false: /metrics is served here (with tokens, to admin and metrics
+	// tokens only).
+	MetricsRouteOff bool
 	// UpstashPrefix is where the Upstash-compatible surface is mounted
 	// (UpstashPrefix + "/{db}"). Default "/upstash"; "off" disables it.
 	UpstashPrefix string
 }
 
-// Validate reports configuration errors (bad tokens) that NewServer would
-// otherwise panic on.
+// Validate reports configuration errors (bad tokens, malformed CORS
+// origins) that NewServer would otherwise panic on.
 func (c Config) Validate() error {
+	if _, err := trustedOrigins(c.CORSOrigins); err != nil {
+		return err
+	}
 	_, err := newAuth(c.Tokens, c.DangerousCommands, c.Signed)
 	return err
 }

@@ -66,6 +66,8 @@ func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, "NOPERM "+ae.detail
 	case ae.code == CodeForbiddenDatabase:
 		status, msg = http.StatusUnauthorized, "NOPERM "+ae.detail
+	case ae.code == CodeForbiddenHost, ae.code == CodeCrossSite:
+		msg = "NOPERM " + ae.detail
 	case status == http.StatusUnauthorized:
 		msg = "Unauthorized"
 	case ae.code == CodeValidation && len(ae.fields) > 0:
@@ -87,6 +89,27 @@ func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
 	b = append(b, "}\n"...)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// safeMethod refuses, on GET and HEAD, a command that is not read-only
+// (405 METHOD_NOT_ALLOWED; the caller adds Allow: POST): a link, an image
+// tag or a prefetch must never change Redis. Read-only is what levelFor
+// calls the read level, from Redis's own command flags; the dangerous list
+// and unknown commands count as not read-only.
+func (d *deps) safeMethod(r *http.Request, args []string) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return nil
+	}
+	ctx, cancel := d.timeoutContext(r.Context())
+	defer cancel()
+	need, err := d.levelFor(ctx, database(r).Client, args)
+	if err != nil {
+		return err
+	}
+	if need != LevelRead {
+		return errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not read-only and may not run on %s; send it with POST", strings.ToUpper(args[0]), r.Method)
+	}
+	return nil
 }
 
 // upstashFormat is how replies are rendered, from the request headers.
@@ -180,6 +203,11 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			return
 		}
 		args = d.scripts.rewrite(args)
+		if err := d.safeMethod(r, args); err != nil {
+			w.Header().Set("Allow", http.MethodPost)
+			d.upstashError(w, r, err)
+			return
+		}
 		be, err := d.prepare(r, args)
 		if err != nil {
 			d.upstashError(w, r, err)

@@ -68,7 +68,7 @@ func TestUpstashWireFormat(t *testing.T) {
 		{path: "/upstash/0", body: `["ZSCORE","` + k("z") + `","a"]`, status: 200, want: `{"result":"1.5"}`},
 		// Path form: segments unescaped once, body as the last argument,
 		// query parameters appended in order, _token skipped.
-		{method: "GET", path: "/upstash/0/set/" + k("p") + "/a%2Fb", status: 200, want: `{"result":"OK"}`},
+		{method: "POST", path: "/upstash/0/set/" + k("p") + "/a%2Fb", status: 200, want: `{"result":"OK"}`},
 		{method: "GET", path: "/upstash/0/get/" + k("p"), status: 200, want: `{"result":"a/b"}`},
 		{method: "POST", path: "/upstash/0/set/" + k("p") + "?EX=100&_token=ignored", body: "body, raw", status: 200, want: `{"result":"OK"}`},
 		{method: "GET", path: "/upstash/0/get/" + k("p"), status: 200, want: `{"result":"body, raw"}`},

@@ -109,9 +109,9 @@ func (r *Registry) Clone() *Registry {
 	return c
 }
 
-// Lookup finds the callback for a command given as its arguments: first the
-// command with its subcommand ("CONFIG GET"), then the command alone. It
-// returns nil when neither is registered. It does not allocate for
+// Lookup finds the callback for a command given as its arguments: for a
+// container command with a subcommand, the pair ("CONFIG GET") only;
+// otherwise the command alone. It returns nil when none is registered. It does not allocate for
 // commands whose name is already upper case.
 func (r *Registry) Lookup(args []string) Func {
 	if len(args) == 0 {
@@ -123,9 +123,10 @@ func (r *Registry) Lookup(args []string) Func {
 		name = strings.ToUpper(name)
 	}
 	if len(args) > 1 && hasSubcommands(name) {
-		if fn := m[name+" "+strings.ToUpper(args[1])]; fn != nil {
-			return fn
-		}
+		// A subcommand has its own reply shape (COMMAND COUNT is an
+		// integer, COMMAND LIST names): the container's callback, which
+		// is for the bare command, never applies to it.
+		return m[name+" "+strings.ToUpper(args[1])]
 	}
 	return m[name]
 }

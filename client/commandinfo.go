@@ -83,11 +83,20 @@ func (c *Client) fetchCommandInfo(ctx context.Context, name string) (CommandInfo
 	if err != nil {
 		return CommandInfo{}, fmt.Errorf("client: command info: %w", err)
 	}
-	if !v.IsAggregate() || len(v.Elems) != 1 || v.Elems[0].IsNull() {
+	if !v.IsAggregate() {
 		return CommandInfo{Name: name}, nil
 	}
-	e := v.Elems[0].Elems
-	if len(e) < 3 {
+	// Redis answers one entry (null when unknown); servers that ignore the
+	// argument (the embedded one) send their whole table: take the entry
+	// named name.
+	var e []Value
+	for _, entry := range v.Elems {
+		if len(entry.Elems) >= 3 && strings.EqualFold(string(entry.Elems[0].Str), name) {
+			e = entry.Elems
+			break
+		}
+	}
+	if e == nil {
 		return CommandInfo{Name: name}, nil
 	}
 	ci := CommandInfo{Name: string(e[0].Str), Known: true}

@@ -30,6 +30,7 @@ type Config struct {
 	BodyLimit         int64                        `yaml:"body_limit" validate:"gte=1024"`
 	MaxPipeline       int                          `yaml:"max_pipeline" validate:"gte=1,lte=100000"`
 	CORSOrigins       []string                     `yaml:"cors_origins" validate:"dive,required"`
+	AllowedHosts      []string                     `yaml:"allowed_hosts" validate:"dive,required"`
 	TLSCert           string                       `yaml:"tls_cert" validate:"required_with=TLSKey"`
 	TLSKey            string                       `yaml:"tls_key" validate:"required_with=TLSCert"`
 	ReadHeaderTimeout time.Duration                `yaml:"read_header_timeout" validate:"gt=0"`
@@ -40,6 +41,7 @@ type Config struct {
 	LogLevel          string                       `yaml:"log_level" validate:"oneof=debug info warn error"`
 	LogFormat         string                       `yaml:"log_format" validate:"oneof=json text"`
 	PprofAddr         string                       `yaml:"pprof_addr" validate:"omitempty,hostname_port"`
+	MetricsAddr       string                       `yaml:"metrics_addr" validate:"omitempty,hostname_port"`
 	InsecureNoAuth    bool                         `yaml:"insecure_no_auth"`
 	Tokens            []TokenConfig                `yaml:"tokens" validate:"dive"`
 	DangerousCommands []string                     `yaml:"dangerous_commands"`
@@ -63,10 +65,12 @@ type TokenConfig struct {
 	Name string `yaml:"name" validate:"required"`
 	// Token is the secret itself; or give TokenSHA256, the hex SHA-256 of
 	// the secret, to keep the secret out of the file.
-	Token       string   `yaml:"token" validate:"required_without=TokenSHA256,excluded_with=TokenSHA256"`
-	TokenSHA256 string   `yaml:"token_sha256" validate:"omitempty,len=64,hexadecimal"`
-	Databases   []string `yaml:"databases" validate:"required,min=1"`
-	Level       string   `yaml:"level" validate:"oneof=read write admin"`
+	Token       string `yaml:"token" validate:"required_without=TokenSHA256,excluded_with=TokenSHA256"`
+	TokenSHA256 string `yaml:"token_sha256" validate:"omitempty,len=64,hexadecimal"`
+	// Databases may be left out for a metrics token, which reaches no
+	// database.
+	Databases []string `yaml:"databases" validate:"required_unless=Level metrics"`
+	Level     string   `yaml:"level" validate:"oneof=read write admin metrics"`
 	// RateLimit is requests per second (0: unlimited); Burst the excess
 	// allowed at once.
 	RateLimit float64 `yaml:"rate_limit" validate:"gte=0"`
@@ -135,6 +139,19 @@ func dur(p func(*Config) *time.Duration) func(*Config, string) error {
 	}
 }
 
+// list reads a comma-separated list; empty items are dropped.
+func list(p func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*p(c) = nil
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*p(c) = append(*p(c), item)
+			}
+		}
+		return nil
+	}
+}
+
 func boolean(p func(*Config) *bool) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
@@ -169,15 +186,8 @@ var options = []option{
 		return nil
 	}},
 	{"GATEWAY_MAX_PIPELINE", "max-pipeline", "1000", "most commands in one pipeline or transaction", integer(func(c *Config) *int { return &c.MaxPipeline })},
-	{"GATEWAY_CORS_ORIGINS", "cors-origins", "", "comma-separated origins allowed by CORS (* for any; empty: none)", func(c *Config, v string) error {
-		c.CORSOrigins = nil
-		for _, o := range strings.Split(v, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				c.CORSOrigins = append(c.CORSOrigins, o)
-			}
-		}
-		return nil
-	}},
+	{"GATEWAY_CORS_ORIGINS", "cors-origins", "", "comma-separated origins allowed by CORS (* for any; empty: none)", list(func(c *Config) *[]string { return &c.CORSOrigins })},
+	{"GATEWAY_ALLOWED_HOSTS", "allowed-hosts", "", "comma-separated Host names (or name:port) answered besides loopback names; others get 403 FORBIDDEN_HOST (enforced without tokens, and with tokens once set)", list(func(c *Config) *[]string { return &c.AllowedHosts })},
 	{"GATEWAY_TLS_CERT", "tls-cert", "", "TLS certificate file (serves HTTPS with --tls-key)", str(func(c *Config) *string { return &c.TLSCert })},
 	{"GATEWAY_TLS_KEY", "tls-key", "", "TLS private key file", str(func(c *Config) *string { return &c.TLSKey })},
 	{"GATEWAY_READ_HEADER_TIMEOUT", "read-header-timeout", "5s", "time to read request headers (slowloris guard)", dur(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
@@ -188,6 +198,7 @@ var options = []option{
 	{"GATEWAY_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"GATEWAY_LOG_FORMAT", "log-format", "json", "json or text", str(func(c *Config) *string { return &c.LogFormat })},
 	{"GATEWAY_PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate address (keep it on loopback); empty: off", str(func(c *Config) *string { return &c.PprofAddr })},
+	{"GATEWAY_METRICS_ADDR", "metrics-addr", "", "serve /metrics (and pprof, when pprof_addr is the same address) on this separate address, and not on addr; empty: /metrics on addr", str(func(c *Config) *string { return &c.MetricsAddr })},
 	{"GATEWAY_SUBSCRIBER_BUFFER", "subscriber-buffer", "256", "messages queued per real-time subscriber before it is sent a lagged event", integer(func(c *Config) *int { return &c.SubscriberBuffer })},
 	{"GATEWAY_MAX_BLOCKING_PER_TOKEN", "max-blocking-per-token", "0", "concurrent blocking commands (BLPOP, XREAD BLOCK, stream tails) of one non-admin token per database; 0: half of max-stream-tails", integer(func(c *Config) *int { return &c.MaxBlockingPerToken })},
 	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},

@@ -304,6 +304,103 @@ func TestMetricsScrape(t *testing.T) {
 	}
 }
 
+// TestMetricsAddr serves /metrics (and pprof, on the same address) apart
+// from the API, which then answers 404 for /metrics; a metrics token from
+// the file may scrape the main address's /metrics when that is on.
+func TestMetricsAddr(t *testing.T) {
+	ops := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
+	g := startGateway(t, map[string]string{"GATEWAY_METRICS_ADDR": ops, "GATEWAY_PPROF_ADDR": ops})
+	httpDo(t, "PUT", g.URL+"/db/0/strings/k", `{"value":"v"}`)
+	cases := []struct {
+		name   string
+		url    string
+		status int
+		want   string
+	}{
+		{"main address has no /metrics", g.URL + "/metrics", 404, ""},
+		{"metrics address", "http://" + ops + "/metrics", 200, `gateway_redis_commands_total{command="SET",db="0",outcome="ok"} 1`},
+		{"pprof shares the metrics address", "http://" + ops + "/debug/pprof/", 200, "goroutine"},
+		{"metrics address serves nothing else", "http://" + ops + "/db/0/strings/k", 404, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := httpDo(t, "GET", tc.url, "")
+			if code != tc.status || !strings.Contains(body, tc.want) {
+				t.Fatalf("GET %s: got %d %.300s, want %d with %q", tc.url, code, body, tc.status, tc.want)
+			}
+		})
+	}
+}
+
+func TestMetricsTokenFromConfigFile(t *testing.T) {
+	rs := redistest.Start(t)
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	cfg := fmt.Sprintf(`
+redis_url: %s
+databases: 1
+tokens:
+  - name: scraper
+    token: scrape-secret
+    level: metrics
+  - name: app
+    token: app-secret
+    databases: ["*"]
+    level: write
+`, rs.URL(0))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, nil, "--config", path)
+	cases := []struct {
+		path, token string
+		status      int
+	}{
+		{"/metrics", "scrape-secret", 200},
+		{"/metrics", "app-secret", 403},
+		{"/metrics", "", 401},
+		{"/db/0/dbsize", "scrape-secret", 403},
+		{"/db/0/dbsize", "app-secret", 200},
+	}
+	for _, tc := range cases {
+		r, _ := http.NewRequest("GET", g.URL+tc.path, nil)
+		if tc.token != "" {
+			r.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("GET %s with %q: got %d, want %d", tc.path, tc.token, resp.StatusCode, tc.status)
+		}
+	}
+}
+
+// TestEmbeddedSafeMethods: the embedded Redis answers COMMAND INFO with
+// its whole table; read-only commands must still be told apart, so that
+// GET of the Upstash path form reads and never writes.
+func TestEmbeddedSafeMethods(t *testing.T) {
+	g := startGateway(t, nil)
+	cases := []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"POST", "/upstash/0/set/seen/1", 200, `{"result":"OK"}`},
+		{"GET", "/upstash/0/get/seen", 200, `{"result":"1"}`},
+		{"GET", "/upstash/0/set/written-by-get/1", 405, `not read-only`},
+		{"HEAD", "/upstash/0/set/written-by-head/1", 405, ``},
+		{"GET", "/upstash/0/exists/written-by-get/written-by-head", 200, `{"result":0}`},
+	}
+	for _, tc := range cases {
+		code, body := httpDo(t, tc.method, g.URL+tc.path, "")
+		if code != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: got %d %s, want %d with %q", tc.method, tc.path, code, body, tc.status, tc.want)
+		}
+	}
+}
+
 // TestScopedTokensThroughTheBinary checks the wiring of scope backends:
 // on a real Redis a key-patterned token's script is contained by its ACL
 // user; on the embedded server (no ACL users) scripts need admin and the

@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if len(acfg.Tokens) == 0 && acfg.Signed == nil {
-		logger.Warn("no tokens configured: every request is allowed; the gateway refuses non-loopback addresses unless insecure_no_auth is set")
+		logger.Warn("no tokens configured: every request is allowed; the gateway refuses non-loopback addresses unless insecure_no_auth is set, Host headers other than loopback names and allowed_hosts, and cross-site browser requests")
 	}
 	handler := api.NewServer(logger, acfg, dbs, metrics)
 
@@ -97,11 +97,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	url := scheme + "://" + ln.Addr().String()
 	logger.Info("listening", "addr", ln.Addr().String(), "databases", len(dbs), "version", version)
 	if !isLoopback(cfg.Addr) && len(acfg.Tokens) == 0 && acfg.Signed == nil {
-		logger.Warn("listening on a non-loopback address without authentication (insecure_no_auth)")
+		logger.Warn("listening on a non-loopback address without authentication (insecure_no_auth)", "allowed_hosts", cfg.AllowedHosts)
+		if len(cfg.AllowedHosts) == 0 {
+			logger.Warn("no allowed_hosts: requests are answered only for loopback Host names (localhost, 127.0.0.1, [::1]); list the names clients use")
+		}
 	}
 	fmt.Fprintf(stdout, "redis-gateway %s listening on %s\n", version, url)
 
-	if cfg.PprofAddr != "" {
+	if cfg.MetricsAddr != "" {
+		stopOps, err := serveOps(cfg.MetricsAddr, logger, metrics.Handler(), cfg.PprofAddr == cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stopOps()
+	}
+	if cfg.PprofAddr != "" && cfg.PprofAddr != cfg.MetricsAddr {
 		stopPprof, err := servePprof(cfg.PprofAddr, logger)
 		if err != nil {
 			return err
@@ -140,6 +150,8 @@ func apiConfig(cfg Config) (api.Config, error) {
 		MaxPipeline:         cfg.MaxPipeline,
 		CommandTimeout:      cfg.CommandTimeout,
 		CORSOrigins:         cfg.CORSOrigins,
+		AllowedHosts:        cfg.AllowedHosts,
+		MetricsRouteOff:     cfg.MetricsAddr != "",
 		DangerousCommands:   cfg.DangerousCommands,
 		SubscriberBuffer:    cfg.SubscriberBuffer,
 		MaxStreamTails:      cfg.MaxStreamTails,
