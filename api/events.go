@@ -91,35 +91,29 @@ func sseSubscribe(d *deps, pattern bool) http.HandlerFunc {
 func pumpEvents(d *deps, r *http.Request, stream *sseWriter, sub *subscriber, enc Encoding) {
 	r, cancel := tokenExpiry(r)
 	defer cancel()
-	ticker := time.NewTicker(d.cfg.Heartbeat)
-	defer ticker.Stop()
-	var buf []byte
-	for {
-		var err error
-		select {
-		case ev := <-sub.events:
-			buf = appendEventJSON(buf[:0], ev, enc)
-			err = stream.event(ev.kind, "", buf)
-		case <-sub.lag:
-			buf = append(buf[:0], `{"dropped":`...)
-			buf = strconv.AppendInt(buf, sub.takeDropped(), 10)
-			buf = append(buf, '}')
-			err = stream.event("lagged", "", buf)
-		case <-ticker.C:
-			err = stream.comment("ping")
-		case <-d.closing:
-			_ = stream.event("shutdown", "", []byte("{}"))
-			return
-		case <-r.Context().Done():
-			if tokenExpired(r.Context()) {
-				_ = stream.event("expired", "", []byte("{}"))
-			}
-			return
-		}
-		if err != nil {
-			return
-		}
+	d.pumpMulti(r, stream, sub, nil, enc, nil)
+}
+
+// takeTail takes one of the database's stream-tail slots (each tail holds
+// a blocking connection) and returns its release, or 503 POOL_TIMEOUT.
+func (d *deps) takeTail(db *Database) (func(), error) {
+	sem := d.tails[db.Name]
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	default:
+		return nil, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "too many stream tails on this database", retryAfter: 1}
 	}
+}
+
+// appendProblemEvent renders an error as the data of an "error" event.
+func appendProblemEvent(b []byte, err error) []byte {
+	ae := classify(err)
+	b = append(b, `{"code":`...)
+	b = appendString(b, ae.code)
+	b = append(b, `,"detail":`...)
+	b = appendString(b, ae.detail)
+	return append(b, '}')
 }
 
 // appendEventJSON renders a hub event as the JSON data of an event.
@@ -210,14 +204,12 @@ func handleStreamEvents(d *deps) http.HandlerFunc {
 			return
 		}
 		db := database(r)
-		sem := d.tails[db.Name]
-		select {
-		case sem <- struct{}{}:
-			defer func() { <-sem }()
-		default:
-			writeError(w, r, d.logger, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "too many stream tails on this database", retryAfter: 1})
+		release, err := d.takeTail(db)
+		if err != nil {
+			writeError(w, r, d.logger, err)
 			return
 		}
+		defer release()
 		r, cancel := tokenExpiry(r)
 		defer cancel()
 		t := &tail{d: d, r: r, key: key, group: group, consumer: consumer, ack: ack, count: strconv.FormatInt(count, 10), enc: enc}
@@ -313,11 +305,7 @@ func (t *tail) run(stream *sseWriter) {
 			}
 			ae := classify(err)
 			if !failing {
-				buf = append(buf[:0], `{"code":`...)
-				buf = appendString(buf, ae.code)
-				buf = append(buf, `,"detail":`...)
-				buf = appendString(buf, ae.detail)
-				buf = append(buf, '}')
+				buf = appendProblemEvent(buf[:0], err)
 				if stream.event("error", "", buf) != nil {
 					return
 				}

@@ -70,14 +70,12 @@ func handleMultiEvents(d *deps) http.HandlerFunc {
 		}
 		db := database(r)
 		if len(keys) > 0 {
-			sem := d.tails[db.Name]
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			default:
-				writeError(w, r, d.logger, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "too many stream tails on this database", retryAfter: 1})
+			release, err := d.takeTail(db)
+			if err != nil {
+				writeError(w, r, d.logger, err)
 				return
 			}
+			defer release()
 		}
 		h := d.hubs[db.Name]
 		sub, err := h.newSubscriber(d.hears(r))
@@ -246,8 +244,10 @@ func streamOf(s any) (string, []client.Map) {
 	return name, out
 }
 
-// pumpMulti writes pub/sub events and stream entries to one SSE stream
-// until the client leaves, the token expires or the server shuts down.
+// pumpMulti writes pub/sub events and stream entries (from reads; nil
+// for a pub/sub-only stream) to one SSE stream until the client leaves,
+// the token expires or the server shuts down. pos is the streams'
+// positions, reported in each entry's id.
 func (d *deps) pumpMulti(r *http.Request, stream *sseWriter, sub *subscriber, reads <-chan streamRead, enc Encoding, pos url.Values) {
 	ticker := time.NewTicker(d.cfg.Heartbeat)
 	defer ticker.Stop()
@@ -270,12 +270,7 @@ func (d *deps) pumpMulti(r *http.Request, stream *sseWriter, sub *subscriber, re
 					continue
 				}
 				failing = true
-				ae := classify(rd.err)
-				buf = append(buf[:0], `{"code":`...)
-				buf = appendString(buf, ae.code)
-				buf = append(buf, `,"detail":`...)
-				buf = appendString(buf, ae.detail)
-				buf = append(buf, '}')
+				buf = appendProblemEvent(buf[:0], rd.err)
 				err = stream.event("error", "", buf)
 				break
 			}
