@@ -484,6 +484,14 @@ func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string) ([]
 		return nil, err
 	}
 	defer cancel()
+	// Redis discards a transaction holding an unknown command (EXECABORT);
+	// refusing it here gives every server that answer, the embedded one
+	// included, before anything is sent
+	for _, args := range cmds {
+		if ci, err := database(r).Client.CommandInfo(ctx, args); err == nil && !ci.Known {
+			return nil, errorf(http.StatusBadRequest, "EXECABORT", "EXECABORT Transaction discarded because of previous errors: unknown command %q; nothing ran", args[0])
+		}
+	}
 	return b.Transaction(ctx, watch, cmds)
 }
 

@@ -471,3 +471,33 @@ tokens:
 		t.Fatal("a refused write landed")
 	}
 }
+
+// TestEmbeddedBehavesLikeRedis pins two differences of the embedded server
+// that surprised first users: keys with a TTL expire on the wall clock,
+// and a transaction holding an unknown command is discarded whole
+// (EXECABORT, 400) instead of running the rest and answering 503.
+func TestEmbeddedBehavesLikeRedis(t *testing.T) {
+	g := startGateway(t, nil)
+	code, body := httpDo(t, "PUT", g.URL+"/db/0/strings/ttl", `{"value":"x","ttl_ms":300}`)
+	if code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, _ = httpDo(t, "GET", g.URL+"/db/0/strings/ttl", "")
+		if code == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a key with a 300 ms TTL still exists after 5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, body = httpDo(t, "POST", g.URL+"/db/0/transaction", `{"commands":[["INCR","n"],["NOSUCHCMD"]]}`)
+	if code != 400 || !strings.Contains(body, "EXECABORT") {
+		t.Fatalf("transaction with an unknown command: got %d %s, want 400 EXECABORT", code, body)
+	}
+	if code, body = httpDo(t, "GET", g.URL+"/db/0/strings/n", ""); code != 404 {
+		t.Fatalf("the discarded transaction's INCR ran: %d %s", code, body)
+	}
+}

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("start embedded redis: %w", err)
 		}
 		defer mr.Close()
+		mr.ClockTTL(true) // TTLs run on the wall clock, as in Redis (else keys never expire)
 		cfg.RedisURL = "redis://" + mr.Addr()
 		logger.Warn("no REDIS_URL configured: serving an embedded in-memory Redis; nothing is persisted", "addr", mr.Addr())
 	}
