@@ -42,7 +42,18 @@ const (
 	CodeInternal            = "INTERNAL"             // 500
 	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE" // 503: Redis unreachable or not ready
 	CodePoolTimeout         = "POOL_TIMEOUT"         // 503: no connection free in time
-	CodeTimeout             = "TIMEOUT"              // 504: Redis did not answer in time
+	CodeTimeout             = "TIMEOUT"              // 504: the command was sent and Redis did not answer in time
+	CodeConnectionLost      = "CONNECTION_LOST"      // 502: the connection failed after the command may have been sent
+)
+
+// Outcomes of a failed command, in Problem.Outcome. A 503 always carries
+// OutcomeNotSent (and Retry-After): retrying it is safe. OutcomeUnknown
+// (502 CONNECTION_LOST, 504 TIMEOUT) means the command may have run: retry
+// only what is idempotent. Errors that are Redis's own reply, or that
+// concern no command, carry no outcome.
+const (
+	OutcomeNotSent = "not_sent" // the command certainly never reached Redis
+	OutcomeUnknown = "unknown"  // the command may have reached Redis and run
 )
 
 // FieldError is one failed validation.
@@ -73,6 +84,11 @@ type Problem struct {
 	RequestID string `json:"request_id,omitempty" example:"a1b2c3d4e5f6a7b8"`
 	// Errors lists every failed field of a validation error.
 	Errors []FieldError `json:"errors,omitempty"`
+	// Outcome says, for a command that got no reply, whether it may have
+	// reached Redis: "not_sent" (certainly not: safe to retry) or
+	// "unknown" (it may have run). Absent when Redis answered with the
+	// error or no command was involved.
+	Outcome string `json:"outcome,omitempty" enums:"not_sent,unknown" example:"not_sent"`
 }
 
 // apiError is an error the gateway decided on: a status, a code and a
@@ -82,7 +98,8 @@ type apiError struct {
 	code       string
 	detail     string
 	fields     []FieldError
-	retryAfter int // seconds; 0 = none
+	retryAfter int    // seconds; 0 = none
+	outcome    string // OutcomeNotSent, OutcomeUnknown or ""
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.detail }
@@ -166,13 +183,15 @@ func classify(err error) *apiError {
 	case errors.Is(err, client.ErrTxAborted):
 		return errorf(http.StatusConflict, CodeTxAborted, "the transaction was aborted because a watched key changed; nothing ran")
 	case errors.Is(err, client.ErrForbiddenCommand), errors.Is(err, client.ErrEmptyCommand):
-		return errorf(http.StatusForbidden, CodeForbiddenCommand, "%s", err.Error())
+		ae := errorf(http.StatusForbidden, CodeForbiddenCommand, "%s", err.Error())
+		ae.outcome = OutcomeNotSent
+		return ae
 	case errors.Is(err, client.ErrPoolTimeout):
-		return &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "no Redis connection became free in time", retryAfter: 1}
+		return &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "no Redis connection became free in time; the command was not sent", retryAfter: 1, outcome: OutcomeNotSent}
 	case errors.Is(err, context.Canceled):
-		return errorf(499, CodeCanceled, "the request was canceled")
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		return errorf(http.StatusGatewayTimeout, CodeTimeout, "Redis did not answer within the command timeout")
+		ae := errorf(499, CodeCanceled, "the request was canceled")
+		ae.outcome = outcomeOf(err)
+		return ae
 	case errors.As(err, &re):
 		status, ok := redisStatus[re.Code]
 		if !ok {
@@ -192,8 +211,18 @@ func classify(err error) *apiError {
 			}
 		}
 		return ae
+	case errors.Is(err, client.ErrNotSent):
+		// Dial or handshake failed, the deadline passed before writing, or
+		// the client is closed: nothing reached Redis.
+		detail := "Redis is unreachable; the command was not sent"
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			detail = "no connection to Redis was ready within the command timeout; the command was not sent"
+		}
+		return &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable, detail: detail, retryAfter: 1, outcome: OutcomeNotSent}
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return &apiError{status: http.StatusGatewayTimeout, code: CodeTimeout, detail: "Redis did not answer within the command timeout; the command may have run", outcome: OutcomeUnknown}
 	case client.IsTransport(err):
-		return &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable, detail: "Redis is unreachable", retryAfter: 1}
+		return &apiError{status: http.StatusBadGateway, code: CodeConnectionLost, detail: "the connection to Redis failed before the reply came; the command may have run", outcome: OutcomeUnknown}
 	}
 	return errorf(http.StatusInternalServerError, CodeInternal, "internal error")
 }
@@ -205,6 +234,14 @@ func classify(err error) *apiError {
 func scriptACLRefusal(msg string) bool {
 	return strings.Contains(msg, "The user executing the script can't") ||
 		strings.Contains(msg, "ACL failure in script")
+}
+
+// outcomeOf reports whether a command that failed with err may have run.
+func outcomeOf(err error) string {
+	if errors.Is(err, client.ErrNotSent) {
+		return OutcomeNotSent
+	}
+	return OutcomeUnknown
 }
 
 // isTimeout reports a network deadline (the per-command timeout set on the
@@ -235,6 +272,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		Instance:  r.URL.Path,
 		RequestID: reqID,
 		Errors:    ae.fields,
+		Outcome:   ae.outcome,
 	}
 	if p.Title == "" {
 		p.Title = http.StatusText(ae.status)

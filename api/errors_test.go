@@ -50,25 +50,28 @@ func TestErrorTable(t *testing.T) {
 		body   any
 		status int
 		code   string
+		// outcome is the problem's outcome field: "" when Redis answered
+		// or no command was involved.
+		outcome string
 	}{
-		{"bad JSON", nil, "POST", "/db/0/command", `{"command":`, 400, "VALIDATION"},
-		{"failed validation", nil, "POST", "/db/0/command", map[string]any{"command": []string{}}, 400, "VALIDATION"},
-		{"unknown field", nil, "POST", "/db/0/command", map[string]any{"cmd": []string{"PING"}}, 400, "VALIDATION"},
-		{"Redis ERR", nil, "POST", "/db/0/command", map[string]any{"command": []string{"SET", "onlykey"}}, 400, "ERR"},
-		{"forbidden command", nil, "POST", "/db/0/command", map[string]any{"command": []string{"SELECT", "1"}}, 403, "FORBIDDEN_COMMAND"},
-		{"unknown database", nil, "GET", "/db/nope/dbsize", nil, 404, "UNKNOWN_DATABASE"},
-		{"absent key", nil, "GET", "/db/0/strings/absent-key", nil, 404, "NOT_FOUND"},
-		{"unknown route", nil, "GET", "/nowhere", nil, 404, "NOT_FOUND"},
-		{"method not allowed", nil, "PATCH", "/db/0/strings/k", nil, 405, "METHOD_NOT_ALLOWED"},
-		{"WRONGTYPE", nil, "POST", "/db/0/command", map[string]any{"command": []string{"GET", t.Name() + ":list"}}, 409, "WRONGTYPE"},
-		{"body too large", nil, "POST", "/db/0/command", map[string]any{"command": []string{"SET", "k", strings.Repeat("x", 2000)}}, 413, "BODY_TOO_LARGE"},
-		{"not UTF-8", nil, "POST", "/db/0/command", map[string]any{"command": []string{"GET", t.Name() + ":bin"}}, 422, "NOT_UTF8"},
+		{"bad JSON", nil, "POST", "/db/0/command", `{"command":`, 400, "VALIDATION", ""},
+		{"failed validation", nil, "POST", "/db/0/command", map[string]any{"command": []string{}}, 400, "VALIDATION", ""},
+		{"unknown field", nil, "POST", "/db/0/command", map[string]any{"cmd": []string{"PING"}}, 400, "VALIDATION", ""},
+		{"Redis ERR", nil, "POST", "/db/0/command", map[string]any{"command": []string{"SET", "onlykey"}}, 400, "ERR", ""},
+		{"forbidden command", nil, "POST", "/db/0/command", map[string]any{"command": []string{"SELECT", "1"}}, 403, "FORBIDDEN_COMMAND", OutcomeNotSent},
+		{"unknown database", nil, "GET", "/db/nope/dbsize", nil, 404, "UNKNOWN_DATABASE", ""},
+		{"absent key", nil, "GET", "/db/0/strings/absent-key", nil, 404, "NOT_FOUND", ""},
+		{"unknown route", nil, "GET", "/nowhere", nil, 404, "NOT_FOUND", ""},
+		{"method not allowed", nil, "PATCH", "/db/0/strings/k", nil, 405, "METHOD_NOT_ALLOWED", ""},
+		{"WRONGTYPE", nil, "POST", "/db/0/command", map[string]any{"command": []string{"GET", t.Name() + ":list"}}, 409, "WRONGTYPE", ""},
+		{"body too large", nil, "POST", "/db/0/command", map[string]any{"command": []string{"SET", "k", strings.Repeat("x", 2000)}}, 413, "BODY_TOO_LARGE", ""},
+		{"not UTF-8", nil, "POST", "/db/0/command", map[string]any{"command": []string{"GET", t.Name() + ":bin"}}, 422, "NOT_UTF8", ""},
 		{"Redis down", func(t *testing.T) *gateway {
 			rs := redistest.Start(t)
 			g := gatewayFor(t, rs, Config{}, nil)
 			rs.Stop()
 			return g
-		}, "POST", "/db/0/command", map[string]any{"command": []string{"PING"}}, 503, "UPSTREAM_UNAVAILABLE"},
+		}, "POST", "/db/0/command", map[string]any{"command": []string{"PING"}}, 503, "UPSTREAM_UNAVAILABLE", OutcomeNotSent},
 		{"BUSY script", func(t *testing.T) *gateway {
 			rs := redistest.Start(t, "--busy-reply-threshold", "50")
 			g := gatewayFor(t, rs, Config{}, nil)
@@ -86,12 +89,12 @@ func TestErrorTable(t *testing.T) {
 			})
 			t.Cleanup(func() { rs.Do(t, "SCRIPT", "KILL") })
 			return g
-		}, "POST", "/db/0/command", map[string]any{"command": []string{"PING"}}, 503, "BUSY"},
+		}, "POST", "/db/0/command", map[string]any{"command": []string{"PING"}}, 503, "BUSY", ""},
 		{"MASTERDOWN", func(t *testing.T) *gateway {
 			rs := redistest.Start(t, "--replica-serve-stale-data", "no")
 			rs.Do(t, "REPLICAOF", "127.0.0.1", fmt.Sprint(redistest.FreePort(t)))
 			return gatewayFor(t, rs, Config{}, nil)
-		}, "POST", "/db/0/command", map[string]any{"command": []string{"GET", "k"}}, 503, "MASTERDOWN"},
+		}, "POST", "/db/0/command", map[string]any{"command": []string{"GET", "k"}}, 503, "MASTERDOWN", ""},
 		{"pool timeout", func(t *testing.T) *gateway {
 			rs := redistest.Start(t)
 			g := gatewayFor(t, rs, Config{}, func(c *client.Config) {
@@ -108,11 +111,11 @@ func TestErrorTable(t *testing.T) {
 				return strings.Contains(string(rs.Do(t, "INFO", "clients").Str), "blocked_clients:1")
 			})
 			return g
-		}, "POST", "/db/0/command", map[string]any{"command": []string{"BLPOP", "q2", "1"}}, 503, "POOL_TIMEOUT"},
+		}, "POST", "/db/0/command", map[string]any{"command": []string{"BLPOP", "q2", "1"}}, 503, "POOL_TIMEOUT", OutcomeNotSent},
 		{"command timeout", func(t *testing.T) *gateway {
 			rs := redistest.Start(t)
 			return gatewayFor(t, rs, Config{CommandTimeout: 200 * time.Millisecond}, nil)
-		}, "POST", "/db/0/command", map[string]any{"command": []string{"DEBUG", "SLEEP", "1"}}, 504, "TIMEOUT"},
+		}, "POST", "/db/0/command", map[string]any{"command": []string{"DEBUG", "SLEEP", "1"}}, 504, "TIMEOUT", OutcomeUnknown},
 		{"OOM", func(t *testing.T) *gateway {
 			rs := redistest.Start(t, "--maxmemory", "1mb", "--maxmemory-policy", "noeviction")
 			g := gatewayFor(t, rs, Config{}, nil)
@@ -123,7 +126,7 @@ func TestErrorTable(t *testing.T) {
 				}
 			}
 			return g
-		}, "POST", "/db/0/command", map[string]any{"command": []string{"SET", "more", strings.Repeat("y", 10000)}}, 507, "OOM"},
+		}, "POST", "/db/0/command", map[string]any{"command": []string{"SET", "more", strings.Repeat("y", 10000)}}, 507, "OOM", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,6 +147,12 @@ func TestErrorTable(t *testing.T) {
 			}
 			if tc.status == 503 && rep.Header.Get("Retry-After") == "" {
 				t.Fatalf("503 without Retry-After")
+			}
+			if p.Outcome != tc.outcome {
+				t.Fatalf("outcome %q, want %q", p.Outcome, tc.outcome)
+			}
+			if tc.outcome == OutcomeUnknown && rep.Header.Get("Retry-After") != "" {
+				t.Fatalf("outcome unknown with Retry-After %q: a retry is not safe", rep.Header.Get("Retry-After"))
 			}
 			if tc.status >= 500 && strings.Contains(p.Detail, "127.0.0.1") {
 				t.Fatalf("5xx detail leaks internals: %q", p.Detail)

@@ -110,6 +110,7 @@ type outcome struct {
 	status     int    // 0: transport error (err)
 	code       string // problem code of an error reply
 	retryAfter string
+	sent       string // the problem's outcome: not_sent, unknown or ""
 	dur        time.Duration
 	crossed    bool   // a 200 whose reply is not this request's own
 	detail     string // what was crossed, for the failure message
@@ -145,7 +146,7 @@ func call(ctx context.Context, hc *http.Client, method, url string, body any, ou
 		if jerr := json.Unmarshal(data, &p); jerr != nil || res.Header.Get("Content-Type") != "application/problem+json" {
 			o.crossed, o.detail = true, fmt.Sprintf("status %d without a problem body: %q", res.StatusCode, data)
 		}
-		o.code = p.Code
+		o.code, o.sent = p.Code, p.Outcome
 		return o
 	}
 	if out != nil {
@@ -213,6 +214,7 @@ type tally struct {
 	durs     []time.Duration
 	maxBy    map[string]time.Duration // slowest request per kind
 	noRetry  int                      // 503 without Retry-After
+	muddled  []string                 // failures whose outcome contradicts their status
 	requests int
 }
 
@@ -244,6 +246,15 @@ func (t *tally) add(o outcome) {
 	}
 	if o.status == http.StatusServiceUnavailable && o.retryAfter == "" {
 		t.noRetry++
+	}
+	// 503 (retry invited) only for commands that never reached Redis;
+	// 502 and 504 say the command may have run and invite no retry.
+	switch {
+	case o.status == http.StatusServiceUnavailable && o.code != CodeUpstreamUnavailable && o.code != CodePoolTimeout:
+		// a Redis reply such as LOADING: no outcome needed
+	case o.status == http.StatusServiceUnavailable && o.sent != OutcomeNotSent,
+		(o.status == http.StatusBadGateway || o.status == http.StatusGatewayTimeout) && (o.sent != OutcomeUnknown || o.retryAfter != ""):
+		t.muddled = append(t.muddled, fmt.Sprintf("%s with outcome %q, Retry-After %q", o.kind(), o.sent, o.retryAfter))
 	}
 }
 
@@ -311,6 +322,9 @@ func (t *tally) only(tb testing.TB, phase string, kinds ...string) {
 	defer t.mu.Unlock()
 	if len(t.crossed) > 0 {
 		tb.Errorf("%s: %d crossed replies, first: %s", phase, len(t.crossed), t.crossed[0])
+	}
+	if len(t.muddled) > 0 {
+		tb.Errorf("%s: %d failures whose outcome contradicts their status, first: %s", phase, len(t.muddled), t.muddled[0])
 	}
 	for k, n := range t.byKind {
 		ok := false
@@ -386,7 +400,7 @@ func TestReliabilityRedisKilledUnderLoad(t *testing.T) {
 		time.Sleep(700 * time.Millisecond)
 		cancel()
 		during := <-down
-		during.only(t, "while Redis is down", "200", "503 UPSTREAM_UNAVAILABLE")
+		during.only(t, "while Redis is down", "200", "503 UPSTREAM_UNAVAILABLE", "502 CONNECTION_LOST")
 		if n := during.count("503 UPSTREAM_UNAVAILABLE"); n == 0 {
 			t.Errorf("while Redis is down: no 503 at all (%s)", during)
 		}
@@ -421,7 +435,7 @@ func TestReliabilityRedisKilledUnderLoad(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		cancel()
 		restart := <-up
-		restart.only(t, "across the restart", "200", "503 UPSTREAM_UNAVAILABLE")
+		restart.only(t, "across the restart", "200", "503 UPSTREAM_UNAVAILABLE", "502 CONNECTION_LOST")
 
 		after := phase(t, 300*time.Millisecond, workers, op)
 		after.only(t, "after the restart", "200")
@@ -429,7 +443,8 @@ func TestReliabilityRedisKilledUnderLoad(t *testing.T) {
 	})
 }
 
-// Scenario 2: Redis paused with SIGSTOP: 504 within the command timeout,
+// Scenario 2: Redis paused with SIGSTOP: 504 (or 503 for commands never
+// sent) within the command timeout,
 // and after SIGCONT no stale reply reaches a later request.
 func TestReliabilityRedisPaused(t *testing.T) {
 	leakCheck(t, "scenario", func(t *testing.T) {
@@ -453,7 +468,10 @@ func TestReliabilityRedisPaused(t *testing.T) {
 		rs.Pause()
 		paused := phase(t, 800*time.Millisecond, workers, strOp("paused"))
 		rs.Resume()
-		paused.only(t, "while paused", "504 TIMEOUT")
+		// Commands written before the pause end with 504 (outcome unknown);
+		// later ones wait on a handshake that never completes and end with
+		// 503 (not sent).
+		paused.only(t, "while paused", "504 TIMEOUT", "503 UPSTREAM_UNAVAILABLE")
 		// The bound: the command timeout plus a generous margin for a loaded
 		// machine; the measured figure is logged.
 		if m := paused.max(); m > cmdTimeout+time.Second {
@@ -490,8 +508,8 @@ func TestReliabilityBrokenConnections(t *testing.T) {
 			}
 			for i := range 5 {
 				p.CutNextReply()
-				if o := echoOp(t.Context(), hc, g.URL, "proxied", fmt.Sprint("cut-", i)); o.status != http.StatusServiceUnavailable || o.code != CodeUpstreamUnavailable || o.retryAfter == "" {
-					t.Fatalf("request %d whose reply was cut: got %s (Retry-After %q), want 503 UPSTREAM_UNAVAILABLE with Retry-After", i, o.kind(), o.retryAfter)
+				if o := echoOp(t.Context(), hc, g.URL, "proxied", fmt.Sprint("cut-", i)); o.status != http.StatusBadGateway || o.code != CodeConnectionLost || o.sent != OutcomeUnknown || o.retryAfter != "" {
+					t.Fatalf("request %d whose reply was cut: got %s (outcome %q, Retry-After %q), want 502 CONNECTION_LOST, outcome unknown, no Retry-After", i, o.kind(), o.sent, o.retryAfter)
 				}
 				// The very next request gets its own reply.
 				if o := echoOp(t.Context(), hc, g.URL, "proxied", fmt.Sprint("next-", i)); o.status != http.StatusOK || o.crossed {
@@ -515,7 +533,7 @@ func TestReliabilityBrokenConnections(t *testing.T) {
 			_, _, cutsAfter := p.Stats()
 			cuts := cutsAfter - cutsBefore
 			failed := tl.requests - tl.count("200")
-			tl.only(t, "cuts under load", "200", "503 UPSTREAM_UNAVAILABLE")
+			tl.only(t, "cuts under load", "200", "503 UPSTREAM_UNAVAILABLE", "502 CONNECTION_LOST")
 			// A cut reply fails the request it belonged to, or a dial in
 			// progress, and nothing else.
 			if failed > cuts {
@@ -537,7 +555,7 @@ func TestReliabilityBrokenConnections(t *testing.T) {
 			cancel()
 			tl := <-res
 			failed := tl.requests - tl.count("200")
-			tl.only(t, "resets under load", "200", "503 UPSTREAM_UNAVAILABLE")
+			tl.only(t, "resets under load", "200", "503 UPSTREAM_UNAVAILABLE", "502 CONNECTION_LOST")
 			// Each reset connection fails at most the one request on it (or the
 			// next one to take it from the pool), never more.
 			if failed > reset {
@@ -553,7 +571,7 @@ func TestReliabilityBrokenConnections(t *testing.T) {
 			p.SetBlackhole(true)
 			tl := phase(t, 600*time.Millisecond, 4, mixedOp(hc, g.URL, "proxied", "hole"))
 			p.SetBlackhole(false)
-			tl.only(t, "blackholed", "504 TIMEOUT")
+			tl.only(t, "blackholed", "504 TIMEOUT", "503 UPSTREAM_UNAVAILABLE")
 			if m := tl.max(); m > 500*time.Millisecond+time.Second {
 				t.Errorf("blackholed requests took up to %v, want about the command timeout 500ms", m)
 			}

@@ -125,7 +125,7 @@ func TestUpstashRedisDown(t *testing.T) {
 	rs.Stop()
 	rep := g.do(t, "POST", "/upstash/0", `["GET","k"]`)
 	if rep.Status != 503 || rep.Header.Get("Retry-After") == "" || rep.Header.Get("Content-Type") != "application/json" ||
-		!strings.Contains(string(rep.Body), `"error":"Redis is unreachable"`) {
+		!strings.Contains(string(rep.Body), `"error":"Redis is unreachable`) {
 		t.Fatalf("Redis down: %d %v %s, want 503 JSON with Retry-After", rep.Status, rep.Header, rep.Body)
 	}
 	rs.Restart()

@@ -20,8 +20,10 @@ import (
 // calls that dominate a gateway's cost.
 //
 // The guarantees of the pool hold:
-//   - a caller whose context ends returns at once; its reply is still read
-//     and dropped, so the next caller never gets it;
+//   - a caller whose context ends returns at once; if its command was not
+//     yet written it is dropped and never sent (the error matches
+//     ErrNotSent), else its reply is still read and dropped, so the next
+//     caller never gets it;
 //   - a connection that fails (I/O error, protocol error, or no reply for
 //     HealthTimeout while commands wait) fails every command written on it
 //     and is replaced; commands not yet written go to the new connection;
@@ -34,7 +36,18 @@ import (
 type apRequest struct {
 	args []string
 	done chan apResult // buffered: the reader never blocks on a gone caller
+	// state settles the race between a caller whose ctx ends and the
+	// writer: whoever moves it off apQueued first decides whether the
+	// command is written (apWriting) or dropped unsent (apAbandoned).
+	state atomic.Int32
 }
+
+// States of an apRequest.
+const (
+	apQueued int32 = iota
+	apWriting
+	apAbandoned
+)
 
 type apResult struct {
 	v   Value
@@ -87,15 +100,18 @@ func (ap *autoPipe) do(ctx context.Context, args []string) (Value, error) {
 	select {
 	case c.queue <- req:
 	case <-ctx.Done():
-		return Value{}, ctx.Err()
+		return Value{}, notSent(ctx.Err())
 	case <-c.closing:
-		return Value{}, errAutoPipeClosed
+		return Value{}, notSent(errAutoPipeClosed)
 	}
 	select {
 	case r := <-req.done:
 		return r.v, r.err
 	case <-ctx.Done():
-		return Value{}, ctx.Err() // the reply, when it comes, is dropped
+		if req.state.CompareAndSwap(apQueued, apAbandoned) {
+			return Value{}, notSent(ctx.Err()) // the writer will skip it
+		}
+		return Value{}, ctx.Err() // written: the reply, when it comes, is dropped
 	}
 }
 
@@ -124,7 +140,7 @@ func (c *apConn) run() {
 			return
 		}
 		if time.Now().Before(downUntil) {
-			first.done <- apResult{err: downErr}
+			first.done <- apResult{err: notSent(downErr)}
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.p.Config().DialTimeout)
@@ -135,7 +151,7 @@ func (c *apConn) run() {
 			downUntil = time.Now().Add(backoff)
 			backoff = min(backoff*2, time.Second)
 			c.logger("auto-pipeline dial failed", err)
-			first.done <- apResult{err: downErr}
+			first.done <- apResult{err: notSent(downErr)}
 			continue
 		}
 		backoff = 20 * time.Millisecond
@@ -151,7 +167,7 @@ func (c *apConn) failQueued(err error) {
 	for {
 		select {
 		case req := <-c.queue:
-			req.done <- apResult{err: err}
+			req.done <- apResult{err: notSent(err)}
 		default:
 			return
 		}
@@ -182,12 +198,18 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 	batch := make([]*apRequest, 0, apBatch)
 	next := first
 	for {
-		batch = append(batch[:0], next)
+		batch = batch[:0]
+		// A command whose caller has gone is dropped, never written.
+		if next.state.CompareAndSwap(apQueued, apWriting) {
+			batch = append(batch, next)
+		}
 	collect:
 		for len(batch) < apBatch {
 			select {
 			case req := <-c.queue:
-				batch = append(batch, req)
+				if req.state.CompareAndSwap(apQueued, apWriting) {
+					batch = append(batch, req)
+				}
 			default:
 				break collect
 			}

@@ -208,7 +208,9 @@ func OptionsFor(args []string) Options {
 }
 
 // DoRaw runs one command and returns the unshaped reply. A Redis error
-// reply is returned both as the Value and as a *Error.
+// reply is returned both as the Value and as a *Error. A failure before
+// anything was written matches [ErrNotSent]; any other transport failure
+// may come after the command reached Redis.
 func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if err := CheckCommand(args); err != nil {
 		return Value{}, err
@@ -222,8 +224,12 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	}
 	start := time.Now()
 	cn, err := p.Get(ctx)
+	if err == nil && ctx.Err() != nil {
+		p.Put(cn, nil) // nothing written: the connection is clean
+		err = ctx.Err()
+	}
 	if err != nil {
-		err = fmt.Errorf("client: %s: %w", upper(args[0]), err)
+		err = fmt.Errorf("client: %s: %w", upper(args[0]), notSent(err))
 		c.observed(args, start, err)
 		return Value{}, err
 	}

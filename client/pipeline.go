@@ -39,9 +39,10 @@ func (p *Pipeline) Len() int { return len(p.cmds) }
 
 // Exec sends the queued commands and returns one Result per command, in
 // order. Every command is checked before anything is sent: a refused
-// command fails the whole pipeline and nothing runs. A transport failure
-// midway also fails the whole call (the commands before it may have run;
-// none is resent). The queue is emptied.
+// command fails the whole pipeline and nothing runs. A failure before
+// anything was written matches [ErrNotSent]. A transport failure midway
+// fails the whole call without ErrNotSent (any command may have run; none
+// is resent). The queue is emptied.
 func (p *Pipeline) Exec(ctx context.Context) ([]Result, error) {
 	cmds := p.cmds
 	p.cmds = nil
@@ -64,8 +65,12 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 	}
 	start := time.Now()
 	cn, err := pl.Get(ctx)
+	if err == nil && ctx.Err() != nil {
+		pl.Put(cn, nil) // nothing written: the connection is clean
+		err = ctx.Err()
+	}
 	if err != nil {
-		err = fmt.Errorf("client: pipeline: %w", err)
+		err = fmt.Errorf("client: pipeline: %w", notSent(err))
 		c.observedPipe(cmds, start, err)
 		return nil, err
 	}
@@ -148,7 +153,9 @@ func (e *TxError) Unwrap() error { return e.Err }
 // command: runtime errors (such as WRONGTYPE) are per-command, as in Redis.
 // It returns [ErrTxAborted] when a watched key changed, a *TxError when
 // Redis refused a command at queue time (nothing ran), and errors wrapping
-// ErrForbiddenCommand before sending anything.
+// ErrForbiddenCommand before sending anything. A failure before MULTI was
+// written matches [ErrNotSent]; a transport failure after it does not (the
+// transaction may have run).
 //
 // To read values between WATCH and MULTI, use [Client.Tx].
 func (c *Client) Transaction(ctx context.Context, watch []string, cmds [][]string) ([]Result, error) {

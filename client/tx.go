@@ -27,7 +27,7 @@ type Tx struct {
 func (c *Client) Tx(ctx context.Context, watch ...string) (*Tx, error) {
 	cn, err := c.pool.Get(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("client: transaction: %w", err)
+		return nil, fmt.Errorf("client: transaction: %w", notSent(err))
 	}
 	tx := &Tx{c: c, cn: cn}
 	if len(watch) > 0 {
@@ -38,7 +38,8 @@ func (c *Client) Tx(ctx context.Context, watch ...string) (*Tx, error) {
 		}
 		if err != nil {
 			tx.Close()
-			return nil, fmt.Errorf("client: transaction: watch: %w", err)
+			// WATCH changes no data and nothing else was sent.
+			return nil, fmt.Errorf("client: transaction: watch: %w", notSent(err))
 		}
 		tx.watching = true
 	}
@@ -93,7 +94,10 @@ func (tx *Tx) Exec(ctx context.Context) ([]Result, error) {
 		}
 	}
 	if tx.err != nil {
-		return nil, fmt.Errorf("client: transaction: %w", tx.err)
+		return nil, fmt.Errorf("client: transaction: %w", notSent(tx.err))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("client: transaction: %w", notSent(err))
 	}
 	done := tx.cn.Watch(ctx)
 	res, err := tx.exec(cmds)

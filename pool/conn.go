@@ -118,7 +118,10 @@ func (cn *Conn) Close() error {
 // becomes ctx's deadline (or none), and cancelling ctx interrupts any
 // blocked read or write. The returned function undoes this; it returns
 // ctx.Err() when ctx ended while watched, in which case the connection is
-// marked broken (a reply may be half read).
+// marked broken (a reply may be half read). Otherwise it clears the
+// deadline: left on the socket, it would fail the idle liveness check of a
+// connection idle longer than the last command's timeout, and the pool
+// would re-dial it long before Config.MaxIdleTime.
 func (cn *Conn) Watch(ctx context.Context) (done func() error) {
 	dl, ok := ctx.Deadline()
 	if !ok {
@@ -138,6 +141,9 @@ func (cn *Conn) Watch(ctx context.Context) (done func() error) {
 		if !stop() {
 			cn.MarkBroken()
 			return ctx.Err()
+		}
+		if !dl.IsZero() {
+			_ = cn.nc.SetDeadline(time.Time{})
 		}
 		return nil
 	}

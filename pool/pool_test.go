@@ -196,6 +196,42 @@ func TestKilledIdleConnectionIsSkipped(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionOutlivesCommandDeadline pins issue 18 item 2: a
+// connection that sat idle longer than the deadline of the command that last
+// used it is reused (same CLIENT ID), not counted stale and re-dialled.
+func TestIdleConnectionOutlivesCommandDeadline(t *testing.T) {
+	s := redistest.Start(t)
+	cases := []struct {
+		name    string
+		timeout time.Duration
+	}{
+		{name: "ShortDeadline", timeout: 50 * time.Millisecond},
+		{name: "LongerDeadline", timeout: 200 * time.Millisecond},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPool(t, pool.Config{Addr: s.Addr(), PoolSize: 1})
+			ctx, cancel := context.WithTimeout(t.Context(), tc.timeout)
+			defer cancel()
+			first, err := do(ctx, p, "CLIENT", "ID")
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-ctx.Done() // idle past the deadline the command ran under
+			second, err := do(t.Context(), p, "CLIENT", "ID")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.Int != second.Int {
+				t.Errorf("CLIENT ID %d then %d: the idle connection was re-dialled", first.Int, second.Int)
+			}
+			if st := p.Stats(); st.StaleConns != 0 || st.Misses != 1 {
+				t.Errorf("stats %+v, want no stale connection and one dial", st)
+			}
+		})
+	}
+}
+
 func TestAuth(t *testing.T) {
 	s := redistest.Start(t, "--requirepass", "secret")
 	c := dial(t, s.Addr())

@@ -1,0 +1,106 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/redistest"
+)
+
+// TestNotSentCommandsNeverRun sends INCRs whose contexts are cancelled
+// before or around the exchange, in both modes, and checks the outcome the
+// client reports: no INCR reported as not sent (errors.Is ErrNotSent) ran,
+// so the counter lies between the acknowledged INCRs and those plus the
+// ones whose outcome is unknown.
+func TestNotSentCommandsNeverRun(t *testing.T) {
+	s := redistest.Start(t)
+	cases := []struct {
+		name  string
+		tweak func(*client.Config)
+	}{
+		{name: "Pooled"},
+		{name: "AutoPipelined", tweak: autoPipelined},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(t, s, 0, tc.tweak)
+			key := "outcome:" + strconv.Itoa(i)
+			var mu sync.Mutex
+			var acked, unsent, unknown int
+			var wg sync.WaitGroup
+			for g := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := range 100 {
+						ctx, cancel := context.WithCancel(t.Context())
+						if (g+n)%2 == 0 {
+							cancel() // gone before the command is sent
+						}
+						_, err := c.Do(ctx, "INCR", key)
+						cancel()
+						mu.Lock()
+						switch {
+						case err == nil:
+							acked++
+						case errors.Is(err, client.ErrNotSent):
+							unsent++
+						default:
+							unknown++
+						}
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			got, err := c.Do(t.Context(), "GET", key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			if got != nil {
+				n, _ = strconv.Atoi(string(got.([]byte)))
+			}
+			if n < acked || n > acked+unknown {
+				t.Fatalf("counter %d, want between %d acknowledged and %d (+%d unknown); %d not sent", n, acked, acked+unknown, unknown, unsent)
+			}
+			if unsent == 0 {
+				t.Fatalf("no command with a cancelled context was reported not sent (%d acked, %d unknown)", acked, unknown)
+			}
+		})
+	}
+}
+
+// TestUnreachableRedisIsNotSent checks that a command against a Redis that
+// is down fails with ErrNotSent in both modes (a dial failure sends
+// nothing), which the HTTP layer turns into a retryable 503.
+func TestUnreachableRedisIsNotSent(t *testing.T) {
+	cases := []struct {
+		name  string
+		tweak func(*client.Config)
+	}{
+		{name: "Pooled"},
+		{name: "AutoPipelined", tweak: autoPipelined},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := redistest.Start(t)
+			c := newClient(t, s, 0, tc.tweak)
+			s.Stop()
+			_, err := c.Do(t.Context(), "INCR", "k")
+			if !errors.Is(err, client.ErrNotSent) {
+				t.Fatalf("INCR with Redis down: %v, want ErrNotSent", err)
+			}
+			if _, err := c.Pipe(t.Context(), [][]string{{"INCR", "k"}}); !errors.Is(err, client.ErrNotSent) {
+				t.Fatalf("pipeline with Redis down: %v, want ErrNotSent", err)
+			}
+			if _, err := c.Transaction(t.Context(), nil, [][]string{{"INCR", "k"}}); !errors.Is(err, client.ErrNotSent) {
+				t.Fatalf("transaction with Redis down: %v, want ErrNotSent", err)
+			}
+		})
+	}
+}
