@@ -102,7 +102,7 @@ func (d *deps) takeTail(db *Database) (func(), error) {
 	case sem <- struct{}{}:
 		return func() { <-sem }, nil
 	default:
-		return nil, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "too many stream tails on this database", retryAfter: 1}
+		return nil, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, detail: "too many stream tails on this database", retryAfter: 1, outcome: OutcomeNotSent}
 	}
 }
 

@@ -137,7 +137,7 @@ func (b *blockers) hold(ctx context.Context, limit int) (func(), error) {
 		b.n = map[blockerKey]int{}
 	}
 	if b.n[k] >= limit {
-		return nil, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, retryAfter: 1,
+		return nil, &apiError{status: http.StatusServiceUnavailable, code: CodePoolTimeout, retryAfter: 1, outcome: OutcomeNotSent,
 			detail: "this token already runs " + strconv.Itoa(limit) + " blocking commands on database " + strconv.Quote(st.db.Name) + " (max_blocking_per_token); nothing was sent"}
 	}
 	b.n[k]++

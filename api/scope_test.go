@@ -162,7 +162,7 @@ func TestBlockingCommandsPerToken(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	rep := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"XREAD", "BLOCK", "100", "STREAMS", "other", "$"}}, "Authorization: Bearer read")
-	if rep.Status != 503 || rep.Problem(t).Code != CodePoolTimeout || rep.Header.Get("Retry-After") == "" {
+	if p := rep.Problem(t); rep.Status != 503 || p.Code != CodePoolTimeout || p.Outcome != OutcomeNotSent || rep.Header.Get("Retry-After") == "" {
 		t.Fatalf("third blocking command of the token: got %d %s, want 503 POOL_TIMEOUT", rep.Status, rep.Body)
 	}
 	// Other tokens are not held up by it.
