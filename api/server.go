@@ -150,6 +150,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger, flushFailures := summarizeFailures(logger, failureLogInterval)
 	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
 	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands)
 	if err != nil {
@@ -167,6 +168,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.onClose = append(d.onClose, h.close)
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 	}
+	d.onClose = append(d.onClose, flushFailures)
 	sort.Slice(d.names, func(i, j int) bool { return dbLess(d.names[i], d.names[j]) })
 	metrics.watch(dbs)
 	r := chi.NewRouter()
