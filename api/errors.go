@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/redis-gateway/redis-gateway/client"
 )
@@ -253,7 +255,8 @@ func isTimeout(err error) bool {
 
 // writeError sends err as problem+json. It chooses the status (through
 // classify), adds Retry-After on 503 and WWW-Authenticate on 401, and logs
-// server-side failures with the request ID; nothing else writes errors.
+// server-side failures with the request ID (repeated ones are summarised by
+// the server's failureSummary); nothing else writes errors.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	ae := classify(err)
 	reqID := RequestID(r.Context())
@@ -291,4 +294,134 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		return // nobody is listening
 	}
 	writeJSON(w, logger, ae.status, p)
+}
+
+// failureLogInterval is the window over which repeated request failures of
+// one code are summarised in the log.
+const failureLogInterval = 5 * time.Second
+
+// isFailureMessage reports the per-request failure lines that are
+// summarised.
+func isFailureMessage(msg string) bool {
+	switch msg {
+	case "request failed", "upstash request failed", "websocket request failed":
+		return true
+	}
+	return false
+}
+
+// failureSummary is a slog.Handler that keeps an outage from flooding the
+// log: the first failure line of a code in each interval is logged as it
+// comes; the others go out at debug level only, and when the interval ends
+// one ERROR line "request failures summarised" gives the code and how many
+// there were. Other records pass through untouched. It is safe for
+// concurrent use.
+type failureSummary struct {
+	inner slog.Handler
+	st    *failureState // shared by the handlers derived with WithAttrs
+}
+
+type failureState struct {
+	interval time.Duration
+	mu       sync.Mutex
+	windows  map[string]*failureWindow // by problem code
+	closed   bool
+}
+
+type failureWindow struct {
+	end        time.Time
+	suppressed int
+	timer      *time.Timer
+}
+
+// summarizeFailures wraps logger's handler in a failureSummary. flush logs
+// the pending summaries and stops the timers; call it on close.
+func summarizeFailures(logger *slog.Logger, interval time.Duration) (_ *slog.Logger, flush func()) {
+	st := &failureState{interval: interval, windows: map[string]*failureWindow{}}
+	h := &failureSummary{inner: logger.Handler(), st: st}
+	return slog.New(h), func() {
+		st.mu.Lock()
+		st.closed = true
+		pending := st.windows
+		st.windows = map[string]*failureWindow{}
+		st.mu.Unlock()
+		for code, w := range pending {
+			w.timer.Stop()
+			h.summarise(code, w.suppressed)
+		}
+	}
+}
+
+func (h *failureSummary) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l)
+}
+
+func (h *failureSummary) WithAttrs(as []slog.Attr) slog.Handler {
+	return &failureSummary{inner: h.inner.WithAttrs(as), st: h.st}
+}
+
+func (h *failureSummary) WithGroup(name string) slog.Handler {
+	return &failureSummary{inner: h.inner.WithGroup(name), st: h.st}
+}
+
+func (h *failureSummary) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelError || !isFailureMessage(r.Message) {
+		return h.inner.Handle(ctx, r)
+	}
+	code := "?"
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "code" {
+			code = a.Value.String()
+			return false
+		}
+		return true
+	})
+	if h.st.count(code, r.Time, h) {
+		return h.inner.Handle(ctx, r) // first of its interval
+	}
+	if !h.inner.Enabled(ctx, slog.LevelDebug) {
+		return nil
+	}
+	r.Level = slog.LevelDebug
+	return h.inner.Handle(ctx, r)
+}
+
+// count records one failure of code at t and reports whether it opens a
+// new interval (and is logged as it is).
+func (st *failureState) count(code string, t time.Time, h *failureSummary) (first bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	w := st.windows[code]
+	if w != nil && t.Before(w.end) {
+		w.suppressed++
+		return false
+	}
+	if st.closed {
+		return true
+	}
+	w = &failureWindow{end: t.Add(st.interval)}
+	st.windows[code] = w
+	w.timer = time.AfterFunc(st.interval, func() {
+		st.mu.Lock()
+		if st.windows[code] != w {
+			st.mu.Unlock()
+			return // flushed
+		}
+		delete(st.windows, code)
+		n := w.suppressed
+		st.mu.Unlock()
+		h.summarise(code, n)
+	})
+	return true
+}
+
+// summarise logs one line for n failures of code beyond the first of an
+// interval (nothing when n is 0).
+func (h *failureSummary) summarise(code string, n int) {
+	if n == 0 {
+		return
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelError, "request failures summarised", 0)
+	r.AddAttrs(slog.String("code", code), slog.Int("count", n), slog.Duration("dur", h.st.interval))
+	_ = h.inner.Handle(context.Background(), r)
 }

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,5 +193,94 @@ func waitFor(tb testing.TB, cond func() bool) {
 			tb.Fatal("condition not met within 10s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestFailuresAreSummarised: during an outage the log gets one ERROR line
+// per code per interval plus one summary with the count, not one line per
+// request; at debug level every request's line is still there.
+func TestFailuresAreSummarised(t *testing.T) {
+	const requests = 40
+	cases := []struct {
+		name       string
+		level      slog.Level
+		wantFailed int // "request failed" lines
+	}{
+		{name: "Warn", level: slog.LevelWarn, wantFailed: 1},
+		{name: "Debug", level: slog.LevelDebug, wantFailed: requests},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			pc, err := client.ParseURL(rs.URL(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := client.New(client.Config{Pool: pc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			var buf syncBuffer
+			logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: tc.level}))
+			srv := NewServer(logger, Config{}, []*Database{{Name: "0", Client: c, Addr: rs.URL(0)}}, nil)
+			g := &gateway{URL: newHTTPServer(t, srv), Redis: rs}
+			rs.Stop()
+			for i := range requests {
+				if rep := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"PING"}}); rep.Status != 503 {
+					t.Fatalf("request %d: %d %s, want 503", i, rep.Status, rep.Body)
+				}
+			}
+			srv.Close() // flushes the pending summary
+			out := buf.String()
+			if n := strings.Count(out, `msg="request failed"`); n != tc.wantFailed {
+				t.Errorf("%d request failed lines, want %d:\n%s", n, tc.wantFailed, out)
+			}
+			want := fmt.Sprintf(`level=ERROR msg="request failures summarised" code=UPSTREAM_UNAVAILABLE count=%d`, requests-1)
+			if strings.Count(out, want) != 1 {
+				t.Errorf("want one summary %q in:\n%s", want, out)
+			}
+		})
+	}
+}
+
+// TestFailureSummaryAtIntervalEnd: the summary is logged when the interval
+// ends, without a flush, and the next failure opens a new interval.
+func TestFailureSummaryAtIntervalEnd(t *testing.T) {
+	var buf syncBuffer
+	logger, flush := summarizeFailures(slog.New(slog.NewTextHandler(&buf, nil)), 20*time.Millisecond)
+	defer flush()
+	for range 5 {
+		logger.Error("request failed", "code", "TIMEOUT")
+	}
+	logger.Error("request failed", "code", "POOL_TIMEOUT")
+	logger.Info("unrelated")
+	want := `msg="request failures summarised" code=TIMEOUT count=4`
+	waitFor(t, func() bool { return strings.Contains(buf.String(), want) })
+	logger.Error("request failed", "code", "TIMEOUT")
+	out := buf.String()
+	if n := strings.Count(out, `msg="request failed" code=TIMEOUT`); n != 2 {
+		t.Errorf("%d TIMEOUT lines, want the first of each interval (2):\n%s", n, out)
+	}
+	if strings.Contains(out, "code=POOL_TIMEOUT count=") || !strings.Contains(out, `msg=unrelated`) {
+		t.Errorf("a single failure got a summary, or another record was dropped:\n%s", out)
 	}
 }

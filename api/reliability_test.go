@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -786,5 +787,77 @@ func TestReliabilityGracefulShutdown(t *testing.T) {
 			t.Fatalf("%d of %d acknowledged writes are not in Redis, first: %s", len(missing), len(acked), missing[0])
 		}
 		t.Logf("graceful shutdown: %d acknowledged writes all in Redis, %d refused after it began, Shutdown took %v", len(acked), failed.Load(), took)
+	})
+}
+
+// TestReliabilityRetryOnlyNotSent: workers INCR their own counters under a
+// CLIENT KILL storm and retry only the failures whose outcome is not_sent.
+// No not_sent INCR may have run, so each counter ends between the
+// acknowledged INCRs and those plus the ones whose outcome was unknown
+// (which ran or not: the client cannot know, and did not retry them).
+func TestReliabilityRetryOnlyNotSent(t *testing.T) {
+	leakCheck(t, "scenario", func(t *testing.T) {
+		rs := redistest.Start(t)
+		g := newGateway(t, gatewayOpts{redis: rs, cfg: Config{CommandTimeout: time.Second}})
+		hc := loadClient(t)
+		const workers, incrs = 8, 150
+		ctx, cancel := context.WithCancel(t.Context())
+		killed := make(chan int, 1)
+		go func() {
+			n := 0
+			tick := time.NewTicker(15 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					killed <- n
+					return
+				case <-tick.C:
+					rs.Do(t, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+					n++
+				}
+			}
+		}()
+		type count struct{ acked, unknown, retried int }
+		counts := make([]count, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				key := fmt.Sprintf("retry-only-not-sent:%d", w)
+				for range incrs {
+					for {
+						o := call(t.Context(), hc, "POST", g.URL+"/db/0/command", map[string]any{"command": []string{"INCR", key}}, nil)
+						if o.status == http.StatusOK {
+							counts[w].acked++
+							break
+						}
+						if o.sent == OutcomeNotSent {
+							counts[w].retried++
+							continue // safe: it never reached Redis
+						}
+						if o.sent != OutcomeUnknown {
+							t.Errorf("INCR failed with %s and no outcome", o.kind())
+						}
+						counts[w].unknown++
+						break
+					}
+				}
+			})
+		}
+		wg.Wait()
+		cancel()
+		kills := <-killed
+		var total count
+		for w, c := range counts {
+			v := rs.Do(t, "GET", fmt.Sprintf("retry-only-not-sent:%d", w))
+			got, _ := strconv.Atoi(string(v.Str))
+			if got < c.acked || got > c.acked+c.unknown {
+				t.Errorf("worker %d: counter %d, want between %d acknowledged and %d (+%d unknown)", w, got, c.acked, c.acked+c.unknown, c.unknown)
+			}
+			total.acked += c.acked
+			total.unknown += c.unknown
+			total.retried += c.retried
+		}
+		t.Logf("CLIENT KILL ×%d: %d INCRs acknowledged, %d unknown (not retried), %d not_sent retried", kills, total.acked, total.unknown, total.retried)
 	})
 }

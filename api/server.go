@@ -194,6 +194,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger, flushFailures := summarizeFailures(logger, failureLogInterval)
 	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
 	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands, d.cfg.Signed)
 	if err != nil {
@@ -217,6 +218,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.onClose = append(d.onClose, func() { u.Close() })
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 	}
+	d.onClose = append(d.onClose, flushFailures)
 	sort.Slice(d.names, func(i, j int) bool { return dbLess(d.names[i], d.names[j]) })
 	metrics.watch(dbs)
 	r := chi.NewRouter()

@@ -60,9 +60,55 @@ type autoPipe struct {
 	next  atomic.Uint32
 }
 
+// Dial backoff of the shared connections while Redis cannot be reached.
+// The bound is small so that the path serves again within about 40 ms of
+// Redis answering; the backoff is shared by a client's connections, so
+// a Redis that stays down sees at most one failed dial per backoff period
+// from them, not one per connection.
+const (
+	apBackoffMin = 5 * time.Millisecond
+	apBackoffMax = 40 * time.Millisecond
+)
+
+// apDown is the dial state shared by a client's auto-pipelined
+// connections. It is safe for concurrent use.
+type apDown struct {
+	mu      sync.Mutex
+	until   time.Time // fail commands at once until then
+	err     error     // the last dial error
+	backoff time.Duration
+}
+
+// check returns the dial error to fail with while the backoff runs, or nil
+// when a dial may be tried.
+func (d *apDown) check(now time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now.Before(d.until) {
+		return d.err
+	}
+	return nil
+}
+
+// failed records a failed dial and starts (or doubles) the backoff.
+func (d *apDown) failed(now time.Time, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.backoff = min(max(d.backoff*2, apBackoffMin), apBackoffMax)
+	d.until, d.err = now.Add(d.backoff), err
+}
+
+// ok records a successful dial.
+func (d *apDown) ok() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.until, d.err, d.backoff = time.Time{}, nil, 0
+}
+
 // apConn is one shared connection with its writer and reader goroutines.
 type apConn struct {
 	p       *pool.Pool
+	down    *apDown // shared by the client's connections
 	queue   chan *apRequest
 	health  time.Duration
 	logger  func(msg string, err error)
@@ -75,9 +121,11 @@ const apBatch = 512
 
 func newAutoPipe(p *pool.Pool, conns int, health time.Duration, logf func(string, error)) *autoPipe {
 	ap := &autoPipe{}
+	down := &apDown{}
 	for range conns {
 		c := &apConn{
 			p:       p,
+			down:    down,
 			queue:   make(chan *apRequest, 4*apBatch),
 			health:  health,
 			logger:  logf,
@@ -127,9 +175,6 @@ func (ap *autoPipe) close() {
 // run owns the connection: dial, serve until it fails, dial again.
 func (c *apConn) run() {
 	defer c.wg.Done()
-	var downUntil time.Time
-	var downErr error
-	backoff := 20 * time.Millisecond
 	for {
 		// Wait for work before dialing, so an idle client holds nothing.
 		var first *apRequest
@@ -139,23 +184,21 @@ func (c *apConn) run() {
 			c.failQueued(errAutoPipeClosed)
 			return
 		}
-		if time.Now().Before(downUntil) {
-			first.done <- apResult{err: notSent(downErr)}
+		if err := c.down.check(time.Now()); err != nil {
+			first.done <- apResult{err: notSent(err)}
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.p.Config().DialTimeout)
 		cn, err := c.p.Dial(ctx)
 		cancel()
 		if err != nil {
-			downErr = fmt.Errorf("client: auto-pipeline: %w", err)
-			downUntil = time.Now().Add(backoff)
-			backoff = min(backoff*2, time.Second)
+			err = fmt.Errorf("client: auto-pipeline: %w", err)
+			c.down.failed(time.Now(), err)
 			c.logger("auto-pipeline dial failed", err)
-			first.done <- apResult{err: notSent(downErr)}
+			first.done <- apResult{err: notSent(err)}
 			continue
 		}
-		backoff = 20 * time.Millisecond
-		downUntil = time.Time{}
+		c.down.ok()
 		if c.serve(cn, first) {
 			return
 		}

@@ -150,3 +150,48 @@ func TestAutoPipelineRecoversFromRestart(t *testing.T) {
 		t.Fatalf("BLPOP: %v %v", v, err)
 	}
 }
+
+// TestAutoPipelineRecoversQuickly: while callers keep sending, Redis is
+// down long enough for the dial backoff to reach its bound, then restarted:
+// the auto-pipelined path serves again within about that bound (40 ms) of
+// Redis answering PING, not after a backoff grown to a second.
+func TestAutoPipelineRecoversQuickly(t *testing.T) {
+	s := redistest.Start(t)
+	c := newClient(t, s, 0, autoPipelined)
+	if _, err := c.Do(t.Context(), "PING"); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	served := make(chan time.Time, 1)
+	go func() {
+		tick := time.NewTicker(2 * time.Millisecond) // paces the failing calls
+		defer tick.Stop()
+		for {
+			if _, err := c.Do(ctx, "PING"); err == nil {
+				served <- time.Now()
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	<-time.After(2500 * time.Millisecond) // the outage: backoff reaches its bound
+	s.Restart()                           // returns once Redis answers PING
+	up := time.Now()
+	var at time.Time
+	select {
+	case at = <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the auto-pipeline did not recover")
+	}
+	recovered := max(at.Sub(up), 0)
+	t.Logf("auto-pipeline served again %v after Redis answered PING", recovered)
+	if recovered > 100*time.Millisecond {
+		t.Fatalf("served again %v after Redis answered PING, want within about 50ms", recovered)
+	}
+}
