@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,11 +30,22 @@ import (
 //     error (503 upstream), not after their timeout.
 //
 // Blocking commands, pipelines, transactions and pub/sub never use it.
+//
+// Batching under load: a writer that wakes for one command does not write
+// it at once. It yields the processor (runtime.Gosched) while that lets
+// more commands arrive, up to apYields times, so the requests that
+// arrived together, whose goroutines were runnable but not yet running,
+// travel in one write; it flushes early at apBatch commands or apBytes
+// bytes. A command whose caller's context has ended by the time it would
+// be written is dropped, never sent, and reported as failed. The reader
+// sets the read deadline at most once per quarter of the health timeout,
+// not once per reply.
 
 // apRequest is one command waiting for its reply.
 type apRequest struct {
 	args []string
-	done chan apResult // buffered: the reader never blocks on a gone caller
+	gone <-chan struct{} // the caller's ctx.Done(): once closed, never write it
+	done chan apResult   // buffered: the reader never blocks on a gone caller
 }
 
 type apResult struct {
@@ -47,6 +59,13 @@ type autoPipe struct {
 	next  atomic.Uint32
 }
 
+// observeBatch sets the hook that gets each flush's command count.
+func (ap *autoPipe) observeBatch(fn func(n int)) {
+	for _, c := range ap.conns {
+		c.observe = fn
+	}
+}
+
 // apConn is one shared connection with its writer and reader goroutines.
 type apConn struct {
 	p       *pool.Pool
@@ -55,10 +74,17 @@ type apConn struct {
 	logger  func(msg string, err error)
 	closing chan struct{}
 	wg      sync.WaitGroup
+	observe func(n int) // nil, or Config.ObserveBatch
 }
 
-// apBatch bounds the commands written in one flush.
-const apBatch = 512
+const (
+	// apBatch bounds the commands written in one flush.
+	apBatch = 512
+	// apBytes bounds the argument bytes written in one flush.
+	apBytes = 1 << 20
+	// apYields bounds how often a writer yields to let more commands in.
+	apYields = 3
+)
 
 func newAutoPipe(p *pool.Pool, conns int, health time.Duration, logf func(string, error)) *autoPipe {
 	ap := &autoPipe{}
@@ -83,7 +109,10 @@ var errAutoPipeClosed = errors.New("client: closed")
 // do sends args on one of the connections and waits for the reply or ctx.
 func (ap *autoPipe) do(ctx context.Context, args []string) (Value, error) {
 	c := ap.conns[int(ap.next.Add(1))%len(ap.conns)]
-	req := &apRequest{args: args, done: make(chan apResult, 1)}
+	if err := ctx.Err(); err != nil {
+		return Value{}, err
+	}
+	req := &apRequest{args: args, gone: ctx.Done(), done: make(chan apResult, 1)}
 	select {
 	case c.queue <- req:
 	case <-ctx.Done():
@@ -183,13 +212,38 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 	next := first
 	for {
 		batch = append(batch[:0], next)
-	collect:
-		for len(batch) < apBatch {
+		size := argBytes(next.args)
+		for yields := 0; ; {
+			n := len(batch)
+		collect:
+			for len(batch) < apBatch && size < apBytes {
+				select {
+				case req := <-c.queue:
+					batch = append(batch, req)
+					size += argBytes(req.args)
+				default:
+					break collect
+				}
+			}
+			// Yield while that brings more commands, so that requests
+			// arriving together share the write.
+			if len(batch) >= apBatch || size >= apBytes || yields == apYields || (yields > 0 && len(batch) == n) {
+				break
+			}
+			yields++
+			runtime.Gosched()
+		}
+		batch = c.dropGone(batch)
+		if len(batch) == 0 {
 			select {
-			case req := <-c.queue:
-				batch = append(batch, req)
-			default:
-				break collect
+			case next = <-c.queue:
+				continue
+			case <-dead:
+				return false
+			case <-c.closing:
+				kill(errAutoPipeClosed)
+				c.failQueued(errAutoPipeClosed)
+				return true
 			}
 		}
 		var werr error
@@ -197,6 +251,9 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 			if werr = cn.WriteCommand(req.args...); werr != nil {
 				break
 			}
+		}
+		if c.observe != nil {
+			c.observe(len(batch))
 		}
 		if werr == nil {
 			werr = cn.Flush()
@@ -228,17 +285,53 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 	}
 }
 
+// dropGone removes, in place, the commands whose caller has given up:
+// they are failed with errCallerGone and never written.
+func (c *apConn) dropGone(batch []*apRequest) []*apRequest {
+	kept := batch[:0]
+	for _, req := range batch {
+		select {
+		case <-req.gone:
+			req.done <- apResult{err: errCallerGone}
+		default:
+			kept = append(kept, req)
+		}
+	}
+	clear(batch[len(kept):])
+	return kept
+}
+
+// errCallerGone fails a command dropped before it was written because its
+// caller's context had ended (the caller has already returned ctx.Err()).
+var errCallerGone = errors.New("client: auto-pipeline: caller gone before the command was sent")
+
+// argBytes is the size of a command's arguments.
+func argBytes(args []string) int {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	return n
+}
+
 // read matches replies to the commands in flight, in order. After a
 // failure it fails every command still handed to it until serve stops.
 func (c *apConn) read(cn *pool.Conn, inflight <-chan *apRequest, kill func(error), done chan<- struct{}) {
 	defer close(done)
 	var failed error
+	var deadlineSet time.Time
 	for req := range inflight {
 		if failed != nil {
 			req.done <- apResult{err: failed}
 			continue
 		}
-		_ = cn.NetConn().SetReadDeadline(time.Now().Add(c.health))
+		// Moving the deadline costs a timer update: do it once per
+		// quarter of the health timeout, so a reply waits between 3/4 and
+		// all of it before the connection is declared dead.
+		if now := time.Now(); now.Sub(deadlineSet) > c.health/4 {
+			_ = cn.NetConn().SetReadDeadline(now.Add(c.health))
+			deadlineSet = now
+		}
 		v, err := cn.Read()
 		if err != nil {
 			failed = fmt.Errorf("client: auto-pipeline: %w", err)
