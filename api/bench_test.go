@@ -28,6 +28,7 @@ func benchServerWith(b *testing.B, autoPipeline bool) *Server {
 		name := strconv.Itoa(n)
 		dbs = append(dbs, newTestDBWith(b, name, shared.URL(n), func(cfg *client.Config) {
 			cfg.Observe = metrics.Observer(name)
+			cfg.ObserveBatch = metrics.BatchObserver(name)
 			cfg.AutoPipeline = autoPipeline
 		}))
 	}

@@ -11,7 +11,7 @@ import (
 type CommandRequest struct {
 	// Command is the command name followed by its arguments, all strings.
 	// With ?encoding=base64 every argument after the name is base64.
-	Command []string `json:"command" validate:"required,min=1,max=100000" example:"ZRANGE,scores,0,-1,WITHSCORES"`
+	Command Args `json:"command" validate:"required,min=1,max=100000" swaggertype:"array,string" example:"ZRANGE,scores,0,-1,WITHSCORES"`
 }
 
 // CommandReply is the body of a successful POST /db/{db}/command.
@@ -109,3 +109,8 @@ func boolQuery(r *http.Request, name string) (bool, error) {
 	}
 	return b, nil
 }
+
+// maxArgs is the most arguments one request may carry, counted over all
+// its commands (a pipeline or transaction sums them): it bounds what one
+// request costs in memory, whatever the surface.
+const maxArgs = 100_000

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -173,8 +174,9 @@ func jsonError(err error) error {
 	var mbe *http.MaxBytesError
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var ae *apiError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &mbe), errors.As(err, &ae):
 		return err
 	case errors.Is(err, io.EOF):
 		return errValidation("the request body is empty; a JSON object is required")
@@ -233,4 +235,176 @@ func decodeBase64(s string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("not base64")
+}
+
+// Args is a JSON array of strings, decoded in one pass with one copy of
+// the array's text: each argument without escapes is a substring of that
+// copy, so an argument costs its string header and no allocation of its
+// own (encoding/json would allocate every string, and a []any or
+// []json.RawMessage step would add more). Over maxArgs elements it stops
+// with a 413 before building anything.
+type Args []string
+
+// UnmarshalJSON implements [json.Unmarshaler]. encoding/json has checked
+// that b is one valid JSON value before calling it.
+func (a *Args) UnmarshalJSON(b []byte) error {
+	out, err := scanArgs(b, false)
+	if err != nil {
+		return err
+	}
+	*a = out
+	return nil
+}
+
+// upstashArgList is the Upstash form of [Args]: strings as they are,
+// numbers as their literal text, booleans as true/false, null as the empty
+// string, objects and arrays as their JSON text.
+type upstashArgList []string
+
+// UnmarshalJSON implements [json.Unmarshaler].
+func (a *upstashArgList) UnmarshalJSON(b []byte) error {
+	out, err := scanArgs(b, true)
+	if err != nil {
+		return err
+	}
+	*a = out
+	return nil
+}
+
+// errTooManyArgs refuses a request over maxArgs arguments.
+var errTooManyArgs = &apiError{
+	status: http.StatusRequestEntityTooLarge,
+	code:   CodeBodyTooLarge,
+	detail: "the request holds more than " + strconv.Itoa(maxArgs) + " command arguments (counted over all its commands)",
+}
+
+// scanArgs splits the valid JSON array b into its elements. With loose
+// false every element must be a string; with loose true (Upstash) other
+// values become their text, null the empty string.
+func scanArgs(b []byte, loose bool) ([]string, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '[' {
+		if string(b) == "null" {
+			return nil, nil
+		}
+		return nil, &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeOf([]string(nil))}
+	}
+	// First pass: count and check the kinds, so that nothing is built for
+	// a refused array and the result is allocated once at its size.
+	n := 0
+	for i := skipSpace(b, 1); i < len(b) && b[i] != ']'; {
+		if n++; n > maxArgs {
+			return nil, errTooManyArgs
+		}
+		if b[i] != '"' && b[i] != 'n' && !loose {
+			return nil, &json.UnmarshalTypeError{Value: jsonValueKind(b[i:]), Type: reflect.TypeOf("")}
+		}
+		i = skipSpace(b, valueEnd(b, i))
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	s := string(b) // the one copy every argument points into
+	out := make([]string, 0, n)
+	for i := skipSpace(b, 1); i < len(b) && b[i] != ']'; {
+		end := valueEnd(b, i)
+		switch v := s[i:end]; {
+		case v[0] == '"':
+			arg := v[1 : len(v)-1]
+			if strings.IndexByte(arg, '\\') >= 0 || !utf8.ValidString(arg) {
+				// Escapes (and, in Upstash bodies, invalid UTF-8, which
+				// encoding/json turns into U+FFFD) take the slow path.
+				unescaped, err := unquote(b[i:end])
+				if err != nil {
+					return nil, err
+				}
+				arg = unescaped
+			}
+			out = append(out, arg)
+		case v == "null":
+			out = append(out, "")
+		default:
+			out = append(out, v)
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return out, nil
+}
+
+// unquote decodes one JSON string literal. It is a function of its own so
+// that only this slow path pays for the variable json.Unmarshal needs on
+// the heap.
+func unquote(lit []byte) (string, error) {
+	var s string
+	err := json.Unmarshal(lit, &s)
+	return s, err
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index just past the valid JSON value starting at i.
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '[', '{':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = valueEnd(b, j) - 1
+			case '[', '{':
+				depth++
+			case ']', '}':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	return j
+}
+
+// jsonValueKind names the kind of the JSON value b starts with, as
+// encoding/json's type errors do.
+func jsonValueKind(b []byte) string {
+	if len(b) == 0 {
+		return "value"
+	}
+	switch b[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }

@@ -25,6 +25,7 @@ type Metrics struct {
 	cmdDuration  *prometheus.HistogramVec
 	subscribers  *prometheus.GaugeVec
 	dropped      *prometheus.CounterVec
+	batch        *prometheus.HistogramVec
 
 	mu  sync.Mutex
 	dbs []*Database // pools reported at scrape time
@@ -62,8 +63,13 @@ func NewMetrics(reg prometheus.Registerer, gatherer prometheus.Gatherer) *Metric
 			Name: "gateway_dropped_messages_total",
 			Help: "Messages dropped for subscribers that could not keep up, by database.",
 		}, []string{"db"}),
+		batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_autopipeline_batch_commands",
+			Help:    "Commands written in one flush of an auto-pipelined connection, by database.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+		}, []string{"db"}),
 	}
-	reg.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.cmdDuration, m.subscribers, m.dropped, poolCollector{m})
+	reg.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.cmdDuration, m.subscribers, m.dropped, m.batch, poolCollector{m})
 	return m
 }
 
@@ -120,6 +126,15 @@ func (m *Metrics) Observer(db string) func(string, time.Duration, error) {
 		return nil
 	}
 	return func(cmd string, d time.Duration, err error) { m.ObserveCommand(db, cmd, d, err) }
+}
+
+// BatchObserver returns a client.Config.ObserveBatch hook for database db.
+func (m *Metrics) BatchObserver(db string) func(n int) {
+	if m == nil {
+		return nil
+	}
+	h := m.batch.WithLabelValues(db)
+	return func(n int) { h.Observe(float64(n)) }
 }
 
 // addSubscribers moves the gauge of open subscribers for db and kind

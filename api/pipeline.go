@@ -11,7 +11,7 @@ import (
 // PipelineRequest is the body of POST /db/{db}/pipeline.
 type PipelineRequest struct {
 	// Commands run in order on one connection, in one round trip.
-	Commands [][]string `json:"commands" validate:"required,min=1,dive,min=1"`
+	Commands []Args `json:"commands" validate:"required,min=1,dive,min=1"`
 }
 
 // CommandResult is one command's outcome in a pipeline or transaction:
@@ -72,9 +72,12 @@ func handlePipeline(d *deps) http.HandlerFunc {
 }
 
 // batchArgs checks the size of a batch and decodes each command.
-func (d *deps) batchArgs(r *http.Request, commands [][]string) ([][]string, error) {
+func (d *deps) batchArgs(r *http.Request, commands []Args) ([][]string, error) {
 	if len(commands) > d.cfg.MaxPipeline {
 		return nil, errValidation("too many commands", FieldError{Field: "commands", Message: "must have at most " + strconv.Itoa(d.cfg.MaxPipeline) + " commands"})
+	}
+	if err := checkArgCount(commands); err != nil {
+		return nil, err
 	}
 	cmds := make([][]string, len(commands))
 	for i, c := range commands {
@@ -85,6 +88,19 @@ func (d *deps) batchArgs(r *http.Request, commands [][]string) ([][]string, erro
 		cmds[i] = args
 	}
 	return cmds, nil
+}
+
+// checkArgCount refuses a batch whose commands hold more than maxArgs
+// arguments in all: the limit of one /command holds for a whole pipeline
+// or transaction too.
+func checkArgCount[S ~[]string](commands []S) error {
+	n := 0
+	for _, c := range commands {
+		if n += len(c); n > maxArgs {
+			return errTooManyArgs
+		}
+	}
+	return nil
 }
 
 // resultList renders per-command results as [{result} | {error, code}].

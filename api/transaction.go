@@ -14,7 +14,7 @@ type TransactionRequest struct {
 	// nothing runs and the answer is 409 TX_ABORTED.
 	Watch []string `json:"watch" validate:"max=1000" example:"balance"`
 	// Commands run atomically inside MULTI/EXEC.
-	Commands [][]string `json:"commands" validate:"required,min=1,dive,min=1"`
+	Commands []Args `json:"commands" validate:"required,min=1,dive,min=1"`
 }
 
 // handleTransaction serves POST /db/{db}/transaction.

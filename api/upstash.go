@@ -140,30 +140,6 @@ func upstashFormatOf(r *http.Request) (upstashFormat, error) {
 	return f, nil
 }
 
-// upstashArgs turns a JSON array of arguments into strings: strings as
-// they are, numbers as their literal text, booleans as true/false, null as
-// the empty string, objects and arrays as their JSON text.
-func upstashArgs(raw []json.RawMessage) ([]string, error) {
-	args := make([]string, len(raw))
-	for i, m := range raw {
-		m = bytes.TrimSpace(m)
-		if len(m) == 0 {
-			continue
-		}
-		switch m[0] {
-		case '"':
-			if err := json.Unmarshal(m, &args[i]); err != nil {
-				return nil, errValidation(fmt.Sprintf("ERR argument %d is not a valid JSON string", i))
-			}
-		case 'n':
-			args[i] = ""
-		default:
-			args[i] = string(m)
-		}
-	}
-	return args, nil
-}
-
 // readUpstashBody decodes a JSON body into v, with the body limit.
 func readUpstashBody(r *http.Request, limit int64, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
@@ -171,6 +147,10 @@ func readUpstashBody(r *http.Request, limit int64, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return err // over maxArgs
+		}
 		return errValidation("ERR the body must be a JSON array of command arguments")
 	}
 	return nil
@@ -190,10 +170,9 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 		if rest := chi.URLParam(r, "*"); rest != "" {
 			args, err = upstashPathArgs(r, rest, d.cfg.BodyLimit)
 		} else {
-			var raw []json.RawMessage
-			if err = readUpstashBody(r, d.cfg.BodyLimit, &raw); err == nil {
-				args, err = upstashArgs(raw)
-			}
+			var raw upstashArgList
+			err = readUpstashBody(r, d.cfg.BodyLimit, &raw)
+			args = raw
 		}
 		if err == nil && len(args) == 0 {
 			err = errValidation("ERR empty command: send a JSON array such as [\"GET\",\"key\"]")
@@ -295,13 +274,17 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
-		var raw [][]json.RawMessage
+		var raw []upstashArgList
 		if err := readUpstashBody(r, d.cfg.BodyLimit, &raw); err != nil {
 			d.upstashError(w, r, err)
 			return
 		}
 		if len(raw) == 0 || len(raw) > d.cfg.MaxPipeline {
 			d.upstashError(w, r, errValidation(fmt.Sprintf("ERR a pipeline holds 1 to %d commands", d.cfg.MaxPipeline)))
+			return
+		}
+		if err := checkArgCount(raw); err != nil {
+			d.upstashError(w, r, err)
 			return
 		}
 		backend, contained, err := d.backend(r)
@@ -312,12 +295,7 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 		cmds := make([][]string, len(raw))
 		refused := make([]error, len(raw)) // per command, before anything runs
 		for i, c := range raw {
-			args, err := upstashArgs(c)
-			if err != nil {
-				d.upstashError(w, r, err)
-				return
-			}
-			cmds[i] = d.scripts.rewrite(args)
+			cmds[i] = d.scripts.rewrite(c)
 			if err := client.CheckCommand(cmds[i]); err != nil {
 				refused[i] = err
 			} else if err := d.authorize(r, contained, cmds[i]); err != nil {

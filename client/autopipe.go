@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,16 @@ import (
 //     error (503 upstream), not after their timeout.
 //
 // Blocking commands, pipelines, transactions and pub/sub never use it.
+//
+// Batching under load: a writer that wakes for one command does not write
+// it at once. It yields the processor (runtime.Gosched) while that lets
+// more commands arrive, up to apYields times, so the requests that
+// arrived together, whose goroutines were runnable but not yet running,
+// travel in one write; it flushes early at apBatch commands or apBytes
+// bytes. A command whose caller's context has ended by the time it would
+// be written is dropped, never sent, and reported as failed. The reader
+// sets the read deadline at most once per quarter of the health timeout,
+// not once per reply.
 
 // apRequest is one command waiting for its reply.
 type apRequest struct {
@@ -58,6 +69,13 @@ type apResult struct {
 type autoPipe struct {
 	conns []*apConn
 	next  atomic.Uint32
+}
+
+// observeBatch sets the hook that gets each flush's command count.
+func (ap *autoPipe) observeBatch(fn func(n int)) {
+	for _, c := range ap.conns {
+		c.observe = fn
+	}
 }
 
 // Dial backoff of the shared connections while Redis cannot be reached.
@@ -108,7 +126,8 @@ func (d *apDown) ok() {
 // apConn is one shared connection with its writer and reader goroutines.
 type apConn struct {
 	p       *pool.Pool
-	down    *apDown // shared by the client's connections
+	down    *apDown     // shared by the client's connections
+	observe func(n int) // nil, or Config.ObserveBatch
 	queue   chan *apRequest
 	health  time.Duration
 	logger  func(msg string, err error)
@@ -116,8 +135,14 @@ type apConn struct {
 	wg      sync.WaitGroup
 }
 
-// apBatch bounds the commands written in one flush.
-const apBatch = 512
+const (
+	// apBatch bounds the commands written in one flush.
+	apBatch = 512
+	// apBytes bounds the argument bytes written in one flush.
+	apBytes = 1 << 20
+	// apYields bounds how often a writer yields to let more commands in.
+	apYields = 3
+)
 
 func newAutoPipe(p *pool.Pool, conns int, health time.Duration, logf func(string, error)) *autoPipe {
 	ap := &autoPipe{}
@@ -242,20 +267,36 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 	next := first
 	for {
 		batch = batch[:0]
+		size := 0
 		// A command whose caller has gone is dropped, never written.
 		if next.state.CompareAndSwap(apQueued, apWriting) {
 			batch = append(batch, next)
+			size = argBytes(next.args)
 		}
-	collect:
-		for len(batch) < apBatch {
-			select {
-			case req := <-c.queue:
-				if req.state.CompareAndSwap(apQueued, apWriting) {
-					batch = append(batch, req)
+		for yields := 0; ; {
+			n := len(batch)
+		collect:
+			for len(batch) < apBatch && size < apBytes {
+				select {
+				case req := <-c.queue:
+					if req.state.CompareAndSwap(apQueued, apWriting) {
+						batch = append(batch, req)
+						size += argBytes(req.args)
+					}
+				default:
+					break collect
 				}
-			default:
-				break collect
 			}
+			// Yield while that brings more commands, so that requests
+			// arriving together share the write.
+			if len(batch) >= apBatch || size >= apBytes || yields == apYields || (yields > 0 && len(batch) == n) {
+				break
+			}
+			yields++
+			runtime.Gosched()
+		}
+		if len(batch) > 0 && c.observe != nil {
+			c.observe(len(batch))
 		}
 		var werr error
 		for _, req := range batch {
@@ -293,17 +334,33 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 	}
 }
 
+// argBytes is the size of a command's arguments.
+func argBytes(args []string) int {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	return n
+}
+
 // read matches replies to the commands in flight, in order. After a
 // failure it fails every command still handed to it until serve stops.
 func (c *apConn) read(cn *pool.Conn, inflight <-chan *apRequest, kill func(error), done chan<- struct{}) {
 	defer close(done)
 	var failed error
+	var deadlineSet time.Time
 	for req := range inflight {
 		if failed != nil {
 			req.done <- apResult{err: failed}
 			continue
 		}
-		_ = cn.NetConn().SetReadDeadline(time.Now().Add(c.health))
+		// Moving the deadline costs a timer update: do it once per
+		// quarter of the health timeout, so a reply waits between 3/4 and
+		// all of it before the connection is declared dead.
+		if now := time.Now(); now.Sub(deadlineSet) > c.health/4 {
+			_ = cn.NetConn().SetReadDeadline(now.Add(c.health))
+			deadlineSet = now
+		}
 		v, err := cn.Read()
 		if err != nil {
 			failed = fmt.Errorf("client: auto-pipeline: %w", err)

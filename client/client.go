@@ -101,6 +101,10 @@ type Config struct {
 	// (every command written on it fails). Default 10s. A command slower
 	// than this must not be auto-pipelined.
 	AutoPipelineHealthTimeout time.Duration
+	// ObserveBatch, when set, is called by each auto-pipelined connection
+	// with the number of commands it wrote in one flush (metrics export it
+	// as a histogram). It must be fast and safe for concurrent use.
+	ObserveBatch func(n int)
 }
 
 // Client runs commands against one Redis database through a pool of
@@ -161,6 +165,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		logger := cfg.Logger
 		c.ap = newAutoPipe(p, n, health, func(msg string, err error) { logger.Debug(msg, "err", err) })
+		c.ap.observeBatch(cfg.ObserveBatch)
 	}
 	return c, nil
 }

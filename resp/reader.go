@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -352,10 +353,16 @@ func (r *Reader) reserve(count int) int {
 
 // elems appends count values read at depth to dst.
 func (r *Reader) elems(dst []Value, count, depth int) ([]Value, error) {
-	for range count {
+	for i := range count {
 		e, err := r.read(depth)
 		if err != nil {
 			return nil, unexpected(err)
+		}
+		if len(dst) == cap(dst) {
+			// Double (up to count): append grows large slices by only
+			// 1.25×, which for a reply that arrives in pieces allocates
+			// about five times its final size in all.
+			dst = slices.Grow(dst, min(count-i, max(cap(dst), 16)))
 		}
 		dst = append(dst, e)
 	}

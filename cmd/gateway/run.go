@@ -305,6 +305,7 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 				Pool:         pc,
 				MaxBlocking:  cfg.MaxBlocking,
 				Observe:      metrics.Observer(name),
+				ObserveBatch: metrics.BatchObserver(name),
 				Logger:       logger.With("db", name),
 				AutoPipeline: autoPipeline,
 			})
