@@ -188,8 +188,8 @@ func TestBrowserRealtime(t *testing.T) {
 // backend's own Mint token, as an app's server would) from one origin and
 // the gateway (behind a proxy the test can cut) from another, and drives
 // the page in headless Chromium: one EventSource over three channels and
-// two streams, a refused channel, a cut with resume, and the token's
-// expiry.
+// two streams, a refused channel, a cut with resume, the token's expiry,
+// and a new EventSource with a re-minted token resuming the streams.
 func TestBrowserSignedMultiplexed(t *testing.T) {
 	needNode(t)
 	chromium := os.Getenv("CHROMIUM")

@@ -11,7 +11,9 @@
 //    carrying both streams' positions) every entry has arrived exactly
 //    once;
 //  - when the token's TTL ends the stream ends with an `expired` event,
-//    and the token is refused afterwards.
+//    and the token is refused afterwards;
+//  - the page mints a new token and opens a new EventSource with
+//    last_event_id: the entries added since the expiry arrive, once.
 // Env: PAGE_URL (the page; its origin serves POST /token, the page's
 // backend), GATEWAY_URL (what the page talks to: a proxy the Go driver can
 // cut), DIRECT_URL and ADMIN_TOKEN (the gateway itself, for publishing and
@@ -119,6 +121,26 @@ try {
   if (after.status !== 401) throw new Error(`the expired token: got ${after.status}, want 401`);
   await after.body?.cancel();
   console.log("ok   expired token refused with 401");
+
+  // The app's answer to expired: a fresh token and a new EventSource that
+  // resumes both streams (last_event_id) after what the old one saw.
+  want.s1.push(await xadd("s1", "5"));
+  want.s2.push(await xadd("s2", "4"));
+  const opens = (await rt()).open;
+  await page.evaluate(() => window.reopen());
+  await waitFor("new EventSource with a fresh token", (n) => window.rt.open > n, opens);
+  want.s1.push(await xadd("s1", "6"));
+  await waitFor("entries added since the expiry",
+    (p) => window.rt.entries[p + "s1"].length >= 6 && window.rt.entries[p + "s2"].length >= 4, prefix);
+  await new Promise((r) => setTimeout(r, 500)); // room for a duplicate to show up
+  await page.evaluate(() => window.es.close());
+  const resumed = (await rt()).entries;
+  for (const s of ["s1", "s2"]) {
+    if (JSON.stringify(resumed[prefix + s]) !== JSON.stringify(want[s])) {
+      throw new Error(`stream ${s} after re-minting: entries ${JSON.stringify(resumed[prefix + s])}, want each exactly once: ${JSON.stringify(want[s])}`);
+    }
+  }
+  console.log("ok   re-minted token resumed both streams, every entry exactly once");
   await page.screenshot({ path: process.env.SCREENSHOT || "gen/multi.png" });
   console.log("all multiplexed browser checks passed");
 } catch (err) {
