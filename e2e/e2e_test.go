@@ -1,7 +1,8 @@
 // Package e2e runs the gateway's end-to-end checks that need Node.js: a
 // TypeScript SDK generated from /openapi.json and run against a live
 // gateway, the spec validated by an OpenAPI validator, and the real-time
-// page in headless Chromium. Each test starts its own gateway (in process,
+// pages in headless Chromium (one with a minted signed token on a single
+// multiplexed EventSource). Each test starts its own gateway (in process,
 // on a real listener) over a redis-server of its own.
 //
 // The npm packages come from e2e/package.json (`npm ci` in e2e/, which
