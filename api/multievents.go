@@ -18,7 +18,7 @@ const maxSources = 64
 // handleMultiEvents serves GET /db/{db}/events.
 //
 // @Summary      Many channels, patterns and streams on one event stream (SSE)
-// @Description  One `text/event-stream` for everything a page listens to, so that a browser stays under its six-connections-per-origin limit on HTTP/1.1. Repeat `channel`, `pattern` and `stream` (up to 64 in all). Pub/sub messages arrive as `message` `{"channel","message"}` or `pmessage` `{"pattern","channel","message"}` events; stream entries as `entry` `{"stream","id","fields"}` events whose SSE `id` encodes the position of every stream (`s1=1-0&s2=5-0`), so that an EventSource that reconnects with `Last-Event-ID` resumes every stream right after what it saw, losing nothing and receiving nothing twice. `start` ($ by default, 0, or an ID) applies to streams without a position. Every source is checked against the token (channel patterns, key patterns) before the stream opens. Also `lagged`, `reconnected`, `error`, `expired` and `shutdown` events as on the single-source streams. With streams, the stream holds one blocking connection (max_stream_tails).
+// @Description  One `text/event-stream` for everything a page listens to, so that a browser stays under its six-connections-per-origin limit on HTTP/1.1. Repeat `channel`, `pattern` and `stream` (up to 64 in all). Pub/sub messages arrive as `message` `{"channel","message"}` or `pmessage` `{"pattern","channel","message"}` events; stream entries as `entry` `{"stream","id","fields"}` events whose SSE `id` encodes the position of every stream (`s1=1-0&s2=5-0`), so that an EventSource that reconnects with `Last-Event-ID` resumes every stream right after what it saw, losing nothing and receiving nothing twice. A new EventSource (a page that minted a fresh token after `expired`) cannot send that header: it passes the same value as `last_event_id`. `start` ($ by default, 0, or an ID) applies to streams without a position. Every source is checked against the token (channel patterns, key patterns) before the stream opens. Also `lagged`, `reconnected`, `error`, `expired` and `shutdown` events as on the single-source streams. With streams, the stream holds one blocking connection (max_stream_tails).
 // @ID           multiEvents
 // @Tags         pubsub
 // @Produce      text/event-stream
@@ -29,6 +29,7 @@ const maxSources = 64
 // @Param        start          query   string    false  "$ (new only), 0 (all) or an entry ID, for streams without a position"  default($)
 // @Param        encoding       query   string    false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Param        Last-Event-ID  header  string    false  "Positions to resume from (the id of the last entry event)"
+// @Param        last_event_id  query   string    false  "Positions to resume from, when the Last-Event-ID header is absent (a new EventSource)"
 // @Success      200  {string}  string  "event stream"
 // @Failure      400  {object}  Problem
 // @Failure      403  {object}  Problem
@@ -132,7 +133,9 @@ type streamRead struct {
 }
 
 // streamPositions returns each stream's starting position: from
-// Last-Event-ID, else start ($ is fixed to the newest ID now, so nothing
+// Last-Event-ID (or the last_event_id parameter: a new EventSource, opened
+// with a fresh token after the old one expired, cannot send the header but
+// must resume all the same), else start ($ is fixed to the newest ID now, so nothing
 // added meanwhile is skipped). It runs one non-blocking XREAD over all of
 // them first, so that a key the token may not read is refused before the
 // stream opens.
@@ -148,7 +151,11 @@ func (d *deps) streamPositions(r *http.Request, keys []string) (url.Values, erro
 	if _, err := d.runDefault(r, probe...); err != nil {
 		return nil, err
 	}
-	last, _ := url.ParseQuery(r.Header.Get("Last-Event-ID"))
+	lastID := r.Header.Get("Last-Event-ID")
+	if lastID == "" {
+		lastID = queryOf(r).Get("last_event_id")
+	}
+	last, _ := url.ParseQuery(lastID)
 	start := queryOf(r).Get("start")
 	for _, k := range keys {
 		p := last.Get(k)

@@ -71,3 +71,53 @@ func TestMultiplexedEvents(t *testing.T) {
 		t.Fatalf("after resuming from %q: %s", lastID, joined)
 	}
 }
+
+// TestMultiplexedResume resumes a multiplexed stream from the id of its
+// last entry event, sent as the Last-Event-ID header (an EventSource
+// reconnecting by itself) or as the last_event_id parameter (a new
+// EventSource, opened with a fresh token after the old one expired, which
+// cannot set the header: before the parameter existed it started from $
+// and lost what was added in between).
+func TestMultiplexedResume(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	g := newGateway(t, gatewayOpts{redis: rs})
+	cases := []struct {
+		name   string
+		resume func(id string) (query url.Values, headers []string)
+	}{
+		{"Header", func(id string) (url.Values, []string) { return url.Values{}, []string{"Last-Event-ID: " + id} }},
+		{"Param", func(id string) (url.Values, []string) { return url.Values{"last_event_id": {id}}, nil }},
+		{"HeaderWins", func(id string) (url.Values, []string) {
+			return url.Values{"last_event_id": {"x=0-0"}}, []string{"Last-Event-ID: " + id}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s1, s2 := t.Name()+":s1", t.Name()+":s2"
+			streams := url.Values{"stream": {s1, s2}}
+			ev := openSSE(t, g.URL, "/db/0/events?"+streams.Encode())
+			rs.Do(t, "XADD", s1, "1-1", "f", "one")
+			rs.Do(t, "XADD", s2, "1-1", "f", "two")
+			var lastID string
+			for range 2 {
+				lastID = ev.next(t, "entry").ID
+			}
+			ev.cancel()
+			rs.Do(t, "XADD", s1, "2-1", "f", "three")
+			rs.Do(t, "XADD", s2, "2-1", "f", "four")
+			q, headers := tc.resume(lastID)
+			q["stream"] = streams["stream"]
+			back := openSSE(t, g.URL, "/db/0/events?"+q.Encode(), headers...)
+			var got []string
+			for range 2 {
+				var m struct{ Fields map[string]string }
+				_ = json.Unmarshal([]byte(back.next(t, "entry").Data), &m)
+				got = append(got, m.Fields["f"])
+			}
+			if strings.Join(got, " ") != "three four" {
+				t.Fatalf("resumed from %q (%v, %v): got entries %v, want [three four]", lastID, q, headers, got)
+			}
+		})
+	}
+}

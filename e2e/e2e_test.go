@@ -1,7 +1,8 @@
 // Package e2e runs the gateway's end-to-end checks that need Node.js: a
 // TypeScript SDK generated from /openapi.json and run against a live
 // gateway, the spec validated by an OpenAPI validator, and the real-time
-// page in headless Chromium. Each test starts its own gateway (in process,
+// pages in headless Chromium (one with a minted signed token on a single
+// multiplexed EventSource). Each test starts its own gateway (in process,
 // on a real listener) over a redis-server of its own.
 //
 // The npm packages come from e2e/package.json (`npm ci` in e2e/, which
@@ -29,6 +30,7 @@ import (
 	"github.com/redis-gateway/redis-gateway/api"
 	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
+	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
 // redis is the server all tests of the package use (keys are unique per
@@ -180,6 +182,95 @@ func TestBrowserRealtime(t *testing.T) {
 		"DROP_URL=" + pages.URL + "/drop",
 		"CHROMIUM=" + chromium,
 	}, "node", "browser.test.mjs")
+}
+
+// TestBrowserSignedMultiplexed serves testdata/multi.html and its backend
+// (POST /token, which mints a short-lived token for user 42 with the
+// backend's own Mint token, as an app's server would) from one origin and
+// the gateway (behind a proxy the test can cut) from another, and drives
+// the page in headless Chromium: one EventSource over three channels and
+// two streams, a refused channel, a cut with resume, the token's expiry,
+// and a new EventSource with a re-minted token resuming the streams.
+func TestBrowserSignedMultiplexed(t *testing.T) {
+	needNode(t)
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	need(t, "chromium", chromium)
+	need(t, "playwright-core", "node_modules/playwright-core")
+
+	page, err := os.ReadFile("testdata/multi.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := tokens.NewVerifier(tokens.Config{HMACSecret: []byte("e2e-signing-secret-of-at-least-32-bytes")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		backendToken = "backend-mint-token"
+		adminToken   = "driver-admin-token"
+		ttl          = 8 // seconds: long enough for the checks before it, short for the test
+	)
+	var (
+		proxy atomic.Pointer[cutProxy] // set once the gateway is up
+		gw    atomic.Value             // the gateway's URL, likewise
+	)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /multi.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	})
+	mux.HandleFunc("POST /drop", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, proxy.Load().cut())
+	})
+	// the page's backend: it would check its own session first, then ask
+	// for a token no wider than user 42's keys and channels
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		body := fmt.Sprintf(`{"subject":"user-42","databases":["0"],"level":"read","keys":["u:42:*"],"channels":["u:42:*"],"ttl_seconds":%d}`, ttl)
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, gw.Load().(string)+"/tokens", strings.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+backendToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
+	pages := httptest.NewServer(mux)
+	t.Cleanup(pages.Close)
+
+	url := startGateway(t, api.Config{
+		CORSOrigins: []string{pages.URL},
+		Heartbeat:   time.Second,
+		Signed:      signed,
+		Tokens: []api.Token{
+			{Name: "backend", Secret: backendToken, Databases: []string{"0"}, Level: api.LevelRead, Keys: []string{"u:42:*"}, Channels: []string{"u:42:*"}, Mint: true},
+			{Name: "driver", Secret: adminToken, Databases: []string{"*"}, Level: api.LevelAdmin},
+		},
+	})
+	gw.Store(url)
+	proxy.Store(newCutProxy(t, strings.TrimPrefix(url, "http://")))
+	out := node(t, 2*time.Minute, []string{
+		"PAGE_URL=" + pages.URL + "/multi.html",
+		"GATEWAY_URL=http://" + proxy.Load().addr(),
+		"DIRECT_URL=" + url,
+		"ADMIN_TOKEN=" + adminToken,
+		"DROP_URL=" + pages.URL + "/drop",
+		"CHROMIUM=" + chromium,
+	}, "node", "multi.test.mjs")
+	if !strings.Contains(out, "all multiplexed browser checks passed") {
+		t.Fatal("the multiplexed browser script did not finish")
+	}
 }
 
 // cutProxy forwards TCP connections to a target and can cut them all at

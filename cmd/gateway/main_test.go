@@ -26,6 +26,13 @@ type started struct {
 // line and for /readyz, and stops it in Cleanup.
 func startGateway(tb testing.TB, env map[string]string, args ...string) *started {
 	tb.Helper()
+	return startGatewayClient(tb, http.DefaultClient, env, args...)
+}
+
+// startGatewayClient is startGateway polling /readyz with hc (one that
+// trusts the gateway's certificate, for HTTPS).
+func startGatewayClient(tb testing.TB, hc *http.Client, env map[string]string, args ...string) *started {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	getenv := func(k string) string { return env[k] }
@@ -47,7 +54,7 @@ func startGateway(tb testing.TB, env map[string]string, args ...string) *started
 	}
 	s.URL = url
 	tb.Cleanup(func() { s.stop(tb) })
-	waitStatus(tb, url+"/readyz", http.StatusOK)
+	waitStatusClient(tb, hc, url+"/readyz", http.StatusOK)
 	return s
 }
 
@@ -66,10 +73,16 @@ func (s *started) stop(tb testing.TB) {
 // waitStatus polls url until it answers want, for up to 10 s.
 func waitStatus(tb testing.TB, url string, want int) {
 	tb.Helper()
+	waitStatusClient(tb, http.DefaultClient, url, want)
+}
+
+// waitStatusClient is waitStatus with the client hc.
+func waitStatusClient(tb testing.TB, hc *http.Client, url string, want int) {
+	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	last := 0
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
+		resp, err := hc.Get(url)
 		if err == nil {
 			last = resp.StatusCode
 			resp.Body.Close()

@@ -123,6 +123,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serveErr := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
+			// ServeTLS offers h2 by ALPN (TLSNextProto and Protocols are
+			// left unset), so a browser's event streams share one
+			// connection instead of six per origin (TestRunHTTP2). No
+			// h2c on the plain listener: browsers never use it and a proxy
+			// in front needs none (README, TLS and HTTP/2).
 			serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
 		} else {
 			serveErr <- srv.Serve(ln)

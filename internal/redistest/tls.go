@@ -32,7 +32,7 @@ type TLSServer struct {
 func StartTLS(tb testing.TB, args ...string) *TLSServer {
 	tb.Helper()
 	dir := tb.TempDir()
-	certFile, keyFile, caPool := selfSigned(tb, dir)
+	certFile, keyFile, caPool := SelfSigned(tb, dir)
 	port := FreePort(tb)
 	s := Start(tb, append([]string{
 		"--tls-port", strconv.Itoa(port),
@@ -60,9 +60,11 @@ func StartTLS(tb testing.TB, args ...string) *TLSServer {
 // TLSAddr returns host:port of the TLS listener.
 func (s *TLSServer) TLSAddr() string { return "127.0.0.1:" + strconv.Itoa(s.TLSPort) }
 
-// selfSigned writes a self-signed certificate for 127.0.0.1 (its own CA)
-// and its key into dir.
-func selfSigned(tb testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+// SelfSigned writes a throw-away self-signed certificate for 127.0.0.1
+// (its own CA) and its key into dir as cert.pem and key.pem, and returns
+// their paths and a pool that trusts the certificate. It fails tb on any
+// error. Tests of TLS servers other than redis-server use it too.
+func SelfSigned(tb testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
