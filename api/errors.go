@@ -91,6 +91,10 @@ type Problem struct {
 	// "unknown" (it may have run). Absent when Redis answered with the
 	// error or no command was involved.
 	Outcome string `json:"outcome,omitempty" enums:"not_sent,unknown" example:"not_sent"`
+	// Completed is set on a pipeline whose connection failed after its
+	// commands were written: the first Completed commands ran (their
+	// replies were read); whether the others ran is unknown.
+	Completed *int `json:"completed,omitempty" example:"3"`
 }
 
 // apiError is an error the gateway decided on: a status, a code and a
@@ -276,6 +280,11 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		RequestID: reqID,
 		Errors:    ae.fields,
 		Outcome:   ae.outcome,
+	}
+	var pe *client.PipelineError
+	if errors.As(err, &pe) {
+		n := len(pe.Results)
+		p.Completed = &n
 	}
 	if p.Title == "" {
 		p.Title = http.StatusText(ae.status)

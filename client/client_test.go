@@ -544,3 +544,49 @@ func TestWaitSubscribed(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+// TestPubSubResubscribesQuickly: after an outage long enough for the
+// reconnect backoff to reach its bound, a subscriber is resubscribed
+// (KindReconnected) within about that bound (40 ms) of Redis answering.
+func TestPubSubResubscribesQuickly(t *testing.T) {
+	s := redistest.Start(t)
+	c := newClient(t, s, 0, nil)
+	ps := c.PubSub(client.PubSubConfig{})
+	defer ps.Close()
+	if err := ps.Subscribe(t.Context(), "news"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; { // subscribed on Redis
+		if n, err := c.Do(t.Context(), "PUBLISH", "news", "x"); err == nil && n.(int64) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the subscription never reached Redis")
+		}
+		time.Sleep(5 * time.Millisecond) // polling pace
+	}
+	s.Stop()
+	<-time.After(2500 * time.Millisecond) // the outage: backoff reaches its bound
+	s.Restart()                           // returns once Redis answers PING
+	up := time.Now()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m, ok := <-ps.Messages():
+			if !ok {
+				t.Fatal("messages channel closed")
+			}
+			if m.Kind != client.KindReconnected {
+				continue
+			}
+			d := time.Since(up)
+			t.Logf("resubscribed %v after Redis answered PING", d)
+			if d > 100*time.Millisecond {
+				t.Fatalf("resubscribed %v after Redis answered PING, want within about 50ms", d)
+			}
+			return
+		case <-timeout:
+			t.Fatal("never resubscribed")
+		}
+	}
+}

@@ -104,3 +104,24 @@ func TestUnreachableRedisIsNotSent(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelineCutMidwayReportsWhatRan: when the connection dies after some
+// replies of a pipeline were read, the error is a *PipelineError holding
+// those replies (those commands ran) and does not match ErrNotSent.
+func TestPipelineCutMidwayReportsWhatRan(t *testing.T) {
+	s := redistest.Start(t)
+	c := newClient(t, s, 0, nil)
+	// CLIENT KILL … SKIPME no closes this connection after its reply: the
+	// third command never runs.
+	_, err := c.Pipe(t.Context(), [][]string{{"INCR", "cut"}, {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"}, {"INCR", "cut"}})
+	var pe *client.PipelineError
+	if !errors.As(err, &pe) || errors.Is(err, client.ErrNotSent) {
+		t.Fatalf("pipeline cut midway: %v, want a *PipelineError without ErrNotSent", err)
+	}
+	if len(pe.Results) != 2 || pe.Results[0].Value != int64(1) {
+		t.Fatalf("results %+v, want the 2 replies read before the cut, INCR → 1", pe.Results)
+	}
+	if v := s.Do(t, "GET", "cut"); string(v.Str) != "1" {
+		t.Fatalf("counter %q, want 1: only the commands reported ran", v.Str)
+	}
+}

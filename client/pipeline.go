@@ -41,8 +41,9 @@ func (p *Pipeline) Len() int { return len(p.cmds) }
 // order. Every command is checked before anything is sent: a refused
 // command fails the whole pipeline and nothing runs. A failure before
 // anything was written matches [ErrNotSent]. A transport failure midway
-// fails the whole call without ErrNotSent (any command may have run; none
-// is resent). The queue is emptied.
+// fails the whole call with a *PipelineError, without ErrNotSent: the
+// commands whose replies were read ran, the others may have; none is
+// resent. The queue is emptied.
 func (p *Pipeline) Exec(ctx context.Context) ([]Result, error) {
 	cmds := p.cmds
 	p.cmds = nil
@@ -80,12 +81,7 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 		err = werr
 	}
 	pl.Put(cn, err)
-	if err != nil {
-		err = fmt.Errorf("client: pipeline: %w", err)
-		c.observedPipe(cmds, start, err)
-		return nil, err
-	}
-	out := make([]Result, len(cmds))
+	out := make([]Result, len(vals))
 	for i, v := range vals {
 		out[i].Raw = v
 		out[i].Value, out[i].Err = c.Shape(v, cmds[i])
@@ -93,8 +89,30 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 			c.observe(commandName(cmds[i]), time.Since(start), v.Err())
 		}
 	}
+	if err != nil {
+		err = fmt.Errorf("client: pipeline: %w", err)
+		c.observedPipe(cmds[len(vals):], start, err)
+		return nil, &PipelineError{Results: out, Err: err}
+	}
 	return out, nil
 }
+
+// PipelineError is returned when a pipeline's connection failed after its
+// commands were written: Results holds the replies read before the
+// failure, in order (those commands ran); whether the others ran is
+// unknown.
+type PipelineError struct {
+	// Results are the replies of the first len(Results) commands.
+	Results []Result
+	// Err is the transport failure.
+	Err error
+}
+
+// Error returns the transport failure's message.
+func (e *PipelineError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the transport failure, for errors.Is/As.
+func (e *PipelineError) Unwrap() error { return e.Err }
 
 func (c *Client) observedPipe(cmds [][]string, start time.Time, err error) {
 	if c.observe == nil {
@@ -106,7 +124,8 @@ func (c *Client) observedPipe(cmds [][]string, start time.Time, err error) {
 }
 
 // pipeExchange writes every command, flushes once, and reads one reply per
-// command. The error is a transport error only.
+// command. The error is a transport error only; with it come the replies
+// read before it.
 func pipeExchange(cn *pool.Conn, cmds [][]string) ([]Value, error) {
 	for _, args := range cmds {
 		if err := cn.WriteCommand(args...); err != nil {
@@ -120,7 +139,7 @@ func pipeExchange(cn *pool.Conn, cmds [][]string) ([]Value, error) {
 	for i := range cmds {
 		v, err := readReply(cn)
 		if err != nil {
-			return nil, err
+			return vals[:i], err
 		}
 		vals[i] = v
 	}
