@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestArgumentLimitSpansBatches checks that the 100,000-argument limit of
@@ -83,4 +84,26 @@ func TestScanArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzScanArgs checks that scanArgs decodes every valid JSON body exactly
+// as encoding/json does into a []string, and refuses what it refuses.
+func FuzzScanArgs(f *testing.F) {
+	for _, s := range []string{`["GET","k"]`, `[]`, `null`, ` [ "a\"b" , "\u00e9" ] `, `["x",null]`, `["a",1]`, `[["a"]]`, `{"a":1}`, `"s"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if !json.Valid([]byte(in)) || !utf8.ValidString(in) {
+			return // decode refuses these before any field is decoded
+		}
+		var want []string
+		wantErr := json.Unmarshal([]byte(in), &want)
+		got, err := scanArgs([]byte(in), false)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("scanArgs(%q): got error %v, want %v", in, err, wantErr)
+		}
+		if err == nil && !slices.Equal(got, want) {
+			t.Fatalf("scanArgs(%q): got %q, want %q", in, got, want)
+		}
+	})
 }
