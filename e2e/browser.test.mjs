@@ -9,7 +9,7 @@
 // Env: PAGE_URL (the page), GATEWAY_URL (what the page talks to: a proxy
 // the Go driver can cut), DIRECT_URL (the gateway itself, for writes),
 // DROP_URL (POST cuts every proxied connection).
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const env = (name) => {
   const v = process.env[name];
@@ -35,13 +35,7 @@ async function post(path, body) {
   return JSON.parse(text);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launch();
 let failed = false;
 try {
   const page = await browser.newPage();

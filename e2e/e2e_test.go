@@ -145,10 +145,10 @@ func TestGeneratedSDK(t *testing.T) {
 	node(t, time.Minute, nil, "node", "validate.mjs", filepath.Join("..", "openapi", "openapi.json"))
 }
 
-// TestBrowserRealtime serves testdata/page.html from one origin and the
-// gateway (behind a proxy the test can cut) from another, with CORS
-// allowing the page, and drives the page in headless Chromium.
-func TestBrowserRealtime(t *testing.T) {
+// needChromium skips (or, under CI, fails) without Node.js, Chromium or
+// playwright-core, and returns Chromium's path (CHROMIUM overrides it).
+func needChromium(t *testing.T) string {
+	t.Helper()
 	needNode(t)
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
@@ -156,6 +156,14 @@ func TestBrowserRealtime(t *testing.T) {
 	}
 	need(t, "chromium", chromium)
 	need(t, "playwright-core", "node_modules/playwright-core")
+	return chromium
+}
+
+// TestBrowserRealtime serves testdata/page.html from one origin and the
+// gateway (behind a proxy the test can cut) from another, with CORS
+// allowing the page, and drives the page in headless Chromium.
+func TestBrowserRealtime(t *testing.T) {
+	chromium := needChromium(t)
 
 	page, err := os.ReadFile("testdata/page.html")
 	if err != nil {
@@ -192,13 +200,7 @@ func TestBrowserRealtime(t *testing.T) {
 // two streams, a refused channel, a cut with resume, the token's expiry,
 // and a new EventSource with a re-minted token resuming the streams.
 func TestBrowserSignedMultiplexed(t *testing.T) {
-	needNode(t)
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	need(t, "chromium", chromium)
-	need(t, "playwright-core", "node_modules/playwright-core")
+	chromium := needChromium(t)
 
 	page, err := os.ReadFile("testdata/multi.html")
 	if err != nil {

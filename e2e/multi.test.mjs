@@ -18,7 +18,7 @@
 // backend), GATEWAY_URL (what the page talks to: a proxy the Go driver can
 // cut), DIRECT_URL and ADMIN_TOKEN (the gateway itself, for publishing and
 // XADD), DROP_URL (POST cuts every proxied connection).
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const env = (name) => {
   const v = process.env[name];
@@ -46,13 +46,7 @@ async function post(path, body) {
 const publish = (ch, message) => post(`/db/0/channels/${enc(prefix + ch)}/messages`, { message });
 const xadd = async (s, n) => (await post(`/db/0/streams/${enc(prefix + s)}`, { fields: { n } })).id;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launch();
 let failed = false;
 try {
   const page = await browser.newPage();
