@@ -9,13 +9,8 @@
 // Env: PAGE_URL (the page), GATEWAY_URL (what the page talks to: a proxy
 // the Go driver can cut), DIRECT_URL (the gateway itself, for writes),
 // DROP_URL (POST cuts every proxied connection).
-import { launch } from "./chromium.mjs";
+import { env, launch } from "./harness.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const pageURL = env("PAGE_URL");
 const gateway = env("GATEWAY_URL");
 const direct = env("DIRECT_URL");

@@ -4,12 +4,8 @@
 // Env: GATEWAY_URL (…/upstash/0), TOKEN (write level), READ_TOKEN (read
 // level).
 import { Redis, errors } from "@upstash/redis";
+import { env } from "./harness.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const url = env("GATEWAY_URL");
 const token = env("TOKEN");
 const readToken = env("READ_TOKEN");
