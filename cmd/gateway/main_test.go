@@ -97,12 +97,21 @@ func waitStatusClient(tb testing.TB, hc *http.Client, url string, want int) {
 
 func httpDo(tb testing.TB, method, url, body string) (int, string) {
 	tb.Helper()
+	return httpDoAs(tb, "", method, url, body)
+}
+
+// httpDoAs is httpDo with a bearer token ("" for none).
+func httpDoAs(tb testing.TB, token, method, url, body string) (int, string) {
+	tb.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -111,6 +120,16 @@ func httpDo(tb testing.TB, method, url, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// startWithConfig runs the gateway with yaml as its configuration file.
+func startWithConfig(tb testing.TB, yaml string) *started {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return startGateway(tb, nil, "--config", path)
 }
 
 func TestRunEmbedded(t *testing.T) {
@@ -210,8 +229,7 @@ func TestHelpAndVersion(t *testing.T) {
 
 func TestTokensFromConfigFile(t *testing.T) {
 	rs := redistest.Start(t)
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	cfg := fmt.Sprintf(`
+	g := startWithConfig(t, fmt.Sprintf(`
 redis_url: %s
 databases: 1
 tokens:
@@ -223,22 +241,10 @@ tokens:
     token_sha256: 8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92
     databases: ["0"]
     level: read
-`, rs.URL(0))
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	g := startGateway(t, nil, "--config", path)
+`, rs.URL(0)))
 	req := func(token string) int {
-		r, _ := http.NewRequest("GET", g.URL+"/db/0/dbsize", nil)
-		if token != "" {
-			r.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := httpDoAs(t, token, "GET", g.URL+"/db/0/dbsize", "")
+		return code
 	}
 	if got := req(""); got != 401 {
 		t.Fatalf("no token: %d, want 401", got)
@@ -347,8 +353,7 @@ func TestMetricsAddr(t *testing.T) {
 
 func TestMetricsTokenFromConfigFile(t *testing.T) {
 	rs := redistest.Start(t)
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	cfg := fmt.Sprintf(`
+	g := startWithConfig(t, fmt.Sprintf(`
 redis_url: %s
 databases: 1
 tokens:
@@ -359,11 +364,7 @@ tokens:
     token: app-secret
     databases: ["*"]
     level: write
-`, rs.URL(0))
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	g := startGateway(t, nil, "--config", path)
+`, rs.URL(0)))
 	cases := []struct {
 		path, token string
 		status      int
@@ -375,17 +376,8 @@ tokens:
 		{"/db/0/dbsize", "app-secret", 200},
 	}
 	for _, tc := range cases {
-		r, _ := http.NewRequest("GET", g.URL+tc.path, nil)
-		if tc.token != "" {
-			r.Header.Set("Authorization", "Bearer "+tc.token)
-		}
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.status {
-			t.Errorf("GET %s with %q: got %d, want %d", tc.path, tc.token, resp.StatusCode, tc.status)
+		if code, _ := httpDoAs(t, tc.token, "GET", g.URL+tc.path, ""); code != tc.status {
+			t.Errorf("GET %s with %q: got %d, want %d", tc.path, tc.token, code, tc.status)
 		}
 	}
 }
@@ -432,19 +424,6 @@ tokens:
     level: write
     keys: ["user:42:*"]
 `
-	cmd := func(g *started, token, body string) (int, string) {
-		t.Helper()
-		r, _ := http.NewRequest("POST", g.URL+"/db/0/command", strings.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+token)
-		r.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
 	for _, c := range []struct {
 		name   string
 		config string
@@ -464,17 +443,13 @@ tokens:
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "gateway.yaml")
-			if err := os.WriteFile(path, []byte(c.config), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			g := startGateway(t, nil, "--config", path)
+			g := startWithConfig(t, c.config)
 			for body, want := range c.want {
 				token := "user42"
 				if b, ok := strings.CutPrefix(body, "app "); ok {
 					token, body = "app", b
 				}
-				if got, resp := cmd(g, token, body); got != want {
+				if got, resp := httpDoAs(t, token, "POST", g.URL+"/db/0/command", body); got != want {
 					t.Errorf("%s %s: got %d %s, want %d", token, body, got, resp, want)
 				}
 			}
@@ -482,6 +457,9 @@ tokens:
 	}
 	if v := rs.Do(t, "EXISTS", "user:7:a"); v.Int != 0 {
 		t.Fatal("a refused write landed")
+	}
+	if v := rs.Do(t, "EXISTS", "user:42:a", "x"); v.Int != 2 {
+		t.Fatalf("the refused FLUSHALL script removed keys: %d of 2 left", v.Int)
 	}
 }
 
