@@ -27,6 +27,23 @@ type Scope struct {
 	// Channels are glob patterns of the channels the scope may publish to
 	// and hear; nil or empty means every channel.
 	Channels []string
+
+	hash string // of Rules, set by NewScope so requests do not rehash it
+}
+
+// NewScope returns a scope with its rules' hash computed once, for scopes
+// used on every request of a token; a Scope literal works too, hashing on
+// each [Scope.UserName].
+func NewScope(write bool, keys, channels []string) Scope {
+	s := Scope{Write: write, Keys: keys, Channels: channels}
+	s.hash = s.rulesHash()
+	return s
+}
+
+// rulesHash is the hex of the first 8 bytes of SHA-256 of the rules.
+func (s Scope) rulesHash() string {
+	h := sha256.Sum256([]byte(strings.Join(s.Rules(), " ")))
+	return hex.EncodeToString(h[:8])
 }
 
 // Patterned reports whether the scope is limited to key patterns.
@@ -91,12 +108,15 @@ func (s Scope) Rules() []string {
 // rules (another gateway version) is a new user rather than an edit of one
 // that running gateways rely on.
 func (s Scope) UserName(prefix string) string {
-	h := sha256.Sum256([]byte(strings.Join(s.Rules(), " ")))
+	h := s.hash
+	if h == "" {
+		h = s.rulesHash()
+	}
 	level := "read"
 	if s.Write {
 		level = "write"
 	}
-	return prefix + level + "-" + hex.EncodeToString(h[:8])
+	return prefix + level + "-" + h
 }
 
 // Credentials name a pre-created ACL user that a scope's connections
@@ -228,16 +248,20 @@ func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (clien
 		name = s.UserName(u.cfg.Prefix)
 	}
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	if e, ok := u.backends[name]; ok {
 		e.used = time.Now()
+		u.mu.Unlock()
 		return e.b, nil
 	}
-	if u.closed {
+	closed, unavailable := u.closed, u.unavailable
+	u.mu.Unlock()
+	if closed {
 		return nil, client.ErrClosed
 	}
+	// The probe and the dial happen without the lock: a slow or paused
+	// Redis must not hold up the requests of scopes already open.
 	if creds == nil {
-		if u.unavailable {
+		if unavailable {
 			return nil, ErrUnavailable
 		}
 		pass := Password(u.cfg.Secret, name)
@@ -247,8 +271,13 @@ func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (clien
 		if _, err := u.cfg.Admin.DoRaw(ctx, setuser...); err != nil {
 			var re *client.Error
 			if errors.As(err, &re) {
+				u.mu.Lock()
+				first := !u.unavailable
 				u.unavailable = true
-				u.cfg.Logger.Warn("ACL users unavailable: scripts and functions need an admin token, key patterns are refused", "err", re.Error())
+				u.mu.Unlock()
+				if first {
+					u.cfg.Logger.Warn("ACL users unavailable: scripts and functions need an admin token, key patterns are refused", "err", re.Error())
+				}
 				return nil, ErrUnavailable
 			}
 			return nil, fmt.Errorf("acl: create user: %w", err)
@@ -258,6 +287,17 @@ func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (clien
 	b, err := u.cfg.Open(init)
 	if err != nil {
 		return nil, fmt.Errorf("acl: open scope backend: %w", err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if e, ok := u.backends[name]; ok || u.closed {
+		// another request opened it meanwhile (or Close ran): keep one
+		b.Close()
+		if u.closed {
+			return nil, client.ErrClosed
+		}
+		e.used = time.Now()
+		return e.b, nil
 	}
 	if len(u.backends) >= u.cfg.MaxUsers {
 		u.reclaimLocked()

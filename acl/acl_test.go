@@ -3,6 +3,7 @@ package acl
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,5 +187,70 @@ func TestUsersReclaimLeastRecentlyUsed(t *testing.T) {
 	}
 	if v := rs.Do(t, "ACL", "LIST").String(); !strings.Contains(v, scopes[0].UserName("gw-")) || !strings.Contains(v, scopes[2].UserName("gw-")) {
 		t.Fatalf("users in use were deleted: %s", v)
+	}
+}
+
+// TestUsersOpenWithoutTheLock checks that opening a new scope (a dial
+// that may hang on a paused Redis) does not hold up scopes already open,
+// and that concurrent first uses of one scope end with one backend.
+func TestUsersOpenWithoutTheLock(t *testing.T) {
+	rs := redistest.Start(t)
+	gate := make(chan struct{})
+	var opens sync.WaitGroup
+	open := func(init [][]string) (client.Backend, error) {
+		if len(init) > 0 && strings.Contains(strings.Join(init[0], " "), "slow:*") {
+			<-gate
+		}
+		pc, _ := client.ParseURL(rs.URL(0))
+		pc.InitCommands = init
+		return client.New(client.Config{Pool: pc})
+	}
+	admin, _ := open(nil)
+	t.Cleanup(func() { admin.Close() })
+	u := New(Config{Admin: admin, Open: open})
+	t.Cleanup(func() { u.Close() })
+	ctx := context.Background()
+	fast := NewScope(false, []string{"fast:*"}, nil)
+	if _, err := u.Backend(ctx, fast, nil); err != nil {
+		t.Fatal(err)
+	}
+	slow := NewScope(false, []string{"slow:*"}, nil)
+	got := make(chan client.Backend, 4)
+	for range 4 {
+		opens.Add(1)
+		go func() {
+			defer opens.Done()
+			b, err := u.Backend(ctx, slow, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- b
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := u.Backend(ctx, fast, nil); err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("an open scope waited for another scope's dial")
+	}
+	close(gate)
+	opens.Wait()
+	close(got)
+	var first client.Backend
+	for b := range got {
+		if first == nil {
+			first = b
+		} else if b != first {
+			t.Fatal("concurrent first uses of one scope got different backends")
+		}
+	}
+	if n := len(u.Names()); n != 2 {
+		t.Fatalf("%d scope backends open, want 2", n)
 	}
 }

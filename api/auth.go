@@ -187,7 +187,7 @@ func newPrincipal(t *Token) *principal {
 		}
 		p.dbs[db] = true
 	}
-	p.scope = acl.Scope{Write: t.Level >= LevelWrite, Keys: t.Keys, Channels: t.Channels}
+	p.scope = acl.NewScope(t.Level >= LevelWrite, t.Keys, t.Channels)
 	if t.RedisUser != "" {
 		p.creds = &acl.Credentials{User: t.RedisUser, Password: t.RedisPassword}
 	}
