@@ -341,14 +341,6 @@ func (u *Users) reclaimLocked() {
 	})
 }
 
-// Available reports whether this database holds the gateway's ACL users
-// (true until a probe says otherwise).
-func (u *Users) Available() bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return !u.unavailable
-}
-
 // Names lists the user names of the scopes opened so far, sorted.
 func (u *Users) Names() []string {
 	u.mu.Lock()
