@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -204,11 +203,6 @@ func classify(err error) *apiError {
 			status = http.StatusBadRequest
 		}
 		ae := &apiError{status: status, code: re.Code, detail: re.Msg}
-		if re.Code == "ERR" && scriptACLRefusal(re.Msg) {
-			// a script called what its ACL user may not: Redis reports it
-			// as ERR, but it is the same refusal as NOPERM
-			ae.status, ae.code = http.StatusForbidden, "NOPERM"
-		}
 		if status == http.StatusServiceUnavailable {
 			ae.retryAfter = 1
 			if re.Code == "NOAUTH" || re.Code == "WRONGPASS" {
@@ -231,15 +225,6 @@ func classify(err error) *apiError {
 		return &apiError{status: http.StatusBadGateway, code: CodeConnectionLost, detail: "the connection to Redis failed before the reply came; the command may have run", outcome: OutcomeUnknown}
 	}
 	return errorf(http.StatusInternalServerError, CodeInternal, "internal error")
-}
-
-// scriptACLRefusal reports whether an ERR reply is Redis refusing, by ACL,
-// a command that a script or function called ("The user executing the
-// script can't run this command…", "…can't access at least one of the
-// keys…", "…can't publish to the channel…").
-func scriptACLRefusal(msg string) bool {
-	return strings.Contains(msg, "The user executing the script can't") ||
-		strings.Contains(msg, "ACL failure in script")
 }
 
 // outcomeOf reports whether a command that failed with err may have run.

@@ -31,7 +31,8 @@ func (e *Error) Error() string { return e.Msg }
 // ParseError builds an [*Error] from the text of an error reply. The code is
 // the text's first word when that word looks like a Redis error code (a
 // capital letter, then capitals, digits, '_' or '-'), and "ERR" otherwise,
-// as for Lua errors and the empty text. ParseError never fails.
+// as for Lua errors and the empty text; an ACL refusal inside a script,
+// which Redis sends as ERR, gets "NOPERM". ParseError never fails.
 func ParseError(text string) *Error {
 	code := text
 	if i := strings.IndexByte(text, ' '); i >= 0 {
@@ -40,7 +41,21 @@ func ParseError(text string) *Error {
 	if !isCode(code) {
 		code = "ERR"
 	}
+	if code == "ERR" && aclRefusalInScript(text) {
+		// Redis reports a script's or function's ACL refusal as ERR; it
+		// is the same refusal as NOPERM, so callers can tell it by code
+		code = "NOPERM"
+	}
 	return &Error{Code: code, Msg: text}
+}
+
+// aclRefusalInScript reports whether an ERR text is Redis refusing, by
+// ACL, a command that a Lua script or function called ("The user
+// executing the script can't run this command…", "…can't access at least
+// one of the keys…"; "ACL failure in script" on older servers).
+func aclRefusalInScript(text string) bool {
+	return strings.Contains(text, "The user executing the script can't") ||
+		strings.Contains(text, "ACL failure in script")
 }
 
 // isCode reports whether s looks like a Redis error code: a capital letter

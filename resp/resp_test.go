@@ -219,6 +219,11 @@ func TestParseError(t *testing.T) {
 		{"NOSCRIPT No matching script", "NOSCRIPT"},
 		{"unknown lower-case text", "ERR"},
 		{"", "ERR"},
+		// Redis 7 reports a script's ACL refusal as ERR
+		{"ERR The user executing the script can't run this command or subcommand script: 06…, on @user_script:1.", "NOPERM"},
+		{"ERR The user executing the script can't access at least one of the keys mentioned in the command arguments script: b0…", "NOPERM"},
+		{"ERR Error running script (call to f_…): @user_script:1: ACL failure in script", "NOPERM"},
+		{"ERR wrong number of arguments for 'get' command", "ERR"},
 	}
 	for _, tc := range cases {
 		e := ParseError(tc.text)
