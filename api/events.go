@@ -76,12 +76,14 @@ func sseSubscribe(d *deps, pattern bool) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
+		// counted before the headers go out: a client that has the stream
+		// already sees itself in the gauge
+		d.metrics.addSubscribers(db.Name, "sse", 1)
+		defer d.metrics.addSubscribers(db.Name, "sse", -1)
 		stream, err := newSSE(w, 2*time.Second)
 		if err != nil {
 			return
 		}
-		d.metrics.addSubscribers(db.Name, "sse", 1)
-		defer d.metrics.addSubscribers(db.Name, "sse", -1)
 		pumpEvents(d, r, stream, sub, enc)
 	}
 }
@@ -227,12 +229,14 @@ func handleStreamEvents(d *deps) http.HandlerFunc {
 		} else {
 			t.last = "0" // this consumer's pending entries first
 		}
+		// counted before the headers go out: a client that has the stream
+		// already sees itself in the gauge
+		d.metrics.addSubscribers(db.Name, "stream", 1)
+		defer d.metrics.addSubscribers(db.Name, "stream", -1)
 		stream, err := newSSE(w, time.Second)
 		if err != nil {
 			return
 		}
-		d.metrics.addSubscribers(db.Name, "stream", 1)
-		defer d.metrics.addSubscribers(db.Name, "stream", -1)
 		t.run(stream)
 	}
 }

@@ -97,12 +97,14 @@ func handleMultiEvents(d *deps) http.HandlerFunc {
 				return
 			}
 		}
+		// counted before the headers go out: a client that has the stream
+		// already sees itself in the gauge
+		d.metrics.addSubscribers(db.Name, "sse", 1)
+		defer d.metrics.addSubscribers(db.Name, "sse", -1)
 		stream, err := newSSE(w, time.Second)
 		if err != nil {
 			return
 		}
-		d.metrics.addSubscribers(db.Name, "sse", 1)
-		defer d.metrics.addSubscribers(db.Name, "sse", -1)
 		r, cancel := tokenExpiry(r)
 		defer cancel()
 		ctx, stop := context.WithCancel(r.Context())

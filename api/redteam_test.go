@@ -105,7 +105,7 @@ func redTeamAttacks(config string, dump string) []attack {
 		{"7 renamed CONFIG SET (write)", "write", []string{config, "SET", "maxmemory", "1mb"}, ""},
 		{"7 EVAL renamed CONFIG", "write", []string{"EVAL", "return redis.call('" + config + "','SET','maxmemory','1mb')", "0"}, ""},
 		{"14 MEMORY PURGE", "read", []string{"MEMORY", "PURGE"}, ""},
-		{"14 INFO", "read", []string{"INFO"}, "db1"},
+		{"14 INFO", "read", []string{"INFO"}, `"db1"`}, // quoted: a request id (hex) may hold db1
 		{"write FLUSHDB", "write", []string{"FLUSHDB"}, ""},
 		{"pattern: SET outside", "user42", []string{"SET", "k", "pwned"}, ""},
 		{"pattern: EVAL SET outside", "user42", []string{"EVAL", "return redis.call('SET','k','pwned')", "0"}, ""},

@@ -462,12 +462,14 @@ func handleUpstashSubscribe(d *deps, pattern bool) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
+		// counted before the headers go out: a client that has the stream
+		// already sees itself in the gauge
+		d.metrics.addSubscribers(db.Name, "upstash", 1)
+		defer d.metrics.addSubscribers(db.Name, "upstash", -1)
 		stream, err := newSSE(w, 2*time.Second)
 		if err != nil {
 			return
 		}
-		d.metrics.addSubscribers(db.Name, "upstash", 1)
-		defer d.metrics.addSubscribers(db.Name, "upstash", -1)
 		var buf []byte
 		line := func(parts ...[]byte) error {
 			buf = append(buf[:0], "data: "...)
