@@ -511,14 +511,18 @@ func (d *deps) respondCommand(w http.ResponseWriter, r *http.Request, raw bool, 
 
 // transaction runs commands in MULTI/EXEC after WATCH on the request's
 // database.
-func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string) ([]client.Result, error) {
+//
+// When pv is not nil and the backend can (client.TransactionVisit), the
+// replies go to pv while they are read, visited reports it, and the
+// Results are nil.
+func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string, pv client.PipeVisitor) (res []client.Result, visited bool, err error) {
 	b, err := d.prepare(r, cmds...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	ctx, cancel, err := d.commandContext(r.Context(), cmds...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer cancel()
 	// Redis discards a transaction holding an unknown command (EXECABORT);
@@ -526,10 +530,19 @@ func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string) ([]
 	// included, before anything is sent
 	for _, args := range cmds {
 		if ci, err := database(r).Client.CommandInfo(ctx, args); err == nil && !ci.Known {
-			return nil, errorf(http.StatusBadRequest, "EXECABORT", "EXECABORT Transaction discarded because of previous errors: unknown command %q; nothing ran", args[0])
+			return nil, false, errorf(http.StatusBadRequest, "EXECABORT", "EXECABORT Transaction discarded because of previous errors: unknown command %q; nothing ran", args[0])
 		}
 	}
-	return b.Transaction(ctx, watch, cmds)
+	if tv, ok := b.(txVisiting); ok && pv != nil {
+		return nil, true, tv.TransactionVisit(ctx, watch, cmds, pv)
+	}
+	res, err = b.Transaction(ctx, watch, cmds)
+	return res, false, err
+}
+
+// txVisiting is a backend that streams a transaction's replies.
+type txVisiting interface {
+	TransactionVisit(ctx context.Context, watch []string, cmds [][]string, pv client.PipeVisitor) error
 }
 
 // runDefault runs a command shaped by the default callbacks (not the

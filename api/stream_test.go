@@ -64,15 +64,33 @@ func TestStreamedReplies(t *testing.T) {
 		t.Fatalf("pipeline: %d\n got %s\nwant %s", r.Status, r.Body, wantPipe)
 	}
 
+	// The same through a transaction (EXEC's reply read element by element).
+	r = g.do(t, "POST", "/db/one/transaction", map[string]any{"commands": [][]string{
+		{"MGET", p + "a", p + "nope"},
+		{"HGETALL", p + "h"},
+		{"INCR", p + "a"},
+		{"LRANGE", p + "a", "0", "-1"},
+		{"GET", p + "a"},
+		{"EXPIRE", p + "nope", "10"},
+	}})
+	if r.Status != 200 || strings.TrimSpace(string(r.Body)) != wantPipe {
+		t.Fatalf("transaction: %d\n got %s\nwant %s", r.Status, r.Body, wantPipe)
+	}
+
 	// A reply that is not UTF-8 is refused (422) after being read whole:
 	// the next commands on the same connection get their own replies.
 	for _, body := range []map[string]any{
 		{"command": []string{"MGET", p + "a", p + "bin", p + "a"}},
 		{"commands": [][]string{{"GET", p + "bin"}, {"GET", p + "a"}}},
+		{"commands": [][]string{{"GET", p + "bin"}, {"GET", p + "a"}}, "tx": true},
 	} {
 		path := "/db/one/command"
 		if _, ok := body["commands"]; ok {
 			path = "/db/one/pipeline"
+		}
+		if body["tx"] == true {
+			delete(body, "tx")
+			path = "/db/one/transaction"
 		}
 		r = g.do(t, "POST", path, body)
 		if r.Status != 422 || r.Problem(t).Code != "NOT_UTF8" {

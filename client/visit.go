@@ -165,28 +165,10 @@ func (c *Client) pipeVisitExchange(cn *pool.Conn, cmds [][]string, pv PipeVisito
 	if err := cn.Flush(); err != nil {
 		return 0, nil, err
 	}
-	keep := func(e error) {
-		if verr == nil {
-			verr = e
-		}
-	}
 	for i, args := range cmds {
-		var res Result
-		if c.reg.Generic(args) {
-			top := topLevel{vis: pv.Reply(i)}
-			e, err := cn.Visit(&top)
-			if err != nil {
-				return i, verr, err
-			}
-			keep(e)
-			res.Err = top.rerr
-		} else {
-			v, err := readReply(cn)
-			if err != nil {
-				return i, verr, err
-			}
-			res.Raw = v
-			res.Value, res.Err = c.Shape(v, args)
+		res, e, err := c.visitReply(cn.Visit, func() (Value, error) { return readReply(cn) }, args, i, pv)
+		if err != nil {
+			return i, verr, err
 		}
 		if c.observe != nil {
 			var rerr error
@@ -195,7 +177,75 @@ func (c *Client) pipeVisitExchange(cn *pool.Conn, cmds [][]string, pv PipeVisito
 			}
 			c.observe(commandName(args), time.Since(start), rerr)
 		}
-		keep(pv.Done(i, res))
+		if verr == nil {
+			verr = e
+		}
 	}
 	return len(cmds), verr, nil
+}
+
+// visitReply reads the reply to command i (args), with visit when it is
+// shaped generically and with read otherwise, and hands it to pv. It
+// returns the Result given to pv.Done, the first error of pv, and a
+// transport error.
+func (c *Client) visitReply(visit func(Visitor) (error, error), read func() (Value, error), args []string, i int, pv PipeVisitor) (res Result, verr, err error) {
+	if c.reg.Generic(args) {
+		top := topLevel{vis: pv.Reply(i)}
+		if verr, err = visit(&top); err != nil {
+			return res, verr, err
+		}
+		res.Err = top.rerr
+	} else {
+		v, err := read()
+		if err != nil {
+			return res, nil, err
+		}
+		res.Raw = v
+		res.Value, res.Err = c.Shape(v, args)
+	}
+	if e := pv.Done(i, res); verr == nil {
+		verr = e
+	}
+	return res, verr, nil
+}
+
+// TransactionVisit is [Client.Transaction] with the replies handed to pv
+// while EXEC's reply is read (see [Client.PipeVisit]); the errors are
+// Transaction's, then the first error of pv.
+func (c *Client) TransactionVisit(ctx context.Context, watch []string, cmds [][]string, pv PipeVisitor) error {
+	tx, err := c.Tx(ctx, watch...)
+	if err != nil {
+		return err
+	}
+	defer tx.Close()
+	for _, args := range cmds {
+		tx.Queue(args...)
+	}
+	_, err = tx.exec(ctx, pv)
+	return err
+}
+
+// execReplies reads EXEC's array reply into pv, element by element.
+func (tx *Tx) execReplies(cmds [][]string, pv PipeVisitor) (verr, err error) {
+	cn := tx.cn
+	n, err := cn.ReadArrayHeader()
+	switch {
+	case err != nil:
+		return nil, err
+	case n == -1:
+		return nil, ErrTxAborted
+	case n != len(cmds):
+		cn.MarkBroken() // its elements are unread
+		return nil, fmt.Errorf("%w: EXEC returned %d replies for %d commands", resp.ErrProtocol, n, len(cmds))
+	}
+	for i, args := range cmds {
+		_, e, err := tx.c.visitReply(cn.VisitElem, cn.ReadElem, args, i, pv)
+		if err != nil {
+			return verr, err
+		}
+		if verr == nil {
+			verr = e
+		}
+	}
+	return verr, nil
 }

@@ -229,3 +229,50 @@ func (cn *Conn) Visit(vis resp.Visitor) (visitErr, err error) {
 	cn.answered()
 	return visitErr, nil
 }
+
+// PeekType returns the type byte of the next reply without reading it.
+func (cn *Conn) PeekType() (byte, error) {
+	typ, err := cn.rd.PeekType()
+	if err != nil {
+		cn.MarkBroken()
+	}
+	return typ, err
+}
+
+// ReadArrayHeader reads the header of an array reply (n elements, -1 for
+// a null array) and counts the reply as read: its elements must follow
+// with ReadElem or VisitElem. A failure marks the connection broken.
+func (cn *Conn) ReadArrayHeader() (int, error) {
+	n, err := cn.rd.ReadArrayHeader()
+	if err != nil {
+		cn.MarkBroken()
+		return 0, err
+	}
+	cn.answered()
+	return n, nil
+}
+
+// ReadElem reads one element of an array begun with ReadArrayHeader.
+func (cn *Conn) ReadElem() (resp.Value, error) {
+	v, err := cn.rd.Read()
+	if err != nil {
+		cn.MarkBroken()
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	return v, err
+}
+
+// VisitElem visits one element of an array begun with ReadArrayHeader;
+// errors as for Visit.
+func (cn *Conn) VisitElem(vis resp.Visitor) (visitErr, err error) {
+	visitErr, err = cn.rd.Visit(vis)
+	if err != nil {
+		cn.MarkBroken()
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	return visitErr, err
+}

@@ -172,3 +172,27 @@ func Walk(v Value, vis Visitor) error {
 	}
 	return vis.End()
 }
+
+// ReadArrayHeader reads the header of an array whose elements the caller
+// then reads one by one (with Read or Visit): n is the element count, -1
+// for a RESP2 null array. A value of another type is a protocol error.
+func (r *Reader) ReadArrayHeader() (n int, err error) {
+	line, err := r.line()
+	if err != nil {
+		return 0, err
+	}
+	if len(line) == 0 || line[0] != '*' {
+		return 0, fmt.Errorf("%w: want an array, got %q", ErrProtocol, line)
+	}
+	m, err := parseInt(line[1:])
+	if err != nil {
+		return 0, err
+	}
+	if m == -1 {
+		return -1, nil
+	}
+	if err := r.checkAggregate(m, 0); err != nil {
+		return 0, err
+	}
+	return int(m), nil
+}
