@@ -452,6 +452,10 @@ func (d *deps) do(r *http.Request, args ...string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if td, ok := b.(timedDoer); ok && !client.IsBlocking(args) {
+		// The client owns the deadline: no context timer per command.
+		return td.DoWithin(r.Context(), d.cfg.CommandTimeout, args...)
+	}
 	ctx, cancel, err := d.commandContext(r.Context(), args)
 	if err != nil {
 		return nil, err
@@ -538,6 +542,12 @@ func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string, pv 
 	}
 	res, err = b.Transaction(ctx, watch, cmds)
 	return res, false, err
+}
+
+// timedDoer is a backend that applies a command timeout itself
+// (client.Client.DoWithin).
+type timedDoer interface {
+	DoWithin(ctx context.Context, timeout time.Duration, args ...string) (any, error)
 }
 
 // txVisiting is a backend that streams a transaction's replies.
