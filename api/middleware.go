@@ -85,7 +85,13 @@ func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w}
+			var sw *statusWriter
+			if st, ok := r.Context().Value(ctxState).(*reqState); ok {
+				sw = &st.sw
+				*sw = statusWriter{ResponseWriter: w}
+			} else {
+				sw = &statusWriter{ResponseWriter: w}
+			}
 			next.ServeHTTP(sw, r)
 			if sw.status == 0 {
 				sw.status = http.StatusOK

@@ -261,6 +261,7 @@ const ctxState ctxKey = iota
 // context once (by withRequestID) and filled in place by later middleware,
 // so that each step does not copy the request to add one value.
 type reqState struct {
+	sw    statusWriter // the observing middleware's writer, allocated with the state
 	id    string
 	query url.Values // parsed once, by queryOf
 	db    *Database  // set by withDatabase
@@ -282,8 +283,8 @@ func queryOf(r *http.Request) url.Values {
 	if !ok {
 		return r.URL.Query()
 	}
-	if st.query == nil {
-		st.query = r.URL.Query()
+	if st.query == nil && r.URL.RawQuery != "" {
+		st.query = r.URL.Query() // (no query: nil, which reads as empty)
 	}
 	return st.query
 }
@@ -495,7 +496,7 @@ func (d *deps) respondCommand(w http.ResponseWriter, r *http.Request, raw bool, 
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "result", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"result":`, v)
 		return
 	}
 	e, err := newReplyEncoder(r)
