@@ -215,6 +215,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.onClose = append(d.onClose, h.close)
 		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
 		d.users[db.Name] = u
+		metrics.watchScopes(db.Name, u.Stats)
 		d.onClose = append(d.onClose, func() { u.Close() })
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 	}

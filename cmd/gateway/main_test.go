@@ -311,6 +311,8 @@ func TestMetricsScrape(t *testing.T) {
 		`gateway_pool_connections{db="0",state="idle"}`,
 		`gateway_pool_events_total{db="0",event="hits"}`,
 		`gateway_pool_wait_seconds_total{db="0"}`,
+		`gateway_scope_users{db="0"} 0`,
+		`gateway_scope_pool_connections{db="0",state="idle"} 0`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
 	} {
