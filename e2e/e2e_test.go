@@ -96,6 +96,7 @@ func startGateway(t *testing.T, cfg api.Config) string {
 	}
 	srv := api.NewServer(nil, cfg, dbs, nil)
 	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener = api.ProblemListener(hs.Listener)
 	hs.Config.RegisterOnShutdown(srv.Close)
 	hs.Start()
 	t.Cleanup(func() {
