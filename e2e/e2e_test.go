@@ -215,6 +215,21 @@ func TestOapiCodegen(t *testing.T) {
 	}
 }
 
+// TestHeyAPI generates a TypeScript SDK from the live gateway's
+// /openapi.json with @hey-api/openapi-ts (fetch client), type-checks
+// heyapi.test.ts against it and runs it: the scenario of TestOapiCodegen,
+// each value checked at run time against its generated type.
+func TestHeyAPI(t *testing.T) {
+	needNode(t)
+	gw := startSDKGateway(t)
+	node(t, 2*time.Minute, nil, "node_modules/.bin/openapi-ts", "-i", gw+"/openapi.json", "-o", "gen/heyapi", "-c", "@hey-api/client-fetch", "--no-log-file")
+	node(t, 2*time.Minute, nil, "node_modules/.bin/tsc", "-p", "tsconfig.heyapi.json")
+	out := node(t, time.Minute, []string{"GATEWAY_URL=" + gw, "TOKEN=" + sdkToken}, "node", "gen/out/heyapi.test.js")
+	if !strings.Contains(out, "all hey-api checks passed") {
+		t.Fatal("the hey-api script did not finish")
+	}
+}
+
 // needChromium skips (or, under CI, fails) without Node.js, Chromium or
 // playwright-core, and returns Chromium's path (CHROMIUM overrides it).
 func needChromium(t *testing.T) string {
