@@ -230,6 +230,21 @@ func TestHeyAPI(t *testing.T) {
 	}
 }
 
+// TestOrval generates a fetch client from the live gateway's
+// /openapi.json with orval (orval.config.mjs: path parameters encoded,
+// orval-fetch.ts as the fetch function), type-checks orval.test.ts
+// against it and runs it: the scenario of TestOapiCodegen.
+func TestOrval(t *testing.T) {
+	needNode(t)
+	gw := startSDKGateway(t)
+	node(t, 2*time.Minute, []string{"SPEC=" + gw + "/openapi.json"}, "node_modules/.bin/orval", "-c", "orval.config.mjs")
+	node(t, 2*time.Minute, nil, "node_modules/.bin/tsc", "-p", "tsconfig.orval.json")
+	out := node(t, time.Minute, []string{"GATEWAY_URL=" + gw, "TOKEN=" + sdkToken}, "node", "gen/out/orval.test.js")
+	if !strings.Contains(out, "all orval checks passed") {
+		t.Fatal("the orval script did not finish")
+	}
+}
+
 // needChromium skips (or, under CI, fails) without Node.js, Chromium or
 // playwright-core, and returns Chromium's path (CHROMIUM overrides it).
 func needChromium(t *testing.T) string {
