@@ -432,6 +432,9 @@ func copyParamExamples(v2 *openapi2.T, v3 *openapi3.T) {
 			v3op := v3.Paths.Value(path).GetOperation(method)
 			for _, p := range v3op.Parameters {
 				if v, ok := ex[p.Value.In+" "+p.Value.Name]; ok {
+					if _, list := v.([]any); !list && p.Value.Schema != nil && p.Value.Schema.Value.Type.Is("array") {
+						v = []any{v} // swag's example(x) on a []string parameter
+					}
 					p.Value.Example = v
 				}
 			}

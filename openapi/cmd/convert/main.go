@@ -40,6 +40,12 @@ func run(in, out, apiDir string) error {
 	if err := json.Unmarshal(raw, &v2); err != nil {
 		return fmt.Errorf("read %s: %w", in, err)
 	}
+	// ToV3 strips what is not an x- extension from the v2 parameters (swag's
+	// "example" among them), so fix reads a copy of its own
+	var orig openapi2.T
+	if err := json.Unmarshal(raw, &orig); err != nil {
+		return fmt.Errorf("read %s: %w", in, err)
+	}
 	v3, err := openapi2conv.ToV3(&v2)
 	if err != nil {
 		return fmt.Errorf("convert: %w", err)
@@ -49,7 +55,7 @@ func run(in, out, apiDir string) error {
 	if err != nil {
 		return err
 	}
-	if err := fix(&v2, v3, src); err != nil {
+	if err := fix(&orig, v3, src); err != nil {
 		return fmt.Errorf("fix: %w", err)
 	}
 	b, err := json.MarshalIndent(v3, "", "  ")
