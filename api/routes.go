@@ -13,6 +13,7 @@ import (
 // @description     HTTP/JSON gateway for Redis. Each Redis database is a URL prefix (/db/{db}) backed by its own connection pool; replies are shaped into JSON by response callbacks. Errors are RFC 9457 problem+json documents with a stable `code`.
 // @description     Bulk strings travel as JSON text; a reply that is not valid UTF-8 is refused with 422 NOT_UTF8 unless the request asks for `?encoding=base64`, which base64-encodes every bulk string in the reply and decodes request values (keys, fields, members and values in JSON bodies and query parameters). Path segments (keys, fields, members, channels) are percent-escaped text; add `?key_encoding=base64` to send them base64-encoded instead, for binary names.
 // @license.name    MIT
+// @license.url     https://spdx.org/licenses/MIT.html
 // @BasePath        /
 // @securityDefinitions.apikey BearerAuth
 // @in              header

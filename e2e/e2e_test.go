@@ -245,6 +245,26 @@ func TestOrval(t *testing.T) {
 	}
 }
 
+// TestLintSpec runs redocly lint (recommended rules, redocly.yaml) and
+// spectral lint (spectral:oas, .spectral.yaml) on openapi/openapi.json (the
+// file the gateway embeds and serves) and fails on any error or warning.
+// Each rule switched off is in those files, with the reason.
+func TestLintSpec(t *testing.T) {
+	needNode(t)
+	spec := filepath.Join("..", "openapi", "openapi.json")
+	quiet := []string{"REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true", "NO_COLOR=1"}
+	out := node(t, 2*time.Minute, quiet, "node_modules/.bin/redocly", "lint", spec, "--config", "redocly.yaml")
+	// (warnings alone end in "You have N warnings"; a Node.js deprecation
+	// notice may also say "warning")
+	if !strings.Contains(out, "Your API description is valid") || strings.Contains(out, "You have") || strings.Contains(out, "Validation failed") {
+		t.Errorf("redocly lint reports problems")
+	}
+	out = node(t, 2*time.Minute, quiet, "node_modules/.bin/spectral", "lint", spec, "-r", ".spectral.yaml", "--fail-severity=warn", "-f", "json")
+	if i := strings.Index(out, "["); i < 0 || !strings.HasPrefix(out[i:], "[]") {
+		t.Errorf("spectral lint reports problems")
+	}
+}
+
 // needChromium skips (or, under CI, fails) without Node.js, Chromium or
 // playwright-core, and returns Chromium's path (CHROMIUM overrides it).
 func needChromium(t *testing.T) string {
