@@ -265,6 +265,21 @@ func TestLintSpec(t *testing.T) {
 	}
 }
 
+// TestAsyncAPI parses the served /asyncapi.json and the committed
+// openapi/asyncapi.json with the official @asyncapi/parser and fails on
+// any diagnostic (error, warning, information or hint).
+func TestAsyncAPI(t *testing.T) {
+	needNode(t)
+	need(t, "@asyncapi/parser", "node_modules/@asyncapi/parser")
+	gw := startGateway(t, api.Config{})
+	for _, where := range []string{gw + "/asyncapi.json", filepath.Join("..", "openapi", "asyncapi.json")} {
+		out := node(t, time.Minute, nil, "node", "validate-asyncapi.mjs", where)
+		if !strings.Contains(out, "no diagnostics") {
+			t.Fatalf("%s: not parsed cleanly", where)
+		}
+	}
+}
+
 // needChromium skips (or, under CI, fails) without Node.js, Chromium or
 // playwright-core, and returns Chromium's path (CHROMIUM overrides it).
 func needChromium(t *testing.T) string {
