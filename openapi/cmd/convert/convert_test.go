@@ -98,7 +98,7 @@ func TestConvertedSpec(t *testing.T) {
 			t.Errorf("ZsetMembers.members has %d shapes", n)
 		}
 		r := s["CommandReply"].Value.Properties["result"].Value
-		if r.Type != nil || !r.Nullable {
+		if r.Type != nil || r.Nullable {
 			t.Errorf("CommandReply.result %+v", r)
 		}
 	})

@@ -332,8 +332,11 @@ func schemaOverrides(s openapi3.Schemas, src *goSource) {
 	}
 	s["ZAddMember"].Value.Properties["score"] = openapi3.NewSchemaRef("#/components/schemas/ScoreInput", nil)
 
+	// No type: any JSON value, null included (OpenAPI 3.0.3: nullable
+	// only widens a type given next to it; openapi-typescript and redocly
+	// refuse nullable without one).
 	anyValue := func(desc string) *openapi3.SchemaRef {
-		return openapi3.NewSchemaRef("", &openapi3.Schema{Description: desc, Nullable: true})
+		return openapi3.NewSchemaRef("", &openapi3.Schema{Description: desc})
 	}
 	s["CommandReply"].Value.Properties["result"] = anyValue("The reply shaped into JSON: any JSON value (string, number, boolean, array, object) or null, depending on the command (see docs/architecture.md).")
 	s["CommandResult"].Value.Properties["result"] = anyValue("The command's shaped reply, any JSON value or null; absent when the command failed (then `error` and `code` are set).")
