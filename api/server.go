@@ -132,6 +132,13 @@ type Database struct {
 	// read and write tokens as Redis ACL users (package acl). Nil: no ACL
 	// users, so scripts need admin and key-patterned tokens are refused.
 	OpenScoped acl.Opener
+	// OpenRESP2 builds another backend of this database on connections
+	// that speak RESP2, each running init after the handshake (nil: the
+	// database's own identity; a scope's ACL user otherwise). The Upstash
+	// surface runs on such backends, opened on first use, so that Redis
+	// itself writes the RESP2 replies it relays. Nil: the Upstash surface
+	// answers 404 for this database.
+	OpenRESP2 acl.Opener
 	// ACLSecret is mixed into the passwords of the ACL users the gateway
 	// creates; pass the database's Redis credentials (see acl.Password).
 	ACLSecret string
@@ -152,6 +159,9 @@ type deps struct {
 	auth     *authConfig
 	// users holds each database's scope backends (Redis ACL users).
 	users map[string]*acl.Users
+	// resp2 holds each database's own RESP2 backend (Database.OpenRESP2),
+	// for the Upstash surface.
+	resp2 map[string]*lazyBackend
 	// blockers counts each token's running blocking commands.
 	blockers blockers
 	// scripts maps Lua scripts rewritten for the Upstash surface.
@@ -195,7 +205,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger, flushFailures := summarizeFailures(logger, failureLogInterval)
-	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
+	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, resp2: map[string]*lazyBackend{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
 	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands, d.cfg.Signed)
 	if err != nil {
 		panic(err) // documented: callers validate first
@@ -213,9 +223,12 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		h := newHub(db, logger, metrics, d.cfg.SubscriberBuffer, d.cfg.CommandTimeout)
 		d.hubs[db.Name] = h
 		d.onClose = append(d.onClose, h.close)
-		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
+		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, OpenRESP2: db.OpenRESP2, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
 		d.users[db.Name] = u
 		d.onClose = append(d.onClose, func() { u.Close() })
+		own := &lazyBackend{db: db.Name, open: db.OpenRESP2}
+		d.resp2[db.Name] = own
+		d.onClose = append(d.onClose, own.close)
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 	}
 	d.onClose = append(d.onClose, flushFailures)

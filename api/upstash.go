@@ -187,7 +187,7 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
-		be, err := d.prepare(r, args)
+		be, err := d.prepareRESP2(r, args)
 		if err != nil {
 			d.upstashError(w, r, err)
 			return
@@ -203,7 +203,7 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
-		v = d.scripts.reply(args, client.RESP2View(v, args))
+		v = d.scripts.reply(args, v)
 		if f.resp2 {
 			var buf bytes.Buffer
 			rw := resp.NewWriter(&buf)
@@ -287,7 +287,7 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
-		backend, contained, err := d.backend(r)
+		backend, contained, err := d.backendRESP2(r)
 		if err != nil {
 			d.upstashError(w, r, err)
 			return
@@ -341,7 +341,7 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 				continue
 			}
 			b = append(b, `{"result":`...)
-			b = appendUpstashValue(b, d.scripts.reply(cmds[i], client.RESP2View(rr.Raw, cmds[i])), f.base64)
+			b = appendUpstashValue(b, d.scripts.reply(cmds[i], rr.Raw), f.base64)
 			b = append(b, '}')
 		}
 		writeUpstashJSON(w, append(b, "]\n"...))

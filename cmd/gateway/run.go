@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/api"
 	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/tokens"
@@ -289,10 +290,11 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 	}
 	// build opens one backend of a database; init runs on each of its new
 	// connections after the handshake (nil for the database's own
-	// backend, a scope's ACL user for the others).
-	build := func(name, url string, db int, overrides map[string]string, autoPipeline bool, init [][]string) (b client.Backend, addr, server string, redisDB int, secret string, err error) {
+	// backend, a scope's ACL user for the others). proto is the RESP
+	// version its connections speak: 3, or 2 for the Upstash surface.
+	build := func(name, url string, db int, overrides map[string]string, autoPipeline bool, init [][]string, proto int) (b client.Backend, addr, server string, redisDB int, secret string, err error) {
 		if scaledURL(url) { // redis+cluster://, redis+sentinel:// (backends.go)
-			if b, addr, err = openScaled(cfg, name, url, db, init, logger, metrics); err != nil {
+			if b, addr, err = openScaled(cfg, name, url, db, init, proto, logger, metrics); err != nil {
 				return nil, "", "", 0, "", err
 			}
 			redisDB, secret, server = max(db, 0), url, strings.SplitN(url, "?", 2)[0]
@@ -306,6 +308,7 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 			}
 			applyPoolConfig(cfg, &pc)
 			pc.InitCommands = init
+			pc.Protocol = proto
 			c, err := client.New(client.Config{
 				Pool:         pc,
 				MaxBlocking:  cfg.MaxBlocking,
@@ -330,15 +333,17 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 		return b, addr, server, redisDB, secret, nil
 	}
 	open := func(name, url string, db int, overrides map[string]string, autoPipeline bool) error {
-		b, addr, server, redisDB, secret, err := build(name, url, db, overrides, autoPipeline, nil)
+		b, addr, server, redisDB, secret, err := build(name, url, db, overrides, autoPipeline, nil, 3)
 		if err != nil {
 			return fmt.Errorf("database %s: %w", name, err)
 		}
-		scoped := func(init [][]string) (client.Backend, error) {
-			b, _, _, _, _, err := build(name, url, db, overrides, autoPipeline, init)
-			return b, err
+		opener := func(proto int) acl.Opener {
+			return func(init [][]string) (client.Backend, error) {
+				b, _, _, _, _, err := build(name, url, db, overrides, autoPipeline, init, proto)
+				return b, err
+			}
 		}
-		dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr, Server: server, DB: redisDB, OpenScoped: scoped, ACLSecret: secret})
+		dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr, Server: server, DB: redisDB, OpenScoped: opener(3), OpenRESP2: opener(2), ACLSecret: secret})
 		return nil
 	}
 	for i := range cfg.Databases {
