@@ -117,7 +117,7 @@ func cors(origins []string) func(http.Handler) http.Handler {
 			} else {
 				h.Set("Access-Control-Allow-Origin", origin)
 			}
-			h.Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After, X-Request-ID, Upstash-Sync-Token")
+			h.Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After, X-Request-ID, Upstash-Sync-Token, Redis-Sync-Token")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Add("Vary", "Access-Control-Request-Method")
 				h.Add("Vary", "Access-Control-Request-Headers")

@@ -46,7 +46,7 @@ func addRoutes(r chi.Router, d *deps) {
 	}
 
 	r.Route("/db/{db}", func(r chi.Router) {
-		r.Use(authenticate(d), withDatabase(d))
+		r.Use(authenticate(d), withDatabase(d), syncTokens(d, "Redis-Sync-Token"))
 
 		r.Get("/keys", handleKeysScan(d))
 		r.Get("/keys/{key}", handleKeyGet(d))

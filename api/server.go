@@ -69,6 +69,10 @@ type Config struct {
 	// false: /metrics is served here (with tokens, to admin and metrics
 	// tokens only).
 	MetricsRouteOff bool
+	// SyncWait bounds how long a read carrying a sync token waits for a
+	// replica to reach the token's offset before it runs on the primary
+	// (databases that read from replicas only). Default 50ms.
+	SyncWait time.Duration
 	// UpstashPrefix is where the Upstash-compatible surface is mounted
 	// (UpstashPrefix + "/{db}"). Default "/upstash"; "off" disables it.
 	UpstashPrefix string
@@ -108,6 +112,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
+	}
+	if c.SyncWait <= 0 {
+		c.SyncWait = 50 * time.Millisecond
 	}
 	return c
 }
@@ -162,6 +169,8 @@ type deps struct {
 	// resp2 holds each database's own RESP2 backend (Database.OpenRESP2),
 	// for the Upstash surface.
 	resp2 map[string]*lazyBackend
+	// syncs holds each database's latest sync token (synctoken.go).
+	syncs map[string]*syncTracker
 	// blockers counts each token's running blocking commands.
 	blockers blockers
 	// scripts maps Lua scripts rewritten for the Upstash surface.
@@ -205,7 +214,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger, flushFailures := summarizeFailures(logger, failureLogInterval)
-	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, resp2: map[string]*lazyBackend{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
+	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, resp2: map[string]*lazyBackend{}, syncs: map[string]*syncTracker{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
 	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands, d.cfg.Signed)
 	if err != nil {
 		panic(err) // documented: callers validate first
@@ -228,6 +237,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.onClose = append(d.onClose, func() { u.Close() })
 		own := &lazyBackend{db: db.Name, open: db.OpenRESP2}
 		d.resp2[db.Name] = own
+		d.syncs[db.Name] = &syncTracker{}
 		d.onClose = append(d.onClose, own.close)
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 	}
@@ -278,6 +288,7 @@ type reqState struct {
 	query url.Values // parsed once, by queryOf
 	db    *Database  // set by withDatabase
 	p     *principal // set by authenticate
+	sync  *syncState // set by syncTokens
 }
 
 // stateOf returns the request's state, or an empty one outside the router.
@@ -430,6 +441,7 @@ func pathParam(r *http.Request, name string) (string, error) {
 // POOL_TIMEOUT before anything is sent, so that one token cannot hold
 // every blocking connection of a database.
 func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Context, context.CancelFunc, error) {
+	ctx = d.syncContext(ctx, cmds)
 	for _, args := range cmds {
 		if _, ok := client.BlockingTimeout(args); ok {
 			release, err := d.blockers.hold(ctx, d.cfg.MaxBlockingPerToken)

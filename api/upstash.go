@@ -39,7 +39,7 @@ func upstashRoutes(r chi.Router, d *deps, prefix string) {
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use GET, POST or PUT", r.Method))
 		})
-		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail))
+		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail), syncTokens(d, "Upstash-Sync-Token"))
 		r.Post("/", handleUpstashCommand(d))
 		r.Get("/", handleUpstashCommand(d))
 		r.Post("/pipeline", handleUpstashBatch(d, false))

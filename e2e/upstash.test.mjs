@@ -106,6 +106,20 @@ async function suite(opts) {
   const gd = await plain.zrange(`${p}gd`, 0, -1, { withScores: true });
   check(t("geosearchstore storeDist + zrange withScores"), same(gd, ["Catania", "56.441257870158204", "Palermo", "190.44242984775784"]), gd);
 
+  // readYourWrites (on by default): every response carries a sync token,
+  // larger after each write, which the client sends back with the next.
+  const tok0 = Number(redis.readYourWritesSyncToken || 0);
+  await redis.set(`${p}ryw`, "first");
+  const tok1 = Number(redis.readYourWritesSyncToken);
+  await redis.set(`${p}ryw`, "second");
+  const tok2 = Number(redis.readYourWritesSyncToken);
+  const ryw = await redis.get(`${p}ryw`);
+  const tok3 = Number(redis.readYourWritesSyncToken);
+  check(t("readYourWrites sync tokens"), tok1 > tok0 && tok2 > tok1 && tok3 >= tok2 && ryw === "second", { tok0, tok1, tok2, tok3, ryw });
+  const session = new Redis({ url, token, enableTelemetry: false, ...opts });
+  session.readYourWritesSyncToken = String(tok3);
+  check(t("readYourWrites token handed to another client"), (await session.get(`${p}ryw`)) === "second" && Number(session.readYourWritesSyncToken) >= tok3, session.readYourWritesSyncToken);
+
   // Scan.
   let cursor = "0";
   const seen = new Set();

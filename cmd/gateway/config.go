@@ -58,6 +58,8 @@ type Config struct {
 	SignedTokenAudience    string        `yaml:"signed_token_audience" validate:"required"`
 	SignedTokenMaxLifetime time.Duration `yaml:"signed_token_max_lifetime" validate:"gt=0"`
 	UpstashPrefix          string        `yaml:"upstash_prefix" validate:"required"`
+	// SyncWait bounds a read-your-writes read's wait for a replica.
+	SyncWait time.Duration `yaml:"sync_wait" validate:"gt=0"`
 }
 
 // TokenConfig is one bearer token in the configuration file.
@@ -203,6 +205,7 @@ var options = []option{
 	{"GATEWAY_MAX_BLOCKING_PER_TOKEN", "max-blocking-per-token", "0", "concurrent blocking commands (BLPOP, XREAD BLOCK, stream tails) of one non-admin token per database; 0: half of max-stream-tails", integer(func(c *Config) *int { return &c.MaxBlockingPerToken })},
 	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},
 	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},
+	{"GATEWAY_SYNC_WAIT", "sync-wait", "50ms", "how long a read with a sync token waits for a replica to catch up before the primary answers (read_from_replicas only)", dur(func(c *Config) *time.Duration { return &c.SyncWait })},
 	{"GATEWAY_UPSTASH_PREFIX", "upstash-prefix", "/upstash", "mount point of the Upstash-compatible REST surface (prefix/{db}); off disables it", str(func(c *Config) *string { return &c.UpstashPrefix })},
 	{"GATEWAY_SIGNED_TOKEN_SECRET", "signed-token-secret", "", "HS256 secret (32+ bytes) that verifies and mints signed tokens (JWTs); empty: off", str(func(c *Config) *string { return &c.SignedTokenSecret })},
 	{"GATEWAY_SIGNED_TOKEN_JWKS", "signed-token-jwks", "", "JWKS file of public keys (EdDSA, ES256, RS256) that verifies signed tokens issued elsewhere", str(func(c *Config) *string { return &c.SignedTokenJWKS })},

@@ -165,6 +165,7 @@ func apiConfig(cfg Config) (api.Config, error) {
 		MaxBlockingPerToken: cfg.MaxBlockingPerToken,
 		Heartbeat:           cfg.Heartbeat,
 		UpstashPrefix:       cfg.UpstashPrefix,
+		SyncWait:            cfg.SyncWait,
 	}
 	for _, t := range cfg.Tokens {
 		level, err := api.ParseLevel(t.Level)
