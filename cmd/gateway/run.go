@@ -203,12 +203,17 @@ func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Wri
 	for _, o := range options {
 		values[o.flag] = fs.String(o.flag, "", fmt.Sprintf("%s (env %s, default %q)", o.help, o.env, o.def))
 	}
-	fs.Usage = func() { usage(stdout) }
+	// The flag package's own output (the error, then the whole help) is
+	// replaced: --help prints the table, a mistyped flag one line naming
+	// the nearest flag.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
 			return cfg, errHelp
 		}
-		return cfg, err
+		return cfg, flagError(err, fs)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
@@ -252,6 +257,57 @@ func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Wri
 	return cfg, nil
 }
 
+// flagError rewrites the flag package's "flag provided but not defined:
+// -x" as a sentence that suggests the nearest known flag.
+func flagError(err error, fs *flag.FlagSet) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok {
+		return fmt.Errorf("%w (gateway --help lists every flag)", err)
+	}
+	name = strings.TrimLeft(name, "-")
+	var known []string
+	fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
+	if best, ok := nearest(name, known); ok {
+		return fmt.Errorf("unknown flag --%s: did you mean --%s? (gateway --help lists every flag)", name, best)
+	}
+	return fmt.Errorf("unknown flag --%s (gateway --help lists every flag)", name)
+}
+
+// nearest returns the candidate closest to s by edit distance, if it is
+// close enough to be a typo (at most a third of s's length, at least 1,
+// away). Flag and key names are short, so the quadratic distance is
+// cheap; a library would be more code to vet than these lines.
+func nearest(s string, candidates []string) (string, bool) {
+	best, bestD := "", len(s)/3+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d <= bestD && (best == "" || d < editDistance(s, best)) {
+			best, bestD = c, d
+		}
+	}
+	return best, best != ""
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // usage prints every option with its environment variable and default.
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "redis-gateway %s: HTTP/JSON gateway for Redis\n\n", version)
@@ -260,10 +316,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nSources, later ones win: defaults, YAML file (--config / GATEWAY_CONFIG), environment, flags.")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FLAG\tENVIRONMENT\tDEFAULT\tMEANING")
-	fmt.Fprintln(tw, "--config\tGATEWAY_CONFIG\t\tYAML configuration file")
+	fmt.Fprintln(tw, "FLAG\tENVIRONMENT\tYAML KEY\tDEFAULT\tMEANING")
+	fmt.Fprintln(tw, "--config\tGATEWAY_CONFIG\t\t\tYAML configuration file")
 	for _, o := range options {
-		fmt.Fprintf(tw, "--%s\t%s\t%s\t%s\n", o.flag, o.env, o.def, o.help)
+		fmt.Fprintf(tw, "--%s\t%s\t%s\t%s\t%s\n", o.flag, o.env, o.yamlKey(), o.def, o.help)
 	}
 	tw.Flush()
 }
