@@ -82,7 +82,7 @@ func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 				slog.String("route", route),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
-				slog.Duration("dur", dur),
+				slog.String("dur", dur.String()), // with its unit ("1.2ms"); slog writes a Duration as bare nanoseconds in JSON
 			)
 		})
 	}

@@ -30,14 +30,17 @@ import (
 // unchanged. See docs/upstash.md for the format and the differences.
 
 // upstashRoutes mounts the surface under prefix+"/{db}".
-func upstashRoutes(r chi.Router, d *deps, prefix string) {
+// root is the whole router, for the Allow header of a 405.
+func upstashRoutes(r chi.Router, d *deps, prefix string, root chi.Routes) {
 	fail := d.upstashError
 	r.Route(prefix+"/{db}", func(r chi.Router) {
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			fail(w, r, errorf(http.StatusNotFound, CodeNotFound, "ERR no route for %s", r.URL.Path))
 		})
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use GET, POST or PUT", r.Method))
+			allow := allowedMethods(root, r)
+			w.Header().Set("Allow", allow)
+			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use %s", r.Method, allow))
 		})
 		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail), syncTokens(d, "Upstash-Sync-Token"))
 		r.Post("/", handleUpstashCommand(d))

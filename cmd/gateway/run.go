@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			db.Client.Close()
 		}
 	}()
+	checkReachable(ctx, dbs, logger)
 
 	acfg, err := apiConfig(cfg)
 	if err != nil {
@@ -433,6 +435,34 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 		}
 	}
 	return dbs, nil
+}
+
+// checkReachable pings each Redis server behind dbs once (concurrently,
+// for at most 2 s) and logs a warning for each that does not answer, so
+// that a Redis down at start shows in the log at start, not at the first
+// request. The gateway starts anyway: clients dial lazily, /readyz reports
+// the server, and requests get 503 until it answers.
+func checkReachable(ctx context.Context, dbs []*api.Database, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
+	for _, db := range dbs {
+		server := db.Server
+		if server == "" {
+			server = db.Addr
+		}
+		if seen[server] {
+			continue
+		}
+		seen[server] = true
+		wg.Go(func() {
+			if err := db.Client.Ping(ctx); err != nil {
+				logger.Warn("Redis does not answer at start: requests to its databases get 503 UPSTREAM_UNAVAILABLE until it does", "db", db.Name, "addr", db.Addr, "err", err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // healthcheck GETs /healthz of a running gateway (default: the configured
