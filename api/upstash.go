@@ -319,6 +319,14 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 				return
 			}
 			defer cancel()
+			// as on the REST route: an unknown command discards the
+			// transaction before anything is sent, on every server
+			for i, args := range cmds {
+				if ci, err := database(r).Client.CommandInfo(ctx, args); err == nil && !ci.Known {
+					d.upstashError(w, r, errValidation(fmt.Sprintf("EXECABORT Transaction discarded because of previous errors: command %d: ERR unknown command '%s'", i, args[0])))
+					return
+				}
+			}
 			res, err = backend.Transaction(ctx, nil, cmds)
 			var te *client.TxError
 			if errors.As(err, &te) {

@@ -15,13 +15,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/api"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/embedded"
 	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
@@ -45,12 +45,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := newLogger(cfg, stderr)
 
 	if cfg.RedisURL == "" && len(cfg.NamedDatabases) == 0 {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-			return fmt.Errorf("start embedded redis: %w", err)
+		mr, err := embedded.Start()
+		if err != nil {
+			return err
 		}
 		defer mr.Close()
-		mr.ClockTTL(true) // TTLs run on the wall clock, as in Redis (else keys never expire)
 		cfg.RedisURL = "redis://" + mr.Addr()
 		logger.Warn("no REDIS_URL configured: serving an embedded in-memory Redis; nothing is persisted", "addr", mr.Addr())
 	}
