@@ -177,7 +177,7 @@ func handleInfo(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "info", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"info":`, v)
 	}
 }
 
@@ -207,7 +207,7 @@ func handleDBSize(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "keys", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"keys":`, v)
 	}
 }
 

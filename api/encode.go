@@ -72,23 +72,65 @@ func writeJSON(w http.ResponseWriter, logger *slog.Logger, status int, v any) {
 // it with status. A reply that is not valid UTF-8 under the default
 // encoding becomes a 422 NOT_UTF8 problem instead: bytes are never altered.
 func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, v any) {
-	enc, err := encodingOf(r)
+	e, err := newReplyEncoder(r)
 	if err != nil {
 		writeError(w, r, logger, err)
 		return
 	}
-	bp := replyBufs.Get().(*[]byte)
-	e := valueEncoder{b: (*bp)[:0], enc: enc}
-	defer func() {
-		if cap(e.b) <= 64<<10 { // do not keep huge buffers alive
-			*bp = e.b[:0]
-			replyBufs.Put(bp)
-		}
-	}()
+	defer e.release()
 	if err := e.value(v); err != nil {
 		writeError(w, r, logger, err)
 		return
 	}
+	e.send(w, r, logger, status)
+}
+
+// respondField is respond of a one-field object: open is its opening
+// text up to the colon (`{"value":`), a constant, so no map is built.
+func respondField(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, open string, v any) {
+	e, err := newReplyEncoder(r)
+	if err != nil {
+		writeError(w, r, logger, err)
+		return
+	}
+	defer e.release()
+	e.b = append(e.b, open...)
+	if err := e.value(v); err != nil {
+		writeError(w, r, logger, err)
+		return
+	}
+	e.b = append(e.b, '}')
+	e.send(w, r, logger, status)
+}
+
+// replyEncoder is a valueEncoder over a pooled buffer, for one response.
+type replyEncoder struct {
+	valueEncoder
+	bp *[]byte
+}
+
+// newReplyEncoder returns an encoder with the request's ?encoding=; call
+// release when the response is written.
+func newReplyEncoder(r *http.Request) (replyEncoder, error) {
+	enc, err := encodingOf(r)
+	if err != nil {
+		return replyEncoder{}, err
+	}
+	bp := replyBufs.Get().(*[]byte)
+	return replyEncoder{valueEncoder: valueEncoder{b: (*bp)[:0], enc: enc}, bp: bp}, nil
+}
+
+// release returns the buffer to the pool (unless it grew huge).
+func (e *replyEncoder) release() {
+	if cap(e.b) <= 64<<10 { // do not keep huge buffers alive
+		*e.bp = e.b[:0]
+		replyBufs.Put(e.bp)
+	}
+}
+
+// send writes what was encoded as the JSON response, with ETag and
+// conditional GET, and gzip when the client takes it.
+func (e *replyEncoder) send(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int) {
 	e.b = append(e.b, '\n')
 	h := w.Header()
 	// Canonical keys and shared value slices: net/http only reads them,
@@ -98,6 +140,7 @@ func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status
 		h["Cache-Control"] = hdrNoStore // Redis data changes under any cache
 	}
 	body := e.b
+	var cl []string // Content-Length's value slice
 	gz := len(body) >= gzipMin && acceptsGzip(r)
 	if gz {
 		h.Add("Vary", "Accept-Encoding")
@@ -109,7 +152,9 @@ func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status
 			// one gets its own.
 			tag = tag[:len(tag)-1] + `-gz"`
 		}
-		h["Etag"] = []string{tag}
+		hv := &replyHeaders{etag: [1]string{tag}}
+		h["Etag"] = hv.etag[:]
+		cl = hv.length[:]
 		if status == http.StatusOK && ifNoneMatch(r, tag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -123,7 +168,11 @@ func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status
 			h["Content-Encoding"] = hdrGzip
 		}
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if cl == nil {
+		cl = make([]string, 1)
+	}
+	cl[0] = strconv.Itoa(len(body))
+	h["Content-Length"] = cl
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
@@ -179,6 +228,10 @@ func gzipInto(buf *bytes.Buffer, body []byte) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// replyHeaders holds the value slices of a reply's ETag and
+// Content-Length headers in one allocation.
+type replyHeaders struct{ etag, length [1]string }
 
 // Header values shared by every response (never modified).
 var (

@@ -215,7 +215,7 @@ func handleKeyDelete(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "deleted", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"deleted":`, v)
 	}
 }
 
@@ -267,7 +267,7 @@ func handleTTLSet(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, errNotFound("key"))
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "updated", Value: res[1].Value}})
+		respondField(w, r, d.logger, http.StatusOK, `{"updated":`, res[1].Value)
 	}
 }
 
@@ -295,7 +295,7 @@ func handleTTLDelete(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "updated", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"updated":`, v)
 	}
 }
 
@@ -348,6 +348,6 @@ func handleKeyRename(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "renamed", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"renamed":`, v)
 	}
 }

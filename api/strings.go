@@ -115,7 +115,7 @@ func handleStringGet(d *deps) http.HandlerFunc {
 			writeOctets(w, r, d, b)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "value", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"value":`, v)
 	}
 }
 
@@ -215,7 +215,7 @@ func handleStringPut(d *deps) http.HandlerFunc {
 			return
 		}
 		set, _ := v.(bool)
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "set", Value: set}})
+		respondField(w, r, d.logger, http.StatusOK, `{"set":`, set)
 	}
 }
 
@@ -294,7 +294,7 @@ func handleStringIncr(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "value", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"value":`, v)
 	}
 }
 
@@ -340,7 +340,7 @@ func handleStringsMGet(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "values", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"values":`, v)
 	}
 }
 
@@ -391,6 +391,6 @@ func handleStringsMSet(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "set", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"set":`, v)
 	}
 }

@@ -223,11 +223,44 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if c.ap != nil && autoPipelinable(args) {
 		return c.doAutoPipelined(ctx, args)
 	}
+	start := time.Now()
+	p, cn, err := c.conn(ctx, args, start)
+	if err != nil {
+		return Value{}, err
+	}
+	var v Value
+	if quick(args) {
+		// A socket deadline alone: no cancellation watch, whose
+		// allocations and wakeups cost more than a quick command.
+		bounded := cn.Bound(ctx)
+		v, err = exchange(cn, args)
+		err = cn.Unbound(ctx, bounded, err)
+	} else {
+		done := cn.Watch(ctx)
+		v, err = exchange(cn, args)
+		if werr := done(); werr != nil && err != nil {
+			err = werr // the cancellation explains the I/O error
+		}
+	}
+	p.Put(cn, err)
+	return c.finish(args, start, v, err)
+}
+
+// quick reports commands that answer at once (not blocking, not scripts,
+// functions, DEBUG or KEYS: those autoPipelinable refuses too). On a pooled
+// connection they run under the context's deadline without a watch for
+// its cancellation: a caller who leaves waits out microseconds, not a
+// command that may run for seconds.
+func quick(args []string) bool { return autoPipelinable(args) }
+
+// conn takes a pooled connection for args (from the blocking pool for
+// blocking commands). A failure is recorded and returned wrapped as a
+// command that was not sent.
+func (c *Client) conn(ctx context.Context, args []string, start time.Time) (*pool.Pool, *pool.Conn, error) {
 	p := c.pool
 	if IsBlocking(args) {
 		p = c.blocking
 	}
-	start := time.Now()
 	cn, err := p.Get(ctx)
 	if err == nil && ctx.Err() != nil {
 		p.Put(cn, nil) // nothing written: the connection is clean
@@ -236,15 +269,9 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if err != nil {
 		err = fmt.Errorf("client: %s: %w", upper(args[0]), notSent(err))
 		c.observed(args, start, err)
-		return Value{}, err
+		return nil, nil, err
 	}
-	done := cn.Watch(ctx)
-	v, err := exchange(cn, args)
-	if werr := done(); werr != nil && err != nil {
-		err = werr // the cancellation explains the I/O error
-	}
-	p.Put(cn, err)
-	return c.finish(args, start, v, err)
+	return p, cn, nil
 }
 
 // finish records a command's outcome and returns it as DoRaw does: a

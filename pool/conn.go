@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -82,14 +83,19 @@ func (cn *Conn) Read() (resp.Value, error) {
 		return resp.Value{}, err
 	}
 	if v.Kind != resp.Push { // pushes answer no command
-		for {
-			n := cn.pending.Load()
-			if n <= 0 || cn.pending.CompareAndSwap(n, n-1) {
-				break
-			}
-		}
+		cn.answered()
 	}
 	return v, nil
+}
+
+// answered counts one reply read: one command fewer awaits its answer.
+func (cn *Conn) answered() {
+	for {
+		n := cn.pending.Load()
+		if n <= 0 || cn.pending.CompareAndSwap(n, n-1) {
+			return
+		}
+	}
 }
 
 // Protocol returns the negotiated RESP version: 2 or 3.
@@ -195,4 +201,111 @@ func (cn *Conn) peek(fd uintptr) bool {
 		cn.peekErr = e
 	}
 	return true
+}
+
+// Visit reads one reply into vis (see [resp.Reader.Visit]), skipping push
+// frames, which answer no command. A transport or protocol failure (err)
+// marks the connection broken; an error of the visitor (visitErr) does
+// not, because the whole reply has still been read.
+func (cn *Conn) Visit(vis resp.Visitor) (visitErr, err error) {
+	for {
+		typ, err := cn.rd.PeekType()
+		if err != nil {
+			cn.MarkBroken()
+			return nil, err
+		}
+		if typ != '>' {
+			break
+		}
+		if _, err := cn.rd.Read(); err != nil {
+			cn.MarkBroken()
+			return nil, err
+		}
+	}
+	visitErr, err = cn.rd.Visit(vis)
+	if err != nil {
+		cn.MarkBroken()
+		return visitErr, err
+	}
+	cn.answered()
+	return visitErr, nil
+}
+
+// PeekType returns the type byte of the next reply without reading it.
+func (cn *Conn) PeekType() (byte, error) {
+	typ, err := cn.rd.PeekType()
+	if err != nil {
+		cn.MarkBroken()
+	}
+	return typ, err
+}
+
+// ReadArrayHeader reads the header of an array reply (n elements, -1 for
+// a null array) and counts the reply as read: its elements must follow
+// with ReadElem or VisitElem. A failure marks the connection broken.
+func (cn *Conn) ReadArrayHeader() (int, error) {
+	n, err := cn.rd.ReadArrayHeader()
+	if err != nil {
+		cn.MarkBroken()
+		return 0, err
+	}
+	cn.answered()
+	return n, nil
+}
+
+// ReadElem reads one element of an array begun with ReadArrayHeader.
+func (cn *Conn) ReadElem() (resp.Value, error) {
+	v, err := cn.rd.Read()
+	if err != nil {
+		cn.MarkBroken()
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	return v, err
+}
+
+// VisitElem visits one element of an array begun with ReadArrayHeader;
+// errors as for Visit.
+func (cn *Conn) VisitElem(vis resp.Visitor) (visitErr, err error) {
+	visitErr, err = cn.rd.Visit(vis)
+	if err != nil {
+		cn.MarkBroken()
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	return visitErr, err
+}
+
+// Bound bounds the next exchange by ctx's deadline with a socket deadline
+// only, without watching ctx for cancellation (see Watch): for commands
+// that answer in microseconds, where waiting out a caller who left costs
+// less than the watch. Pass what it returns to Unbound when the exchange
+// is over.
+func (cn *Conn) Bound(ctx context.Context) (bounded bool) {
+	dl, bounded := ctx.Deadline()
+	if bounded {
+		_ = cn.nc.SetDeadline(dl)
+	}
+	return bounded
+}
+
+// Unbound ends what Bound began: it clears the socket deadline and maps
+// the exchange's error err as Watch's done does (the context's error
+// when the deadline passed or the caller left).
+func (cn *Conn) Unbound(ctx context.Context, bounded bool, err error) error {
+	if bounded {
+		_ = cn.nc.SetDeadline(time.Time{})
+	}
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if bounded && errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
