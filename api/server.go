@@ -289,7 +289,11 @@ type reqState struct {
 	query url.Values // parsed once, by queryOf
 	db    *Database  // set by withDatabase
 	p     *principal // set by authenticate
-	sync  *syncState // set by syncTokens
+	sync  *syncState // set by syncTokens, to syncMem
+	// syncMem and syncW are syncTokens' state and writer, allocated with
+	// the request state.
+	syncMem syncState
+	syncW   syncWriter
 }
 
 // stateOf returns the request's state, or an empty one outside the router.
@@ -442,7 +446,7 @@ func pathParam(r *http.Request, name string) (string, error) {
 // POOL_TIMEOUT before anything is sent, so that one token cannot hold
 // every blocking connection of a database.
 func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Context, context.CancelFunc, error) {
-	ctx = d.syncContext(ctx, cmds)
+	ctx = d.syncContext(ctx, cmds...)
 	for _, args := range cmds {
 		if _, ok := client.BlockingTimeout(args); ok {
 			release, err := d.blockers.hold(ctx, d.cfg.MaxBlockingPerToken)
@@ -480,7 +484,7 @@ func (d *deps) do(r *http.Request, args ...string) (any, error) {
 	}
 	if td, ok := b.(timedDoer); ok && !client.IsBlocking(args) {
 		// The client owns the deadline: no context timer per command.
-		return td.DoWithin(r.Context(), d.cfg.CommandTimeout, args...)
+		return td.DoWithin(d.syncContext(r.Context(), args), d.cfg.CommandTimeout, args...)
 	}
 	ctx, cancel, err := d.commandContext(r.Context(), args)
 	if err != nil {

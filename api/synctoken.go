@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -52,14 +53,19 @@ func (t *syncTracker) raise(n int64) int64 {
 // response's token (under the same header) just before the status line
 // goes out, once the request's commands have run.
 func syncTokens(d *deps, header string) func(http.Handler) http.Handler {
+	header = textproto.CanonicalMIMEHeaderKey(header)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s := &syncState{}
-			if n, err := strconv.ParseInt(r.Header.Get(header), 10, 64); err == nil && n > 0 {
-				s.in = n
+			st, ok := r.Context().Value(ctxState).(*reqState)
+			if !ok {
+				st = &reqState{}
 			}
-			stateOf(r.Context()).sync = s
-			next.ServeHTTP(&syncWriter{ResponseWriter: w, d: d, r: r, header: header}, r)
+			st.sync = &st.syncMem
+			if n, err := strconv.ParseInt(r.Header.Get(header), 10, 64); err == nil && n > 0 {
+				st.syncMem.in = n
+			}
+			st.syncW = syncWriter{ResponseWriter: w, d: d, r: r, header: header}
+			next.ServeHTTP(&st.syncW, r)
 		})
 	}
 }
@@ -70,14 +76,18 @@ type syncWriter struct {
 	http.ResponseWriter
 	d       *deps
 	r       *http.Request
-	header  string
+	header  string // canonical (textproto.CanonicalMIMEHeaderKey)
 	stamped bool
+	value   [1]string
 }
 
 func (w *syncWriter) stamp() {
 	if !w.stamped {
 		w.stamped = true
-		w.Header().Set(w.header, w.d.syncTokenOut(w.r))
+		// header is canonical: set the value without Header.Set's
+		// one-element slice, in the writer's own array
+		w.value[0] = w.d.syncTokenOut(w.r)
+		w.Header()[w.header] = w.value[:]
 	}
 }
 
@@ -150,7 +160,7 @@ func readsFromReplicas(b client.Backend) bool {
 // syncContext notes whether cmds may write, and, when the request brought
 // a token and cmds hold a read, restricts ctx to the replicas that have
 // reached it (none: the primary).
-func (d *deps) syncContext(ctx context.Context, cmds [][]string) context.Context {
+func (d *deps) syncContext(ctx context.Context, cmds ...[]string) context.Context {
 	st := stateOf(ctx)
 	s, db := st.sync, st.db
 	if s == nil || db == nil {
