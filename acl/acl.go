@@ -400,6 +400,36 @@ func (u *Users) reclaimLocked() {
 	})
 }
 
+// Stats reports the scope users with backends open now and the sum of
+// their pools' counters (RESP3 and RESP2), for metrics and /databases:
+// scoped requests run on these pools, not on the database's main one.
+func (u *Users) Stats() (users int, pools client.PoolStats) {
+	u.mu.Lock()
+	users = len(u.backends)
+	bs := make([]client.Backend, 0, 2*len(u.backends))
+	for _, e := range u.backends {
+		for _, b := range []client.Backend{e.b, e.b2} { // either may be unopened
+			if b != nil {
+				bs = append(bs, b)
+			}
+		}
+	}
+	u.mu.Unlock()
+	for _, b := range bs {
+		s := b.Stats()
+		pools.Hits += s.Hits
+		pools.Misses += s.Misses
+		pools.Timeouts += s.Timeouts
+		pools.WaitCount += s.WaitCount
+		pools.WaitDuration += s.WaitDuration
+		pools.TotalConns += s.TotalConns
+		pools.IdleConns += s.IdleConns
+		pools.InUse += s.InUse
+		pools.StaleConns += s.StaleConns
+	}
+	return users, pools
+}
+
 // Names lists the user names of the scopes opened so far, sorted.
 func (u *Users) Names() []string {
 	u.mu.Lock()

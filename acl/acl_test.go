@@ -304,6 +304,13 @@ func TestUsersRESP2(t *testing.T) {
 	if got := u.Names(); len(got) != 1 {
 		t.Fatalf("scopes %v: want one user for both protocols", got)
 	}
+	// a scope used only through RESP2 (the Upstash surface) counts too
+	if _, err := u.BackendRESP2(ctx, NewScope(false, []string{"other:*"}, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if users, pools := u.Stats(); users != 2 || pools.TotalConns < 2 {
+		t.Fatalf("Stats: %d users, %d connections; want 2 users and both open pools' connections", users, pools.TotalConns)
+	}
 	u.Close()
 	if _, err := b2.DoRaw(ctx, "PING"); err == nil {
 		t.Fatal("the RESP2 pool is still open after Close")

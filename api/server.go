@@ -234,6 +234,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.onClose = append(d.onClose, h.close)
 		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, OpenRESP2: db.OpenRESP2, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
 		d.users[db.Name] = u
+		metrics.watchScopes(db.Name, u.Stats)
 		d.onClose = append(d.onClose, func() { u.Close() })
 		own := &lazyBackend{db: db.Name, open: db.OpenRESP2}
 		d.resp2[db.Name] = own

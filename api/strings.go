@@ -306,7 +306,7 @@ func handleStringIncr(d *deps) http.HandlerFunc {
 // @Tags         strings
 // @Produce      json
 // @Param        db        path   string    true   "Database name"  example(0)
-// @Param        key       query  []string  true   "Keys"  collectionFormat(multi)
+// @Param        key       query  []string  true   "Keys"  collectionFormat(multi)  example(a)
 // @Param        encoding  query  string    false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Success      200  {object}  StringsValues
 // @Failure      400  {object}  Problem

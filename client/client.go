@@ -399,6 +399,7 @@ func IsTransport(err error) bool {
 		errors.Is(err, ErrForbiddenCommand),
 		errors.Is(err, ErrEmptyCommand),
 		errors.Is(err, ErrPoolTimeout),
+		errors.As(err, new(*callbacks.ShapeError)),
 		errors.Is(err, context.Canceled),
 		errors.Is(err, context.DeadlineExceeded):
 		return false
