@@ -24,11 +24,14 @@ import (
 // listed.
 func addRoutes(r chi.Router, d *deps) {
 	r.Use(recoverer(d.logger), withRequestID, observe(d.logger, d.metrics), containment(d), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
+	root := r
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s", r.URL.Path))
+		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s; the routes are listed at /docs/ (Swagger UI) and /openapi.json", r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, d.logger, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+		allow := allowedMethods(root, r)
+		w.Header().Set("Allow", allow)
+		writeError(w, r, d.logger, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
 	})
 
 	r.Get("/healthz", handleHealthz(d))
@@ -44,11 +47,11 @@ func addRoutes(r chi.Router, d *deps) {
 	r.Mount("/docs/", handleDocs(d))
 
 	if d.cfg.UpstashPrefix != "off" {
-		upstashRoutes(r, d, "/"+strings.Trim(d.cfg.UpstashPrefix, "/"))
+		upstashRoutes(r, d, "/"+strings.Trim(d.cfg.UpstashPrefix, "/"), root)
 	}
 
 	r.Route("/db/{db}", func(r chi.Router) {
-		r.Use(authenticate(d), withDatabase(d))
+		r.Use(authenticate(d), withDatabase(d), syncTokens(d, "Redis-Sync-Token"))
 
 		r.Get("/keys", handleKeysScan(d))
 		r.Get("/keys/{key}", handleKeyGet(d))
@@ -103,4 +106,22 @@ func addRoutes(r chi.Router, d *deps) {
 		r.Get("/info", handleInfo(d))
 		r.Get("/dbsize", handleDBSize(d))
 	})
+}
+
+// allowedMethods lists, for the Allow header of a 405, the methods the
+// router serves on r's path (matched as the router matches it: escaped).
+func allowedMethods(root chi.Routes, r *http.Request) string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if root.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead) // served by GET
+			}
+		}
+	}
+	if len(allow) > 0 {
+		allow = append(allow, http.MethodOptions) // CORS preflight
+	}
+	return strings.Join(allow, ", ")
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -43,7 +42,7 @@ type SetStringReply struct {
 type IncrRequest struct {
 	// By is the increment: an integer literal uses INCRBY/HINCRBY, a
 	// literal with a fraction or exponent (1.5, 1e3) the FLOAT variant.
-	By json.Number `json:"by" validate:"required" swaggertype:"number" example:"1"`
+	By Number `json:"by" validate:"required" swaggertype:"number" example:"1"`
 }
 
 // NumberValue is the body of incr replies.

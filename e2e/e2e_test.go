@@ -87,12 +87,16 @@ func startGateway(t *testing.T, cfg api.Config) string {
 		}
 		t.Cleanup(func() { c.Close() })
 		// tokens below admin run as Redis ACL users, as in the binary
-		scoped := func(init [][]string) (client.Backend, error) {
-			sc := pc
-			sc.InitCommands = init
-			return client.New(client.Config{Pool: sc})
+		// and the Upstash surface on RESP2 connections
+		opener := func(proto int) func(init [][]string) (client.Backend, error) {
+			return func(init [][]string) (client.Backend, error) {
+				sc := pc
+				sc.InitCommands = init
+				sc.Protocol = proto
+				return client.New(client.Config{Pool: sc})
+			}
 		}
-		dbs = append(dbs, &api.Database{Name: fmt.Sprint(i), Client: c, Addr: redis.URL(i), Server: pc.Addr, DB: pc.DB, OpenScoped: scoped})
+		dbs = append(dbs, &api.Database{Name: fmt.Sprint(i), Client: c, Addr: redis.URL(i), Server: pc.Addr, DB: pc.DB, OpenScoped: opener(3), OpenRESP2: opener(2)})
 	}
 	srv := api.NewServer(nil, cfg, dbs, nil)
 	hs := httptest.NewUnstartedServer(srv)

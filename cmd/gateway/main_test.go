@@ -516,4 +516,11 @@ func TestEmbeddedBehavesLikeRedis(t *testing.T) {
 	if code, body = httpDo(t, "GET", g.URL+"/db/0/strings/n", ""); code != 404 {
 		t.Fatalf("the discarded transaction's INCR ran: %d %s", code, body)
 	}
+	code, body = httpDo(t, "POST", g.URL+"/upstash/0/multi-exec", `[["INCR","n"],["NOSUCHCMD"]]`)
+	if code != 400 || !strings.Contains(body, "EXECABORT") {
+		t.Fatalf("Upstash multi-exec with an unknown command: got %d %s, want 400 EXECABORT", code, body)
+	}
+	if code, body = httpDo(t, "GET", g.URL+"/db/0/strings/n", ""); code != 404 {
+		t.Fatalf("the discarded Upstash transaction's INCR ran: %d %s", code, body)
+	}
 }
