@@ -187,7 +187,8 @@ type deps struct {
 // Server is the gateway's HTTP handler. It is safe for concurrent use.
 type Server struct {
 	http.Handler
-	d *deps
+	d   *deps
+	mux *chi.Mux // the router under Handler (which adds the request context)
 }
 
 // Close ends long-lived streams (each gets a final event), closes the
@@ -247,7 +248,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 	metrics.watch(dbs)
 	r := chi.NewRouter()
 	addRoutes(r, d)
-	return &Server{Handler: r, d: d}
+	return &Server{Handler: withRequestContext(r), d: d, mux: r}
 }
 
 // dbLess orders numbered databases numerically, before named ones.
@@ -321,17 +322,66 @@ func queryOf(r *http.Request) url.Values {
 // RequestID returns the request's ID ("" when none was assigned).
 func RequestID(ctx context.Context) string { return stateOf(ctx).id }
 
+// requestContext is the context every request runs under: its parent's,
+// plus the gateway's request state and chi's route context, in one
+// allocation. chi uses a route context it finds instead of making its own
+// (a context.WithValue and a request copy), and the state needs no
+// context.WithValue either: together three allocations fewer per request.
+type requestContext struct {
+	context.Context
+	st   reqState
+	rctx *chi.Context // from routeContexts, as chi pools its own
+}
+
+// routeContexts recycles chi route contexts (their slices keep their
+// capacity), as chi's Mux does with the ones it makes itself. Only the
+// route context is recycled: the request state lives as long as anything
+// holds the request's context.
+var routeContexts = sync.Pool{New: func() any { return chi.NewRouteContext() }}
+
+// Value answers the request state's and chi's keys itself.
+func (c *requestContext) Value(key any) any {
+	switch key {
+	case ctxState:
+		return &c.st
+	case chi.RouteCtxKey:
+		return c.rctx
+	}
+	return c.Context.Value(key)
+}
+
+// withRequestContext runs mux under a new requestContext.
+func withRequestContext(mux *chi.Mux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rctx := routeContexts.Get().(*chi.Context)
+		rctx.Reset()
+		rctx.Routes = mux
+		c := &requestContext{Context: r.Context(), rctx: rctx}
+		mux.ServeHTTP(w, r.WithContext(c))
+		routeContexts.Put(rctx)
+	})
+}
+
 // withRequestID takes X-Request-ID from the client when it is sane, or
-// makes one, and echoes it in the response. It creates the request state.
+// makes one, and echoes it in the response, in the request state (made
+// here when the router runs outside a requestContext).
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
+		var id string
+		if v := r.Header["X-Request-Id"]; len(v) > 0 { // canonical key: no Header.Get canonicalisation
+			id = v[0]
+		}
 		if !saneID(id) {
 			var b [8]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header()["X-Request-Id"] = []string{id}
+		if st, ok := r.Context().Value(ctxState).(*reqState); ok {
+			st.id = id
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxState, &reqState{id: id})))
 	})
 }

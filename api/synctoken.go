@@ -61,8 +61,10 @@ func syncTokens(d *deps, header string) func(http.Handler) http.Handler {
 				st = &reqState{}
 			}
 			st.sync = &st.syncMem
-			if n, err := strconv.ParseInt(r.Header.Get(header), 10, 64); err == nil && n > 0 {
-				st.syncMem.in = n
+			if v := r.Header[header]; len(v) > 0 && v[0] != "" { // (ParseInt of "" allocates its error)
+				if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n > 0 {
+					st.syncMem.in = n
+				}
 			}
 			st.syncW = syncWriter{ResponseWriter: w, d: d, r: r, header: header}
 			next.ServeHTTP(&st.syncW, r)
