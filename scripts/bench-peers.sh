@@ -244,11 +244,11 @@ report() {
   echo
   echo "Replies: gateway GET \`{\"value\":\"xxx\"}\` (15 B); bare the same fixed 15 B; naive the same plus a newline; webdis \`{\"GET\":\"xxx\"}\` (13 B); gateway /command \`{\"result\":\"xxx\"}\`; gateway /pipeline \`{\"results\":[{\"result\":\"xxx\"} ×10]}\` (10 GETs per request: its req/s are HTTP requests, its CPU per request covers 10 commands). CPU columns: µs of utime+stime per completed request, server process (all threads) and redis-server."
   echo
-  echo "### c = $CONNS"
+  echo "#### c = $CONNS"
   echo
   print_measured | awk -v c="$CONNS" -F' \\| ' 'NR <= 2 || $2 == c'
   echo
-  echo "### Ratios at c = $CONNS"
+  echo "#### Ratios at c = $CONNS"
   echo
   echo "| ratio | defaults | auto_pipeline |"
   echo "| --- | ---: | ---: |"
@@ -261,7 +261,7 @@ report() {
   echo "| gateway / webdis, server CPU per request | $(ratio "$(f "$G" $c 8)" "$(f "$W" $c 8)") | $(ratio "$(f "$A" $c 8)" "$(f "$W" $c 8)") |"
   echo "| Redis CPU per GET, µs (webdis: $(f "$W" $c 9)) | $(f "$G" $c 9) | $(f "$A" $c 9) |"
   echo
-  echo "### Concurrency sweep"
+  echo "#### Concurrency sweep"
   echo
   print_measured | awk -v c="$CONNS" -F' \\| ' 'NR <= 2 || $2 != c' | grep -v 'redis-benchmark' || true
   echo
@@ -271,7 +271,7 @@ report() {
     echo "| $c | $(ratio "$(f "$G" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$G" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$G" $c 3)") | $(ratio "$(f "$AC" $c 3)" "$(f "$GC" $c 3)") | $(ratio "$(f "$AP" $c 3)" "$(f "$GP" $c 3)") | $(ratio "$(f "$A" $c 8)" "$(f "$G" $c 8)") |"
   done
   echo
-  echo "### Memory per idle keep-alive connection ($IDLE_CONNS connections, one GET each, VmRSS 2 s later; fresh servers, before the load)"
+  echo "#### Memory per idle keep-alive connection ($IDLE_CONNS connections, one GET each, VmRSS 2 s later; fresh servers, before the load)"
   echo
   echo "| server | RSS before KiB | RSS after KiB | KiB per connection |"
   echo "| --- | ---: | ---: | ---: |"
@@ -285,7 +285,7 @@ echo "$out"
 if [ -n "$DOC" ]; then
   {
     echo
-    echo "## Peers, $(date -u '+%Y-%m-%d %H:%M UTC') (make bench-peers)"
+    echo "### Run $(date -u "+%Y-%m-%d %H:%M UTC") (make bench-peers)"
     echo
     echo "$out"
   } >>"$DOC"
