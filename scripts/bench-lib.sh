@@ -97,15 +97,15 @@ print_rows() {
   done
 }
 
-# raise_nofile raises the soft open-files limit to the hard limit (at most
-# 65536), so wrk at -c1000 and the servers it loads do not run out of file
-# descriptors; prints the limit in effect.
+# raise_nofile raises the open-files limit to 65536, or to the hard limit
+# when that is refused, so wrk at -c1000 and the servers it loads do not
+# run out of file descriptors; prints the limit in effect.
 raise_nofile() {
   local hard
   hard=$(ulimit -Hn)
   [ "$hard" = unlimited ] && hard=65536
   [ "$hard" -gt 65536 ] && hard=65536
-  ulimit -n "$hard" 2>/dev/null || true
+  ulimit -n 65536 2>/dev/null || ulimit -n "$hard" 2>/dev/null || true
   ulimit -n
 }
 
@@ -181,7 +181,7 @@ print_measured() {
 # measured_field NAME C FIELD: field FIELD (3 = req/s, 5 = p99, 8 = server
 # CPU, 9 = Redis CPU) of the measure_wrk row named exactly NAME at CONNS C.
 measured_field() {
-  local r
+  local r f
   for r in "${measured[@]}"; do
     IFS='|' read -r -a f <<<"$r"
     if [ "${f[0]}" = "$1" ] && [ "${f[1]}" = "$2" ]; then
