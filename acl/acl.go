@@ -142,6 +142,10 @@ type Config struct {
 	// Open builds a scope's backend. Nil means ACL users are not
 	// available for this database (as when no ACL rights were probed).
 	Open Opener
+	// OpenRESP2 builds a scope's backend on connections that speak RESP2
+	// (see [Users.BackendRESP2]). Nil: BackendRESP2 reports
+	// ErrUnavailable.
+	OpenRESP2 Opener
 	// Prefix starts every user name the gateway creates. Default "gw-".
 	Prefix string
 	// Secret is mixed into the derived passwords (see [Password]); the
@@ -184,11 +188,38 @@ type retirement struct {
 	fn func()
 }
 
-// entry is one scope backend.
+// entry is one scope's backends: RESP3 (b) and RESP2 (b2), each opened
+// on first use.
 type entry struct {
-	b       client.Backend
+	b, b2   client.Backend
 	used    time.Time
 	created bool // the gateway created the user (else pre-created)
+}
+
+func (e *entry) get(resp2 bool) client.Backend {
+	if resp2 {
+		return e.b2
+	}
+	return e.b
+}
+
+func (e *entry) set(resp2 bool, b client.Backend) {
+	if resp2 {
+		e.b2 = b
+	} else {
+		e.b = b
+	}
+}
+
+// close closes the backends opened so far.
+func (e *entry) close() error {
+	var errs []error
+	for _, b := range []client.Backend{e.b, e.b2} {
+		if b != nil {
+			errs = append(errs, b.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // New returns the scope users of one database.
@@ -236,11 +267,27 @@ func SetUser(s Scope, user, password string) []string {
 // users, and a transport error when Redis could not be asked (the next call
 // asks again).
 func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (client.Backend, error) {
-	var name string
-	var init [][]string
-	if u.cfg.Open == nil {
+	return u.backend(ctx, s, creds, false)
+}
+
+// BackendRESP2 is [Users.Backend] on connections that speak RESP2
+// ([Config.OpenRESP2]), as the same ACL user, opened on first use too: for
+// surfaces that relay Redis's RESP2 replies as they are. It returns
+// ErrUnavailable when OpenRESP2 is nil.
+func (u *Users) BackendRESP2(ctx context.Context, s Scope, creds *Credentials) (client.Backend, error) {
+	return u.backend(ctx, s, creds, true)
+}
+
+func (u *Users) backend(ctx context.Context, s Scope, creds *Credentials, resp2 bool) (client.Backend, error) {
+	open := u.cfg.Open
+	if resp2 {
+		open = u.cfg.OpenRESP2
+	}
+	if open == nil || u.cfg.Open == nil {
 		return nil, ErrUnavailable
 	}
+	var name string
+	var init [][]string
 	if creds != nil {
 		name = "user:" + creds.User
 		init = [][]string{{"AUTH", creds.User, creds.Password}}
@@ -248,10 +295,13 @@ func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (clien
 		name = s.UserName(u.cfg.Prefix)
 	}
 	u.mu.Lock()
-	if e, ok := u.backends[name]; ok {
+	e, known := u.backends[name]
+	if known {
 		e.used = time.Now()
-		u.mu.Unlock()
-		return e.b, nil
+		if b := e.get(resp2); b != nil {
+			u.mu.Unlock()
+			return b, nil
+		}
 	}
 	closed, unavailable := u.closed, u.unavailable
 	u.mu.Unlock()
@@ -266,43 +316,52 @@ func (u *Users) Backend(ctx context.Context, s Scope, creds *Credentials) (clien
 		}
 		pass := Password(u.cfg.Secret, name)
 		setuser := SetUser(s, name, pass)
-		// probe on the gateway's identity: an answer that says "no ACL
-		// here" turns users off for this database, once
-		if _, err := u.cfg.Admin.DoRaw(ctx, setuser...); err != nil {
-			var re *client.Error
-			if errors.As(err, &re) {
-				u.mu.Lock()
-				first := !u.unavailable
-				u.unavailable = true
-				u.mu.Unlock()
-				if first {
-					u.cfg.Logger.Warn("ACL users unavailable: scripts and functions need an admin token, key patterns are refused", "err", re.Error())
+		// probe on the gateway's identity (once per user: a scope whose
+		// other protocol is open has passed it): an answer that says "no
+		// ACL here" turns users off for this database, once
+		if !known {
+			if _, err := u.cfg.Admin.DoRaw(ctx, setuser...); err != nil {
+				var re *client.Error
+				if errors.As(err, &re) {
+					u.mu.Lock()
+					first := !u.unavailable
+					u.unavailable = true
+					u.mu.Unlock()
+					if first {
+						u.cfg.Logger.Warn("ACL users unavailable: scripts and functions need an admin token, key patterns are refused", "err", re.Error())
+					}
+					return nil, ErrUnavailable
 				}
-				return nil, ErrUnavailable
+				return nil, fmt.Errorf("acl: create user: %w", err)
 			}
-			return nil, fmt.Errorf("acl: create user: %w", err)
 		}
 		init = [][]string{setuser, {"AUTH", name, pass}}
 	}
-	b, err := u.cfg.Open(init)
+	b, err := open(init)
 	if err != nil {
 		return nil, fmt.Errorf("acl: open scope backend: %w", err)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if e, ok := u.backends[name]; ok || u.closed {
-		// another request opened it meanwhile (or Close ran): keep one
+	if u.closed {
 		b.Close()
-		if u.closed {
-			return nil, client.ErrClosed
+		return nil, client.ErrClosed
+	}
+	e, ok := u.backends[name]
+	if !ok {
+		if len(u.backends) >= u.cfg.MaxUsers {
+			u.reclaimLocked()
 		}
-		e.used = time.Now()
-		return e.b, nil
+		e = &entry{created: creds == nil}
+		u.backends[name] = e
 	}
-	if len(u.backends) >= u.cfg.MaxUsers {
-		u.reclaimLocked()
+	e.used = time.Now()
+	if have := e.get(resp2); have != nil {
+		// another request opened it meanwhile: keep one
+		b.Close()
+		return have, nil
 	}
-	u.backends[name] = &entry{b: b, used: time.Now(), created: creds == nil}
+	e.set(resp2, b)
 	return b, nil
 }
 
@@ -319,7 +378,7 @@ func (u *Users) reclaimLocked() {
 	e := u.backends[oldest]
 	delete(u.backends, oldest)
 	retire := func() {
-		e.b.Close()
+		e.close()
 		if e.created {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -341,6 +400,36 @@ func (u *Users) reclaimLocked() {
 	})
 }
 
+// Stats reports the scope users with backends open now and the sum of
+// their pools' counters (RESP3 and RESP2), for metrics and /databases:
+// scoped requests run on these pools, not on the database's main one.
+func (u *Users) Stats() (users int, pools client.PoolStats) {
+	u.mu.Lock()
+	users = len(u.backends)
+	bs := make([]client.Backend, 0, 2*len(u.backends))
+	for _, e := range u.backends {
+		for _, b := range []client.Backend{e.b, e.b2} { // either may be unopened
+			if b != nil {
+				bs = append(bs, b)
+			}
+		}
+	}
+	u.mu.Unlock()
+	for _, b := range bs {
+		s := b.Stats()
+		pools.Hits += s.Hits
+		pools.Misses += s.Misses
+		pools.Timeouts += s.Timeouts
+		pools.WaitCount += s.WaitCount
+		pools.WaitDuration += s.WaitDuration
+		pools.TotalConns += s.TotalConns
+		pools.IdleConns += s.IdleConns
+		pools.InUse += s.InUse
+		pools.StaleConns += s.StaleConns
+	}
+	return users, pools
+}
+
 // Names lists the user names of the scopes opened so far, sorted.
 func (u *Users) Names() []string {
 	u.mu.Lock()
@@ -360,7 +449,7 @@ func (u *Users) Close() error {
 	u.closed = true
 	var errs []error
 	for n, e := range u.backends {
-		errs = append(errs, e.b.Close())
+		errs = append(errs, e.close())
 		delete(u.backends, n)
 	}
 	var retire []func()

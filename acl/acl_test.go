@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
+	"github.com/redis-gateway/redis-gateway/resp"
 )
 
 var matchCases = []struct {
@@ -252,5 +253,66 @@ func TestUsersOpenWithoutTheLock(t *testing.T) {
 	}
 	if n := len(u.Names()); n != 2 {
 		t.Fatalf("%d scope backends open, want 2", n)
+	}
+}
+
+// TestUsersRESP2 checks that a scope's RESP2 backend is a second pool as
+// the same ACL user: Redis answers it in RESP2 (HGETALL a flat array), it
+// is refused what the scope may not do, and both pools close with Users.
+func TestUsersRESP2(t *testing.T) {
+	rs := redistest.Start(t)
+	opener := func(proto int) Opener {
+		return func(init [][]string) (client.Backend, error) {
+			pc, _ := client.ParseURL(rs.URL(0))
+			pc.InitCommands = init
+			pc.Protocol = proto
+			return client.New(client.Config{Pool: pc})
+		}
+	}
+	admin, _ := opener(3)(nil)
+	t.Cleanup(func() { admin.Close() })
+	ctx := context.Background()
+	s := NewScope(true, []string{"mine:*"}, nil)
+	if _, err := New(Config{Admin: admin, Open: opener(3)}).BackendRESP2(ctx, s, nil); err != ErrUnavailable {
+		t.Fatalf("BackendRESP2 without OpenRESP2: %v, want ErrUnavailable", err)
+	}
+	u := New(Config{Admin: admin, Open: opener(3), OpenRESP2: opener(2)})
+	b2, err := u.BackendRESP2(ctx, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b3, err := u.Backend(ctx, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := u.BackendRESP2(ctx, s, nil); again != b2 {
+		t.Fatal("a second BackendRESP2 opened another pool")
+	}
+	if _, err := b2.DoRaw(ctx, "HSET", "mine:h", "f", "v"); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := b2.DoRaw(ctx, "HGETALL", "mine:h")
+	if err != nil || v2.Kind != resp.Array {
+		t.Fatalf("HGETALL on RESP2: %v %v, want a flat array", v2, err)
+	}
+	if v3, err := b3.DoRaw(ctx, "HGETALL", "mine:h"); err != nil || v3.Kind == resp.Array {
+		t.Fatalf("HGETALL on RESP3: %v %v, want a map", v3, err)
+	}
+	if _, err := b2.DoRaw(ctx, "GET", "other"); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+		t.Fatalf("RESP2 read outside the patterns: %v, want NOPERM", err)
+	}
+	if got := u.Names(); len(got) != 1 {
+		t.Fatalf("scopes %v: want one user for both protocols", got)
+	}
+	// a scope used only through RESP2 (the Upstash surface) counts too
+	if _, err := u.BackendRESP2(ctx, NewScope(false, []string{"other:*"}, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if users, pools := u.Stats(); users != 2 || pools.TotalConns < 2 {
+		t.Fatalf("Stats: %d users, %d connections; want 2 users and both open pools' connections", users, pools.TotalConns)
+	}
+	u.Close()
+	if _, err := b2.DoRaw(ctx, "PING"); err == nil {
+		t.Fatal("the RESP2 pool is still open after Close")
 	}
 }

@@ -31,7 +31,9 @@ type CommandReply struct {
 // @Param        raw       query  bool            false  "Skip the response callbacks"
 // @Param        encoding  query  string          false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Param        body      body   CommandRequest  true   "The command"
+// @Param        Redis-Sync-Token  header  string  false  "Read-your-writes token from an earlier response (docs/upstash.md#sync-tokens)"
 // @Success      200  {object}  CommandReply
+// @Header       200  {string}  Redis-Sync-Token  "Token to send with the next request so that its reads see this request's writes"
 // @Failure      400  {object}  Problem
 // @Failure      403  {object}  Problem
 // @Failure      404  {object}  Problem

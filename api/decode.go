@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -222,7 +223,51 @@ func jsonError(err error) error {
 	return errValidation("the body could not be decoded: " + err.Error())
 }
 
+// Number is a JSON number kept as its literal text, so that 1.50 reaches
+// Redis as 1.50 and big integers keep every digit. Unlike json.Number it
+// refuses, as a type error naming the field, a string that does not hold
+// a number ({"by":"one"}) and reports itself as a number.
+type Number string
+
+var numberType = reflect.TypeFor[Number]()
+
+// jsonNumber is the grammar of a JSON number literal.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// UnmarshalJSON accepts a number literal, or a string holding one (as
+// json.Number does); null leaves n unchanged.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	kind := "number"
+	switch {
+	case len(b) == 0:
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err == nil && jsonNumber.MatchString(s) {
+			*n = Number(s)
+			return nil
+		}
+		kind = "string"
+	case string(b) == "null":
+		return nil
+	case string(b) == "true" || string(b) == "false":
+		kind = "bool"
+	case b[0] == '{':
+		kind = "object"
+	case b[0] == '[':
+		kind = "array"
+	default:
+		if jsonNumber.Match(b) {
+			*n = Number(b)
+			return nil
+		}
+	}
+	return &json.UnmarshalTypeError{Value: kind, Type: numberType}
+}
+
 func jsonKind(t reflect.Type) string {
+	if t == numberType || t == reflect.TypeFor[json.Number]() {
+		return "a number"
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"

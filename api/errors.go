@@ -190,7 +190,12 @@ func classify(err error) *apiError {
 	case errors.Is(err, client.ErrTxAborted):
 		return errorf(http.StatusConflict, CodeTxAborted, "the transaction was aborted because a watched key changed; nothing ran")
 	case errors.Is(err, client.ErrForbiddenCommand), errors.Is(err, client.ErrEmptyCommand):
-		ae := errorf(http.StatusForbidden, CodeForbiddenCommand, "%s", err.Error())
+		detail := "the command is empty"
+		var fe *client.ForbiddenError
+		if errors.As(err, &fe) {
+			detail = fe.Command + " is not allowed: " + fe.Reason
+		}
+		ae := errorf(http.StatusForbidden, CodeForbiddenCommand, "%s", detail)
 		ae.outcome = OutcomeNotSent
 		return ae
 	case errors.Is(err, client.ErrPoolTimeout):
@@ -422,6 +427,6 @@ func (h *failureSummary) summarise(code string, n int) {
 		return
 	}
 	r := slog.NewRecord(time.Now(), slog.LevelError, "request failures summarised", 0)
-	r.AddAttrs(slog.String("code", code), slog.Int("count", n), slog.Duration("dur", h.st.interval))
+	r.AddAttrs(slog.String("code", code), slog.Int("count", n), slog.String("dur", h.st.interval.String()))
 	_ = h.inner.Handle(context.Background(), r)
 }

@@ -199,7 +199,7 @@ func firstErr(res []client.Result) error {
 // @Tags         keys
 // @Produce      json
 // @Param        db   path  string  true  "Database name"  example(0)
-// @Param        key  path  string  true  "Key"  example(user:1)
+// @Param        key  path  string  true  "Key"  example(greeting)
 // @Success      200  {object}  DeletedCount
 // @Security     BearerAuth
 // @Router       /db/{db}/keys/{key} [delete]
@@ -228,7 +228,7 @@ func handleKeyDelete(d *deps) http.HandlerFunc {
 // @Accept       json
 // @Produce      json
 // @Param        db    path  string      true  "Database name"  example(0)
-// @Param        key   path  string      true  "Key"  example(session:1)
+// @Param        key   path  string      true  "Key"  example(user:1)
 // @Param        body  body  TTLRequest  true  "Expiry"
 // @Success      200  {object}  Updated
 // @Failure      400  {object}  Problem
@@ -279,7 +279,7 @@ func handleTTLSet(d *deps) http.HandlerFunc {
 // @Tags         keys
 // @Produce      json
 // @Param        db   path  string  true  "Database name"  example(0)
-// @Param        key  path  string  true  "Key"  example(session:1)
+// @Param        key  path  string  true  "Key"  example(user:1)
 // @Success      200  {object}  Updated
 // @Security     BearerAuth
 // @Router       /db/{db}/keys/{key}/ttl [delete]

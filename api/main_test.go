@@ -120,12 +120,15 @@ func newTestDBWith(tb testing.TB, name, url string, tweak func(*client.Config)) 
 		tb.Fatalf("client for %s: %v", url, err)
 	}
 	tb.Cleanup(func() { c.Close() })
-	scoped := func(init [][]string) (client.Backend, error) {
-		sc := cfg
-		sc.Pool.InitCommands = init
-		return client.New(sc)
+	opener := func(proto int) func(init [][]string) (client.Backend, error) {
+		return func(init [][]string) (client.Backend, error) {
+			sc := cfg
+			sc.Pool.InitCommands = init
+			sc.Pool.Protocol = proto
+			return client.New(sc)
+		}
 	}
-	return &Database{Name: name, Client: c, Addr: url, Server: pc.Addr, DB: pc.DB, OpenScoped: scoped, ACLSecret: pc.Password}
+	return &Database{Name: name, Client: c, Addr: url, Server: pc.Addr, DB: pc.DB, OpenScoped: opener(3), OpenRESP2: opener(2), ACLSecret: pc.Password}
 }
 
 // reply is a finished HTTP exchange.

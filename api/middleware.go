@@ -112,7 +112,7 @@ func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 				slog.String("route", route),
 				slog.Int("status", sw.status),
 				slog.Int64("bytes", sw.bytes),
-				slog.Duration("dur", dur),
+				slog.String("dur", dur.String()), // with its unit ("1.2ms"); slog writes a Duration as bare nanoseconds in JSON
 			)
 		})
 	}
@@ -147,7 +147,7 @@ func cors(origins []string) func(http.Handler) http.Handler {
 			} else {
 				h.Set("Access-Control-Allow-Origin", origin)
 			}
-			h.Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After, X-Request-ID, Upstash-Sync-Token")
+			h.Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After, X-Request-ID, Upstash-Sync-Token, Redis-Sync-Token")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Add("Vary", "Access-Control-Request-Method")
 				h.Add("Vary", "Access-Control-Request-Headers")

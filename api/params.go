@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -32,8 +31,8 @@ func keyParam(r *http.Request) (string, error) { return pathParam(r, "key") }
 
 // numberArg turns a JSON number literal into a Redis argument and reports
 // whether it is an integer (no '.', 'e' or 'E').
-func numberArg(n json.Number) (string, bool) {
-	s := n.String()
+func numberArg(n Number) (string, bool) {
+	s := string(n)
 	return s, !strings.ContainsAny(s, ".eE")
 }
 

@@ -43,7 +43,9 @@ type PipelineReply struct {
 // @Param        db        path   string           true   "Database name"  example(0)
 // @Param        encoding  query  string           false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Param        body      body   PipelineRequest  true   "The commands"
+// @Param        Redis-Sync-Token  header  string  false  "Read-your-writes token from an earlier response (docs/upstash.md#sync-tokens)"
 // @Success      200  {object}  PipelineReply
+// @Header       200  {string}  Redis-Sync-Token  "Token to send with the next request so that its reads see this request's writes"
 // @Failure      400  {object}  Problem
 // @Failure      403  {object}  Problem
 // @Failure      404  {object}  Problem

@@ -11,8 +11,9 @@ import (
 // @title           redis-gateway
 // @version         1.0
 // @description     HTTP/JSON gateway for Redis. Each Redis database is a URL prefix (/db/{db}) backed by its own connection pool; replies are shaped into JSON by response callbacks. Errors are RFC 9457 problem+json documents with a stable `code`.
-// @description     Bulk strings travel as JSON text; a reply that is not valid UTF-8 is refused with 422 NOT_UTF8 unless the request asks for `?encoding=base64`, which base64-encodes every bulk string in the reply and decodes request values (keys, fields, members and values in JSON bodies and query parameters). Path segments (keys, fields, members, channels) are percent-escaped text; add `?key_encoding=base64` to send them base64-encoded instead, for binary names.
+// @description     Bulk strings travel as JSON text; a reply that is not valid UTF-8 is refused with 422 NOT_UTF8 unless the request asks for `?encoding=base64`, which base64-encodes every bulk string in the reply and decodes request values (keys, fields, members and values in JSON bodies and query parameters). Path segments (keys, fields, members, channels) are percent-escaped text; add `?key_encoding=base64` to send them base64-encoded instead, for binary names. Send every path segment percent-encoded (`encodeURIComponent`): `/` as %2F, `%` as %25, `?` as %3F, `#` as %23; a stray `%` is answered 400 VALIDATION. The events of the Server-Sent Events streams and the WebSocket frames are described by the AsyncAPI 3 document at /asyncapi.json.
 // @license.name    MIT
+// @license.url     https://spdx.org/licenses/MIT.html
 // @BasePath        /
 // @securityDefinitions.apikey BearerAuth
 // @in              header
@@ -23,11 +24,14 @@ import (
 // listed.
 func addRoutes(r chi.Router, d *deps) {
 	r.Use(recoverer(d.logger), withRequestID, observe(d.logger, d.metrics), containment(d), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
+	root := r
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s", r.URL.Path))
+		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s; the routes are listed at /docs/ (Swagger UI) and /openapi.json", r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, d.logger, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+		allow := allowedMethods(root, r)
+		w.Header().Set("Allow", allow)
+		writeError(w, r, d.logger, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
 	})
 
 	r.Get("/healthz", handleHealthz(d))
@@ -38,15 +42,16 @@ func addRoutes(r chi.Router, d *deps) {
 		r.With(metricsAccess(d)).Method(http.MethodGet, "/metrics", d.metrics.Handler())
 	}
 	r.Get("/openapi.json", handleOpenAPI(d))
+	r.Get("/asyncapi.json", handleAsyncAPI(d))
 	r.Get("/docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently).ServeHTTP)
 	r.Mount("/docs/", handleDocs(d))
 
 	if d.cfg.UpstashPrefix != "off" {
-		upstashRoutes(r, d, "/"+strings.Trim(d.cfg.UpstashPrefix, "/"))
+		upstashRoutes(r, d, "/"+strings.Trim(d.cfg.UpstashPrefix, "/"), root)
 	}
 
 	r.Route("/db/{db}", func(r chi.Router) {
-		r.Use(authenticate(d), withDatabase(d))
+		r.Use(authenticate(d), withDatabase(d), syncTokens(d, "Redis-Sync-Token"))
 
 		r.Get("/keys", handleKeysScan(d))
 		r.Get("/keys/{key}", handleKeyGet(d))
@@ -101,4 +106,22 @@ func addRoutes(r chi.Router, d *deps) {
 		r.Get("/info", handleInfo(d))
 		r.Get("/dbsize", handleDBSize(d))
 	})
+}
+
+// allowedMethods lists, for the Allow header of a 405, the methods the
+// router serves on r's path (matched as the router matches it: escaped).
+func allowedMethods(root chi.Routes, r *http.Request) string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if root.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead) // served by GET
+			}
+		}
+	}
+	if len(allow) > 0 {
+		allow = append(allow, http.MethodOptions) // CORS preflight
+	}
+	return strings.Join(allow, ", ")
 }

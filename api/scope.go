@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,27 +22,103 @@ import (
 // Redis contains them (an ACL user of the token's scope). Admin tokens and
 // open mode run on the database's own backend.
 func (d *deps) backend(r *http.Request) (client.Backend, bool, error) {
+	return d.pickBackend(r, false)
+}
+
+// backendRESP2 is backend on connections that speak RESP2, for the
+// Upstash surface: the database's own RESP2 backend, or the RESP2 pool of
+// the token's ACL user.
+func (d *deps) backendRESP2(r *http.Request) (client.Backend, bool, error) {
+	return d.pickBackend(r, true)
+}
+
+func (d *deps) pickBackend(r *http.Request, resp2 bool) (client.Backend, bool, error) {
 	db := database(r)
+	own := func() (client.Backend, error) {
+		if resp2 {
+			return d.resp2[db.Name].get()
+		}
+		return db.Client, nil
+	}
 	p := principalFrom(r)
 	if p == nil || p.tok.Level >= LevelAdmin {
-		return db.Client, true, nil
+		b, err := own()
+		return b, true, err
 	}
-	b, err := d.users[db.Name].Backend(r.Context(), p.scope, p.creds)
+	users := d.users[db.Name]
+	get := users.Backend
+	if resp2 {
+		get = users.BackendRESP2
+	}
+	b, err := get(r.Context(), p.scope, p.creds)
 	switch {
 	case errors.Is(err, acl.ErrUnavailable):
 		if p.scope.Patterned() {
 			return nil, false, errorf(http.StatusForbidden, CodeACLUnavailable, "this token is limited to key patterns, which only Redis ACL users can enforce, and database %q has none (see docs/security.md)", db.Name)
 		}
-		return db.Client, false, nil
+		b, err := own()
+		return b, false, err
 	case err != nil:
 		return nil, false, err
 	}
 	return b, true, nil
 }
 
+// lazyBackend is a database's backend opened on first use; an open that
+// failed is tried again by the next use. It is safe for concurrent use.
+type lazyBackend struct {
+	db   string
+	open acl.Opener
+
+	mu     sync.Mutex
+	b      client.Backend
+	closed bool
+}
+
+// get returns the backend, opening it if need be (client backends dial
+// lazily, so this does not wait on Redis).
+func (l *lazyBackend) get() (client.Backend, error) {
+	if l.open == nil {
+		return nil, errorf(http.StatusNotFound, CodeNotFound, "database %q is not served on the Upstash surface: it has no RESP2 connections (Database.OpenRESP2)", l.db)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, client.ErrClosed
+	}
+	if l.b == nil {
+		b, err := l.open(nil)
+		if err != nil {
+			return nil, fmt.Errorf("api: open RESP2 backend: %w", err)
+		}
+		l.b = b
+	}
+	return l.b, nil
+}
+
+// close closes the backend if it was opened.
+func (l *lazyBackend) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.b != nil {
+		l.b.Close()
+		l.b = nil
+	}
+}
+
 // prepare picks the request's backend and authorizes cmds on it.
 func (d *deps) prepare(r *http.Request, cmds ...[]string) (client.Backend, error) {
-	b, contained, err := d.backend(r)
+	return d.prepareOn(r, d.backend, cmds)
+}
+
+// prepareRESP2 is prepare on the request's RESP2 backend.
+func (d *deps) prepareRESP2(r *http.Request, cmds ...[]string) (client.Backend, error) {
+	return d.prepareOn(r, d.backendRESP2, cmds)
+}
+
+func (d *deps) prepareOn(r *http.Request, pick func(*http.Request) (client.Backend, bool, error), cmds [][]string) (client.Backend, error) {
+	b, contained, err := pick(r)
 	if err != nil {
 		return nil, err
 	}

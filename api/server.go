@@ -69,6 +69,10 @@ type Config struct {
 	// false: /metrics is served here (with tokens, to admin and metrics
 	// tokens only).
 	MetricsRouteOff bool
+	// SyncWait bounds how long a read carrying a sync token waits for a
+	// replica to reach the token's offset before it runs on the primary
+	// (databases that read from replicas only). Default 50ms.
+	SyncWait time.Duration
 	// UpstashPrefix is where the Upstash-compatible surface is mounted
 	// (UpstashPrefix + "/{db}"). Default "/upstash"; "off" disables it.
 	UpstashPrefix string
@@ -109,6 +113,9 @@ func (c Config) withDefaults() Config {
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
 	}
+	if c.SyncWait <= 0 {
+		c.SyncWait = 50 * time.Millisecond
+	}
 	return c
 }
 
@@ -132,6 +139,13 @@ type Database struct {
 	// read and write tokens as Redis ACL users (package acl). Nil: no ACL
 	// users, so scripts need admin and key-patterned tokens are refused.
 	OpenScoped acl.Opener
+	// OpenRESP2 builds another backend of this database on connections
+	// that speak RESP2, each running init after the handshake (nil: the
+	// database's own identity; a scope's ACL user otherwise). The Upstash
+	// surface runs on such backends, opened on first use, so that Redis
+	// itself writes the RESP2 replies it relays. Nil: the Upstash surface
+	// answers 404 for this database.
+	OpenRESP2 acl.Opener
 	// ACLSecret is mixed into the passwords of the ACL users the gateway
 	// creates; pass the database's Redis credentials (see acl.Password).
 	ACLSecret string
@@ -152,6 +166,11 @@ type deps struct {
 	auth     *authConfig
 	// users holds each database's scope backends (Redis ACL users).
 	users map[string]*acl.Users
+	// resp2 holds each database's own RESP2 backend (Database.OpenRESP2),
+	// for the Upstash surface.
+	resp2 map[string]*lazyBackend
+	// syncs holds each database's latest sync token (synctoken.go).
+	syncs map[string]*syncTracker
 	// blockers counts each token's running blocking commands.
 	blockers blockers
 	// scripts maps Lua scripts rewritten for the Upstash surface.
@@ -195,7 +214,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger, flushFailures := summarizeFailures(logger, failureLogInterval)
-	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
+	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, resp2: map[string]*lazyBackend{}, syncs: map[string]*syncTracker{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
 	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands, d.cfg.Signed)
 	if err != nil {
 		panic(err) // documented: callers validate first
@@ -213,9 +232,14 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		h := newHub(db, logger, metrics, d.cfg.SubscriberBuffer, d.cfg.CommandTimeout)
 		d.hubs[db.Name] = h
 		d.onClose = append(d.onClose, h.close)
-		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
+		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, OpenRESP2: db.OpenRESP2, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
 		d.users[db.Name] = u
+		metrics.watchScopes(db.Name, u.Stats)
 		d.onClose = append(d.onClose, func() { u.Close() })
+		own := &lazyBackend{db: db.Name, open: db.OpenRESP2}
+		d.resp2[db.Name] = own
+		d.syncs[db.Name] = &syncTracker{}
+		d.onClose = append(d.onClose, own.close)
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 	}
 	d.onClose = append(d.onClose, flushFailures)
@@ -266,6 +290,11 @@ type reqState struct {
 	query url.Values // parsed once, by queryOf
 	db    *Database  // set by withDatabase
 	p     *principal // set by authenticate
+	sync  *syncState // set by syncTokens, to syncMem
+	// syncMem and syncW are syncTokens' state and writer, allocated with
+	// the request state.
+	syncMem syncState
+	syncW   syncWriter
 }
 
 // stateOf returns the request's state, or an empty one outside the router.
@@ -418,6 +447,7 @@ func pathParam(r *http.Request, name string) (string, error) {
 // POOL_TIMEOUT before anything is sent, so that one token cannot hold
 // every blocking connection of a database.
 func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Context, context.CancelFunc, error) {
+	ctx = d.syncContext(ctx, cmds...)
 	for _, args := range cmds {
 		if _, ok := client.BlockingTimeout(args); ok {
 			release, err := d.blockers.hold(ctx, d.cfg.MaxBlockingPerToken)
@@ -455,7 +485,7 @@ func (d *deps) do(r *http.Request, args ...string) (any, error) {
 	}
 	if td, ok := b.(timedDoer); ok && !client.IsBlocking(args) {
 		// The client owns the deadline: no context timer per command.
-		return td.DoWithin(r.Context(), d.cfg.CommandTimeout, args...)
+		return td.DoWithin(d.syncContext(r.Context(), args), d.cfg.CommandTimeout, args...)
 	}
 	ctx, cancel, err := d.commandContext(r.Context(), args)
 	if err != nil {

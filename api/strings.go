@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -43,7 +42,7 @@ type SetStringReply struct {
 type IncrRequest struct {
 	// By is the increment: an integer literal uses INCRBY/HINCRBY, a
 	// literal with a fraction or exponent (1.5, 1e3) the FLOAT variant.
-	By json.Number `json:"by" validate:"required" swaggertype:"number" example:"1"`
+	By Number `json:"by" validate:"required" swaggertype:"number" example:"1"`
 }
 
 // NumberValue is the body of incr replies.
@@ -307,7 +306,7 @@ func handleStringIncr(d *deps) http.HandlerFunc {
 // @Tags         strings
 // @Produce      json
 // @Param        db        path   string    true   "Database name"  example(0)
-// @Param        key       query  []string  true   "Keys"  collectionFormat(multi)
+// @Param        key       query  []string  true   "Keys"  collectionFormat(multi)  example(a)
 // @Param        encoding  query  string    false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Success      200  {object}  StringsValues
 // @Failure      400  {object}  Problem

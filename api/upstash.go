@@ -29,16 +29,19 @@ import (
 // unchanged. See docs/upstash.md for the format and the differences.
 
 // upstashRoutes mounts the surface under prefix+"/{db}".
-func upstashRoutes(r chi.Router, d *deps, prefix string) {
+// root is the whole router, for the Allow header of a 405.
+func upstashRoutes(r chi.Router, d *deps, prefix string, root chi.Routes) {
 	fail := d.upstashError
 	r.Route(prefix+"/{db}", func(r chi.Router) {
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			fail(w, r, errorf(http.StatusNotFound, CodeNotFound, "ERR no route for %s", r.URL.Path))
 		})
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use GET, POST or PUT", r.Method))
+			allow := allowedMethods(root, r)
+			w.Header().Set("Allow", allow)
+			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use %s", r.Method, allow))
 		})
-		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail))
+		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail), syncTokens(d, "Upstash-Sync-Token"))
 		r.Post("/", handleUpstashCommand(d))
 		r.Get("/", handleUpstashCommand(d))
 		r.Post("/pipeline", handleUpstashBatch(d, false))
@@ -186,7 +189,7 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
-		be, err := d.prepare(r, args)
+		be, err := d.prepareRESP2(r, args)
 		if err != nil {
 			d.upstashError(w, r, err)
 			return
@@ -202,7 +205,7 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
-		v = d.scripts.reply(args, client.RESP2View(v, args))
+		v = d.scripts.reply(args, v)
 		if f.resp2 {
 			var buf bytes.Buffer
 			rw := resp.NewWriter(&buf)
@@ -286,7 +289,7 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
-		backend, contained, err := d.backend(r)
+		backend, contained, err := d.backendRESP2(r)
 		if err != nil {
 			d.upstashError(w, r, err)
 			return
@@ -315,6 +318,14 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 				return
 			}
 			defer cancel()
+			// as on the REST route: an unknown command discards the
+			// transaction before anything is sent, on every server
+			for i, args := range cmds {
+				if ci, err := database(r).Client.CommandInfo(ctx, args); err == nil && !ci.Known {
+					d.upstashError(w, r, errValidation(fmt.Sprintf("EXECABORT Transaction discarded because of previous errors: command %d: ERR unknown command '%s'", i, args[0])))
+					return
+				}
+			}
 			res, err = backend.Transaction(ctx, nil, cmds)
 			var te *client.TxError
 			if errors.As(err, &te) {
@@ -340,7 +351,7 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 				continue
 			}
 			b = append(b, `{"result":`...)
-			b = appendUpstashValue(b, d.scripts.reply(cmds[i], client.RESP2View(rr.Raw, cmds[i])), f.base64)
+			b = appendUpstashValue(b, d.scripts.reply(cmds[i], rr.Raw), f.base64)
 			b = append(b, '}')
 		}
 		writeUpstashJSON(w, append(b, "]\n"...))

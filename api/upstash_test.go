@@ -83,14 +83,14 @@ func TestUpstashWireFormat(t *testing.T) {
 		{path: "/upstash/0", body: `not json`, status: 400, want: `{"error":"ERR the body must be a JSON array of command arguments"}`},
 		{path: "/upstash/0", body: `[]`, status: 400, want: `{"error":"ERR empty command: send a JSON array such as [\"GET\",\"key\"]"}`},
 		{path: "/upstash/nope", body: `["PING"]`, status: 404, want: `{"error":"no database named \"nope\" is configured; GET /databases lists them"}`},
-		{method: "DELETE", path: "/upstash/0/get/x", status: 405, want: `{"error":"ERR DELETE is not allowed; use GET, POST or PUT"}`},
+		{method: "DELETE", path: "/upstash/0/get/x", status: 405, want: `{"error":"ERR DELETE is not allowed; use GET, HEAD, POST, PUT, OPTIONS"}`},
 		// Transactions: runtime errors in place, queue-time errors discard
 		// everything with 400.
 		{path: "/upstash/0/multi-exec", body: `[["SET","` + k("t") + `","1"],["HGET","` + k("t") + `","f"],["INCR","` + k("t") + `"]]`, status: 200, want: `[{"result":"OK"},{"error":"WRONGTYPE Operation against a key holding the wrong kind of value"},{"result":2}]`},
 		{path: "/upstash/0/multi-exec", body: `[["SET","` + k("t") + `","9"],["INCR"]]`, status: 400, want: `{"error":"EXECABORT Transaction discarded because of previous errors."}`},
 		{path: "/upstash/0", body: `["GET","` + k("t") + `"]`, status: 200, want: `{"result":"2"}`},
 		// A connection-state command is refused in its place, the rest runs.
-		{path: "/upstash/0/pipeline", body: `[["SELECT","1"],["GET","` + k("t") + `"]]`, status: 200, want: `[{"error":"NOPERM client: command not allowed: SELECT: each database has its own client and pool (URL prefix /db/{db}); a pooled connection never changes database"},{"result":"2"}]`},
+		{path: "/upstash/0/pipeline", body: `[["SELECT","1"],["GET","` + k("t") + `"]]`, status: 200, want: `[{"error":"NOPERM SELECT is not allowed: each database has its own client and pool (URL prefix /db/{db}); a pooled connection never changes database"},{"result":"2"}]`},
 	})
 
 	// The regular API is not changed by the adapter: same command, RESP3

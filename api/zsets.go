@@ -57,7 +57,7 @@ type ZMember struct {
 
 // ZIncrRequest is the body of …/members/{member}/incr.
 type ZIncrRequest struct {
-	By json.Number `json:"by" validate:"required" swaggertype:"number" example:"1.5"`
+	By Number `json:"by" validate:"required" swaggertype:"number" example:"1.5"`
 }
 
 // ZScore is the body of a ZINCRBY reply.
@@ -429,7 +429,7 @@ func handleZMemberIncr(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		v, err := d.do(r, "ZINCRBY", key, req.By.String(), m)
+		v, err := d.do(r, "ZINCRBY", key, string(req.By), m)
 		if err != nil {
 			writeError(w, r, d.logger, err)
 			return

@@ -1,6 +1,9 @@
 package client
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Backend is what the HTTP layer needs from a Redis client. *Client
 // implements it; a Redis Cluster or Sentinel client can implement it too.
@@ -31,3 +34,40 @@ type Backend interface {
 }
 
 var _ Backend = (*Client)(nil)
+
+// ReplicaReader is implemented by backends that may serve read-only
+// commands from replicas (a Sentinel client with ReadFromReplicas). The
+// gateway's read-your-writes tokens use it: a token is the primary's
+// replication offset after a write, and a read carrying one runs on a
+// replica only once that replica has reached it.
+type ReplicaReader interface {
+	// ReadsFromReplicas reports whether reads may go to replicas now.
+	ReadsFromReplicas() bool
+	// ReplicationOffset returns the primary's replication offset
+	// (master_repl_offset): every write that has been answered is at or
+	// below it.
+	ReplicationOffset(ctx context.Context) (int64, error)
+	// ReplicasAt returns the addresses of the replicas reads may go to
+	// whose replication offset has reached offset, checking again for up
+	// to wait while none has. None: reads must go to the primary.
+	ReplicasAt(ctx context.Context, offset int64, wait time.Duration) []string
+}
+
+type replicasKey struct{}
+
+// WithReplicas returns ctx restricting the commands run under it to the
+// replicas at addrs when they would be read from a replica; with none,
+// they run on the primary. Backends that read from replicas honour it.
+func WithReplicas(ctx context.Context, addrs []string) context.Context {
+	if addrs == nil {
+		addrs = []string{}
+	}
+	return context.WithValue(ctx, replicasKey{}, addrs)
+}
+
+// ReplicasFrom returns the restriction set by [WithReplicas], and whether
+// there is one.
+func ReplicasFrom(ctx context.Context) ([]string, bool) {
+	addrs, ok := ctx.Value(replicasKey{}).([]string)
+	return addrs, ok
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/redis-gateway/redis-gateway/callbacks"
@@ -373,17 +374,68 @@ func (c *Client) doAutoPipelined(ctx context.Context, args []string) (Value, err
 }
 
 // autoPipelinable reports commands that may share a connection: not
-// blocking ones, and not those that may run long (scripts, functions,
-// DEBUG, KEYS), which would hold up every command queued behind them.
+// blocking ones, and not those that may run long (MayRunLong), which
+// would hold up every command queued behind them.
 func autoPipelinable(args []string) bool {
-	if IsBlocking(args) {
-		return false
+	return !IsBlocking(args) && !MayRunLong(args)
+}
+
+// longRangeSpan is the widest index range (stop − start) that a range
+// read may ask for and still count as quick.
+const longRangeSpan = 1000
+
+// MayRunLong reports commands whose cost is not bounded by their
+// arguments, so that Redis may spend milliseconds or more on them: scripts
+// and functions, DEBUG, KEYS, SORT, whole-collection reads (SMEMBERS,
+// HGETALL, HKEYS, HVALS), set algebra (SUNION, SINTER, SDIFF and their
+// sorted-set forms, *STORE included), FLUSHDB/FLUSHALL, SAVE, MIGRATE;
+// index ranges wider than 1000 or open-ended (LRANGE k 0 -1, ZRANGE k 0 -1),
+// score and lex ranges without LIMIT, XRANGE/XREVRANGE without COUNT; and
+// any command of more than 1000 arguments. They keep using the pool when
+// auto-pipelining is on (they would delay every command queued behind
+// them on a shared connection), and keep the cancellation watch (a caller
+// who leaves interrupts them).
+func MayRunLong(args []string) bool {
+	if len(args) > 1000 {
+		return true
 	}
 	switch upper(args[0]) {
-	case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO", "DEBUG", "KEYS", "SCRIPT", "FUNCTION":
-		return false
+	case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO", "DEBUG", "KEYS", "SCRIPT", "FUNCTION",
+		"SORT", "SORT_RO", "SMEMBERS", "HGETALL", "HKEYS", "HVALS",
+		"SUNION", "SINTER", "SDIFF", "SUNIONSTORE", "SINTERSTORE", "SDIFFSTORE", "SINTERCARD",
+		"ZUNION", "ZINTER", "ZDIFF", "ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE", "ZINTERCARD",
+		"FLUSHDB", "FLUSHALL", "SAVE", "MIGRATE":
+		return true
+	case "LRANGE", "ZREVRANGE":
+		return len(args) < 4 || wideRange(args[2], args[3])
+	case "ZRANGE":
+		if len(args) < 4 {
+			return true
+		}
+		if hasToken(args[3:], "BYSCORE") || hasToken(args[3:], "BYLEX") {
+			return !hasToken(args[3:], "LIMIT")
+		}
+		return wideRange(args[2], args[3])
+	case "ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZRANGESTORE":
+		return len(args) < 4 || !hasToken(args[3:], "LIMIT")
+	case "XRANGE", "XREVRANGE":
+		return len(args) < 4 || !hasToken(args[3:], "COUNT")
 	}
-	return true
+	return false
+}
+
+// wideRange reports an index range over longRangeSpan elements, or one
+// that counts from the end (its size is unknown).
+func wideRange(start, stop string) bool {
+	a, err1 := strconv.ParseInt(start, 10, 64)
+	b, err2 := strconv.ParseInt(stop, 10, 64)
+	if err1 != nil || err2 != nil {
+		return false // Redis refuses it at once
+	}
+	if a < 0 || b < 0 {
+		return true
+	}
+	return b-a > longRangeSpan
 }
 
 // IsTransport reports whether err is a failure to reach or talk to Redis

@@ -2,7 +2,6 @@ package client
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,23 @@ import (
 // HELLO, MULTI, SUBSCRIBE, MONITOR…) or that the client runs through a
 // dedicated API instead. The error's text says what to use.
 var ErrForbiddenCommand = errors.New("client: command not allowed")
+
+// ForbiddenError is the error for a refused command: it matches
+// [ErrForbiddenCommand] with errors.Is, and carries the command's name and
+// the reason separately so that callers can word their own message.
+type ForbiddenError struct {
+	// Command is the refused command ("SELECT", "CLIENT REPLY").
+	Command string
+	// Reason says why, and what to use instead.
+	Reason string
+}
+
+func (e *ForbiddenError) Error() string {
+	return ErrForbiddenCommand.Error() + ": " + e.Command + ": " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrForbiddenCommand) hold.
+func (e *ForbiddenError) Is(target error) bool { return target == ErrForbiddenCommand }
 
 // ErrEmptyCommand is returned when a command has no name.
 var ErrEmptyCommand = errors.New("client: empty command")
@@ -64,12 +80,12 @@ func CheckCommand(args []string) error {
 	}
 	name := upper(args[0])
 	if hint, ok := stateCommands[name]; ok {
-		return fmt.Errorf("%w: %s: %s", ErrForbiddenCommand, name, hint)
+		return &ForbiddenError{Command: name, Reason: hint}
 	}
 	if name == "CLIENT" && len(args) > 1 {
 		sub := upper(args[1])
 		if hint, ok := stateSubcommands[sub]; ok {
-			return fmt.Errorf("%w: CLIENT %s: %s", ErrForbiddenCommand, sub, hint)
+			return &ForbiddenError{Command: "CLIENT " + sub, Reason: hint}
 		}
 	}
 	return nil

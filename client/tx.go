@@ -71,7 +71,7 @@ func (tx *Tx) Do(ctx context.Context, args ...string) (any, error) {
 		return nil, err
 	}
 	if IsBlocking(args) {
-		return nil, fmt.Errorf("%w: %s: blocking commands cannot run inside a transaction", ErrForbiddenCommand, upper(args[0]))
+		return nil, &ForbiddenError{Command: upper(args[0]), Reason: "blocking commands cannot run inside a transaction"}
 	}
 	v, err := tx.roundTrip(ctx, args)
 	if err != nil {

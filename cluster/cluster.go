@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -354,6 +355,15 @@ func (c *Client) replicaFor(ctx context.Context, slot int, args []string) string
 	ci, err := c.CommandInfo(ctx, args)
 	if err != nil || !ci.Has("readonly") || ci.Has("blocking") {
 		return "" // the primary answers, or reports the failure
+	}
+	if allowed, ok := client.ReplicasFrom(ctx); ok {
+		// a read-your-writes token: only replicas known to have reached
+		// it (the cluster client checks none, so the primary answers
+		// unless the caller named replicas)
+		rs = slices.DeleteFunc(slices.Clone(rs), func(a string) bool { return !slices.Contains(allowed, a) })
+		if len(rs) == 0 {
+			return ""
+		}
 	}
 	return rs[c.next.Add(1)%uint64(len(rs))]
 }

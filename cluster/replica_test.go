@@ -98,6 +98,19 @@ func testReadFromReplicas(t *testing.T, rc *redistest.Cluster) {
 	if p1-p0 != 0 || r1-r0 != n {
 		t.Errorf("%d GETs with ReadFromReplicas: primaries ran %d, replicas %d; want 0 and %d", n, p1-p0, r1-r0, n)
 	}
+	// Under a read-your-writes token (client.WithReplicas, no replica
+	// known to have reached it) the primaries answer.
+	synced := client.WithReplicas(ctx, nil)
+	for _, k := range keys {
+		if _, err := c.Do(synced, "GET", k); err != nil {
+			t.Fatalf("GET %s with a sync token: %v", k, err)
+		}
+	}
+	ps, rs := calls(t, primaries, "get"), calls(t, replicas, "get")
+	if ps-p1 != n || rs-r1 != 0 {
+		t.Errorf("%d GETs under WithReplicas(nil): primaries ran %d, replicas %d; want %d and 0", n, ps-p1, rs-r1, n)
+	}
+	p1, r1 = ps, rs
 	named := 0
 	for _, r := range replicas {
 		for _, line := range strings.Split(string(r.Do(t, "CLIENT", "LIST").Str), "\n") {

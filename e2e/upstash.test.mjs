@@ -74,6 +74,52 @@ async function suite(opts) {
   const zs = await redis.zscore(`${p}z`, "a");
   check(t("zscore"), zs === 1.5, zs);
 
+  // Streams: XREAD and XREADGROUP answer [[stream, [[id, [field, value…]]…]]…],
+  // one pair per stream, as Redis's RESP2 does (COUNT 3 gives 3 entries).
+  const x1 = `${p}x1`, x2 = `${p}x2`;
+  for (const [k, id, v] of [[x1, "1-1", "v1"], [x1, "2-1", "v2"], [x1, "3-1", "v3"], [x1, "4-1", "v4"], [x2, "1-2", "w1"], [x2, "2-2", "w2"]]) {
+    await redis.xadd(k, id, { f: v });
+  }
+  const e = (id, v) => [id, ["f", v]];
+  const xr = await redis.xread(x1, "0-0", { count: 3 });
+  check(t("xread one stream, count 3"), same(xr, [[x1, [e("1-1", "v1"), e("2-1", "v2"), e("3-1", "v3")]]]), xr);
+  const xr2 = await redis.xread([x1, x2], ["0-0", "0-0"], { count: 2 });
+  check(t("xread two streams, count 2"), same(xr2, [[x1, [e("1-1", "v1"), e("2-1", "v2")]], [x2, [e("1-2", "w1"), e("2-2", "w2")]]]), xr2);
+  await redis.xgroup(x1, { type: "CREATE", group: "g", id: "0" });
+  const xg = await redis.xreadgroup("g", "c", x1, ">", { count: 3 });
+  check(t("xreadgroup one stream, count 3"), same(xg, [[x1, [e("1-1", "v1"), e("2-1", "v2"), e("3-1", "v3")]]]), xg);
+  await redis.xgroup(x1, { type: "CREATE", group: "g2", id: "0" });
+  await redis.xgroup(x2, { type: "CREATE", group: "g2", id: "0" });
+  const xg2 = await redis.xreadgroup("g2", "c", [x1, x2], [">", ">"], { count: 1 });
+  check(t("xreadgroup two streams, count 1"), same(xg2, [[x1, [e("1-1", "v1")]], [x2, [e("1-2", "w1")]]]), xg2);
+
+  // GEOSEARCHSTORE, then the stored scores exactly as Redis formats them
+  // (integral geohashes, distances), read without deserialization.
+  const plain = new Redis({ url, token, enableTelemetry: false, ...opts, automaticDeserialization: false });
+  await redis.geoadd(`${p}geo`, { longitude: 13.361389, latitude: 38.115556, member: "Palermo" }, { longitude: 15.087269, latitude: 37.502669, member: "Catania" });
+  const center = { type: "FROMLONLAT", coordinate: { lon: 15, lat: 37 } };
+  const radius = { type: "BYRADIUS", radius: 200, radiusType: "KM" };
+  const stored = await redis.geosearchstore(`${p}gh`, `${p}geo`, center, radius, "ASC");
+  const gh = await plain.zrange(`${p}gh`, 0, -1, { withScores: true });
+  check(t("geosearchstore + zrange withScores (geohashes)"), stored === 2 && same(gh, ["Palermo", "3479099956230698", "Catania", "3479447370796909"]), gh);
+  await redis.geosearchstore(`${p}gd`, `${p}geo`, center, radius, "ASC", { storeDist: true });
+  const gd = await plain.zrange(`${p}gd`, 0, -1, { withScores: true });
+  check(t("geosearchstore storeDist + zrange withScores"), same(gd, ["Catania", "56.441257870158204", "Palermo", "190.44242984775784"]), gd);
+
+  // readYourWrites (on by default): every response carries a sync token,
+  // larger after each write, which the client sends back with the next.
+  const tok0 = Number(redis.readYourWritesSyncToken || 0);
+  await redis.set(`${p}ryw`, "first");
+  const tok1 = Number(redis.readYourWritesSyncToken);
+  await redis.set(`${p}ryw`, "second");
+  const tok2 = Number(redis.readYourWritesSyncToken);
+  const ryw = await redis.get(`${p}ryw`);
+  const tok3 = Number(redis.readYourWritesSyncToken);
+  check(t("readYourWrites sync tokens"), tok1 > tok0 && tok2 > tok1 && tok3 >= tok2 && ryw === "second", { tok0, tok1, tok2, tok3, ryw });
+  const session = new Redis({ url, token, enableTelemetry: false, ...opts });
+  session.readYourWritesSyncToken = String(tok3);
+  check(t("readYourWrites token handed to another client"), (await session.get(`${p}ryw`)) === "second" && Number(session.readYourWritesSyncToken) >= tok3, session.readYourWritesSyncToken);
+
   // Scan.
   let cursor = "0";
   const seen = new Set();

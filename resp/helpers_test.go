@@ -64,6 +64,10 @@ func dumpTo(b *strings.Builder, v resp.Value) {
 		fmt.Fprintf(b, "(%v)", v.Float)
 	case resp.Boolean:
 		fmt.Fprintf(b, "(%t)", v.Bool)
+	case resp.Null:
+		if v.Bool {
+			b.WriteString("(array)")
+		}
 	case resp.Verbatim:
 		fmt.Fprintf(b, "(%q %q)", v.Format[:], v.Str)
 	case resp.Array, resp.Set, resp.Push, resp.Map, resp.Attribute:
@@ -103,6 +107,30 @@ func double(f float64) resp.Value {
 }
 func boolean(b bool) resp.Value { return resp.Value{Kind: resp.Boolean, Bool: b} }
 func null() resp.Value          { return resp.Value{Kind: resp.Null} }
+func nullArray() resp.Value     { return resp.Value{Kind: resp.Null, Bool: true} }
+
+// resp3Form is v as it reads back after a RESP3 write: RESP3 has one null,
+// so a RESP2 null array's mark is gone.
+func resp3Form(v resp.Value) resp.Value {
+	if v.Kind == resp.Null {
+		v.Bool = false
+	}
+	if v.Elems != nil {
+		out := make([]resp.Value, len(v.Elems))
+		for i, e := range v.Elems {
+			out[i] = resp3Form(e)
+		}
+		v.Elems = out
+	}
+	if v.Attrs != nil {
+		out := make([]resp.Value, len(v.Attrs))
+		for i, e := range v.Attrs {
+			out[i] = resp3Form(e)
+		}
+		v.Attrs = out
+	}
+	return v
+}
 func aggregate(k resp.Kind, elems ...resp.Value) resp.Value {
 	return resp.Value{Kind: k, Elems: elems}
 }

@@ -304,7 +304,7 @@ func (r *Reader) readAggregate(typ byte, body []byte, depth int) (Value, error) 
 		return Value{}, err
 	}
 	if n == -1 && typ == '*' {
-		return Value{Kind: Null}, nil
+		return Value{Kind: Null, Bool: true}, nil
 	}
 	if err := r.checkAggregate(n, depth); err != nil {
 		return Value{}, err

@@ -55,7 +55,7 @@ var decodeCases = []decodeCase{
 	{"BulkAllBytes", bulkFrame('$', allBytes), bulk(allBytes)},
 	{"BulkLargerThanBuffer", bulkFrame('$', strings.Repeat("x", 100<<10)), bulk(strings.Repeat("x", 100<<10))},
 	{"NullBulkRESP2", "$-1\r\n", null()},
-	{"NullArrayRESP2", "*-1\r\n", null()},
+	{"NullArrayRESP2", "*-1\r\n", nullArray()},
 	{"NullRESP3", "_\r\n", null()},
 
 	// Booleans and doubles.
@@ -84,7 +84,7 @@ var decodeCases = []decodeCase{
 	// Aggregates.
 	{"Array", "*2\r\n$3\r\nfoo\r\n:1\r\n", aggregate(resp.Array, bulk("foo"), integer(1))},
 	{"ArrayEmpty", "*0\r\n", aggregate(resp.Array)},
-	{"ArrayRESP2Nulls", "*3\r\n$-1\r\n*-1\r\n*0\r\n", aggregate(resp.Array, null(), null(), aggregate(resp.Array))},
+	{"ArrayRESP2Nulls", "*3\r\n$-1\r\n*-1\r\n*0\r\n", aggregate(resp.Array, null(), nullArray(), aggregate(resp.Array))},
 	{"MapOrderKept", "%3\r\n+z\r\n:1\r\n+a\r\n:2\r\n+m\r\n:3\r\n",
 		aggregate(resp.Map, simple("z"), integer(1), simple("a"), integer(2), simple("m"), integer(3))},
 	{"MapEmpty", "%0\r\n", aggregate(resp.Map)},

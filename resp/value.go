@@ -17,8 +17,8 @@ const (
 	ErrorReply               // -ERR message\r\n
 	Integer                  // :42\r\n
 	BulkString               // $3\r\nfoo\r\n
-	Array                    // *2\r\n…  (RESP2 *-1 is Null)
-	Null                     // _\r\n  (RESP2 $-1 and *-1)
+	Array                    // *2\r\n…  (RESP2 *-1 is Null with Bool set)
+	Null                     // _\r\n  (RESP2 $-1, and *-1 with Bool set)
 	Boolean                  // #t\r\n
 	Double                   // ,3.14\r\n  ,inf\r\n  ,nan\r\n
 	BigNumber                // (3492890328409238509324850943850943825024385\r\n
@@ -69,7 +69,9 @@ func (k Kind) String() string {
 //   - Array, Set, Push: Elems holds the elements in order.
 //   - Map, Attribute: Elems holds key, value, key, value… in the order the
 //     server sent them.
-//   - Null: nothing.
+//   - Null: Bool is true when a RESP2 server sent the null array (*-1)
+//     rather than the null bulk string ($-1), so that a RESP2 reply can be
+//     relayed exactly (see [Writer.WriteRESP2]); RESP3 has one null.
 //
 // Attrs holds the key/value pairs of a RESP3 attribute that preceded the
 // value on the wire, flattened like a Map; it is nil almost always.

@@ -115,7 +115,7 @@ func (r *Reader) visit(g *guard, depth int) error {
 				return err
 			}
 			if n == -1 && typ == '*' {
-				g.scalar(Value{Kind: Null})
+				g.scalar(Value{Kind: Null, Bool: true}) // as Read: the RESP2 null array
 				return nil
 			}
 			if err := r.checkAggregate(n, depth); err != nil {

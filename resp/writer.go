@@ -185,8 +185,8 @@ func (w *Writer) value(v Value) {
 
 // WriteRESP2 writes v in RESP2, as a RESP2 server would have sent it: v is
 // converted with [ToRESP2] first, and nulls, at any depth, are written as
-// the null bulk string ($-1). Invalid values are refused as by
-// [Writer.WriteValue].
+// the null bulk string ($-1), or as the null array (*-1) when read from
+// one (Bool set). Invalid values are refused as by [Writer.WriteValue].
 func (w *Writer) WriteRESP2(v Value) error {
 	v = ToRESP2(v)
 	if err := check(v); err != nil {
@@ -199,7 +199,11 @@ func (w *Writer) WriteRESP2(v Value) error {
 func (w *Writer) valueRESP2(v Value) {
 	switch v.Kind {
 	case Null:
-		w.bw.WriteString("$-1\r\n")
+		if v.Bool {
+			w.bw.WriteString("*-1\r\n")
+		} else {
+			w.bw.WriteString("$-1\r\n")
+		}
 	case Array:
 		w.header('*', int64(len(v.Elems)))
 		for _, e := range v.Elems {

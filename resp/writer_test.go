@@ -340,7 +340,7 @@ func TestWriteValueRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Read(WriteValue(%.80s)) = Read(%.80q): %v", dump(tc.v), wire, err)
 			}
-			if !equalValue(got, tc.v) {
+			if !equalValue(got, resp3Form(tc.v)) {
 				t.Fatalf("Read(WriteValue(%.80s)): got %.80s", dump(tc.v), dump(got))
 			}
 		})
@@ -392,5 +392,25 @@ func TestWriteRESP2(t *testing.T) {
 	}
 	if err := w.WriteRESP2(resp.SimpleValue("a\nb")); !errors.Is(err, resp.ErrInvalidValue) {
 		t.Fatalf("WriteRESP2 of a simple string with a newline: %v, want ErrInvalidValue", err)
+	}
+}
+
+// TestRESP2NullsRoundTrip: a RESP2 reply read and written again keeps its
+// nulls' kinds, the null bulk string ($-1) and the null array (*-1), which
+// RESP2 clients tell apart (the Upstash surface relays such replies).
+func TestRESP2NullsRoundTrip(t *testing.T) {
+	for _, wire := range []string{"$-1\r\n", "*-1\r\n", "*3\r\n*-1\r\n$-1\r\n*1\r\n*-1\r\n"} {
+		v, err := resp.NewReader(strings.NewReader(wire), resp.Limits{}).Read()
+		if err != nil {
+			t.Fatalf("read %q: %v", wire, err)
+		}
+		var buf bytes.Buffer
+		w := resp.NewWriter(&buf)
+		if err := w.WriteRESP2(v); err != nil || w.Flush() != nil {
+			t.Fatalf("write %q: %v", wire, err)
+		}
+		if buf.String() != wire {
+			t.Errorf("RESP2 round trip: got %q, want %q", buf.String(), wire)
+		}
 	}
 }

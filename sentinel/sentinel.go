@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/internal/background"
 	"github.com/redis-gateway/redis-gateway/pool"
+	"github.com/redis-gateway/redis-gateway/resp"
 )
 
 // Config configures a [Client]. A zero field means the default stated in
@@ -105,6 +107,9 @@ type Client struct {
 	// next turns among them.
 	replicas atomic.Pointer[[]primary]
 	next     atomic.Uint64
+	// roffsets is the latest replication offset seen per replica
+	// address (int64), for ReplicasAt.
+	roffsets sync.Map
 
 	discoverMu sync.Mutex
 	mu         sync.Mutex
@@ -323,7 +328,95 @@ func (c *Client) replicaFor(ctx context.Context, args []string) *client.Client {
 	if err != nil || !ci.Has("readonly") || ci.Has("blocking") {
 		return nil // the primary answers, or reports the failure
 	}
-	return (*list)[c.next.Add(1)%uint64(len(*list))].c
+	candidates := *list
+	if allowed, ok := client.ReplicasFrom(ctx); ok {
+		// a read-your-writes token: only replicas known to have reached it
+		candidates = make([]primary, 0, len(allowed))
+		for _, r := range *list {
+			if slices.Contains(allowed, r.addr) {
+				candidates = append(candidates, r)
+			}
+		}
+		if len(candidates) == 0 {
+			return nil
+		}
+	}
+	return candidates[c.next.Add(1)%uint64(len(candidates))].c
+}
+
+// ReadsFromReplicas reports whether reads may go to a replica now: with
+// ReadFromReplicas and at least one usable replica.
+func (c *Client) ReadsFromReplicas() bool {
+	list := c.replicas.Load()
+	return c.cfg.ReadFromReplicas && list != nil && len(*list) > 0
+}
+
+// ReplicationOffset returns the primary's replication offset (the second
+// element of its ROLE reply).
+func (c *Client) ReplicationOffset(ctx context.Context) (int64, error) {
+	p, err := c.current(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return roleOffset(ctx, p.c, 1)
+}
+
+// roleOffset runs ROLE on c and returns the offset at index at: 1 for a
+// primary ("master", offset, replicas), 4 for a replica ("slave", host,
+// port, state, offset).
+func roleOffset(ctx context.Context, c *client.Client, at int) (int64, error) {
+	v, err := c.DoRaw(ctx, "ROLE")
+	if err != nil {
+		return 0, err
+	}
+	if len(v.Elems) <= at || v.Elems[at].Kind != resp.Integer {
+		return 0, fmt.Errorf("%w: ROLE reply without an offset", client.ErrProtocol)
+	}
+	return v.Elems[at].Int, nil
+}
+
+// syncPoll is how often ReplicasAt asks the replicas again.
+const syncPoll = 2 * time.Millisecond
+
+// ReplicasAt returns the usable replicas whose offset (from their ROLE
+// reply, remembered per replica so that one caught up is not asked again
+// for older offsets) has reached offset, asking again every few
+// milliseconds for up to wait while none has. A replica that cannot be
+// asked counts as behind.
+func (c *Client) ReplicasAt(ctx context.Context, offset int64, wait time.Duration) []string {
+	list := c.replicas.Load()
+	if list == nil || len(*list) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		var at []string
+		for _, r := range *list {
+			known, _ := c.roffsets.Load(r.addr)
+			seen, _ := known.(int64)
+			if seen < offset {
+				off, err := roleOffset(ctx, r.c, 4)
+				if err != nil {
+					continue
+				}
+				c.roffsets.Store(r.addr, off)
+				seen = off
+			}
+			if seen >= offset {
+				at = append(at, r.addr)
+			}
+		}
+		if len(at) > 0 || !time.Now().Add(syncPoll).Before(deadline) {
+			return at
+		}
+		t := time.NewTimer(syncPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // notRunOnReplica reports errors that prove a replica did not run the
@@ -602,3 +695,4 @@ func (c *Client) Close() error {
 }
 
 var _ client.Backend = (*Client)(nil)
+var _ client.ReplicaReader = (*Client)(nil)

@@ -22,8 +22,8 @@ func scaledURL(url string) bool {
 // the URL's; a cluster has only database 0.
 //
 // init runs on every new connection after the handshake (a scope's ACL
-// user: see package acl).
-func openScaled(cfg Config, name, url string, db int, init [][]string, logger *slog.Logger, metrics *api.Metrics) (client.Backend, string, error) {
+// user: see package acl); proto is the RESP version they speak.
+func openScaled(cfg Config, name, url string, db int, init [][]string, proto int, logger *slog.Logger, metrics *api.Metrics) (client.Backend, string, error) {
 	logger = logger.With("db", name)
 	if strings.HasPrefix(url, cluster.Scheme+"://") {
 		cc, err := cluster.ParseURL(url)
@@ -35,6 +35,7 @@ func openScaled(cfg Config, name, url string, db int, init [][]string, logger *s
 		}
 		applyPoolConfig(cfg, &cc.Pool)
 		cc.Pool.InitCommands = init
+		cc.Pool.Protocol = proto
 		cc.MaxBlocking = cfg.MaxBlocking
 		cc.Observe = metrics.Observer(name)
 		cc.Logger = logger
@@ -53,6 +54,7 @@ func openScaled(cfg Config, name, url string, db int, init [][]string, logger *s
 	}
 	applyPoolConfig(cfg, &sc.Pool)
 	sc.Pool.InitCommands = init
+	sc.Pool.Protocol = proto
 	sc.MaxBlocking = cfg.MaxBlocking
 	sc.Observe = metrics.Observer(name)
 	sc.Logger = logger

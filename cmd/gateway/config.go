@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ type Config struct {
 	Databases         int                          `yaml:"databases" validate:"gte=0,lte=10000"`
 	NamedDatabases    map[string]NamedDatabase     `yaml:"named_databases" validate:"dive,keys,dbname,endkeys"`
 	Callbacks         map[string]map[string]string `yaml:"callbacks"`
-	Pool              PoolConfig                   `yaml:"pool"`
+	Pool              PoolConfig                   `yaml:",inline"`
 	MaxBlocking       int                          `yaml:"max_blocking" validate:"gte=1,lte=10000"`
 	AutoPipeline      bool                         `yaml:"auto_pipeline"`
 	CommandTimeout    time.Duration                `yaml:"command_timeout" validate:"gt=0"`
@@ -58,6 +59,8 @@ type Config struct {
 	SignedTokenAudience    string        `yaml:"signed_token_audience" validate:"required"`
 	SignedTokenMaxLifetime time.Duration `yaml:"signed_token_max_lifetime" validate:"gt=0"`
 	UpstashPrefix          string        `yaml:"upstash_prefix" validate:"required"`
+	// SyncWait bounds a read-your-writes read's wait for a replica.
+	SyncWait time.Duration `yaml:"sync_wait" validate:"gt=0"`
 }
 
 // TokenConfig is one bearer token in the configuration file.
@@ -96,13 +99,15 @@ type NamedDatabase struct {
 	AutoPipeline *bool `yaml:"auto_pipeline"`
 }
 
-// PoolConfig holds the pool settings shared by every database.
+// PoolConfig holds the pool settings shared by every database. Its keys
+// sit at the top level of the YAML file, like every other setting's: the
+// key is the flag's name with underscores (pool_size for --pool-size).
 type PoolConfig struct {
-	Size        int           `yaml:"size" validate:"gte=0,lte=100000"`
-	MinIdle     int           `yaml:"min_idle" validate:"gte=0"`
-	Timeout     time.Duration `yaml:"timeout" validate:"gte=0"`
-	IdleTime    time.Duration `yaml:"idle_time" validate:"gte=0"`
-	MaxLifetime time.Duration `yaml:"max_lifetime" validate:"gte=0"`
+	Size        int           `yaml:"pool_size" validate:"gte=0,lte=100000"`
+	MinIdle     int           `yaml:"pool_min_idle" validate:"gte=0"`
+	Timeout     time.Duration `yaml:"pool_timeout" validate:"gte=0"`
+	IdleTime    time.Duration `yaml:"pool_idle_time" validate:"gte=0"`
+	MaxLifetime time.Duration `yaml:"pool_max_lifetime" validate:"gte=0"`
 	DialTimeout time.Duration `yaml:"dial_timeout" validate:"gte=0"`
 }
 
@@ -112,6 +117,10 @@ type option struct {
 	env, flag, def, help string
 	set                  func(c *Config, v string) error
 }
+
+// yamlKey is the option's key in the YAML file: its flag's name with
+// underscores (TestYAMLKeysMatchFlags holds the struct to it).
+func (o option) yamlKey() string { return strings.ReplaceAll(o.flag, "-", "_") }
 
 func str(p func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *p(c) = v; return nil }
@@ -203,6 +212,7 @@ var options = []option{
 	{"GATEWAY_MAX_BLOCKING_PER_TOKEN", "max-blocking-per-token", "0", "concurrent blocking commands (BLPOP, XREAD BLOCK, stream tails) of one non-admin token per database; 0: half of max-stream-tails", integer(func(c *Config) *int { return &c.MaxBlockingPerToken })},
 	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},
 	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},
+	{"GATEWAY_SYNC_WAIT", "sync-wait", "50ms", "how long a read with a sync token waits for a replica to catch up before the primary answers (read_from_replicas only)", dur(func(c *Config) *time.Duration { return &c.SyncWait })},
 	{"GATEWAY_UPSTASH_PREFIX", "upstash-prefix", "/upstash", "mount point of the Upstash-compatible REST surface (prefix/{db}); off disables it", str(func(c *Config) *string { return &c.UpstashPrefix })},
 	{"GATEWAY_SIGNED_TOKEN_SECRET", "signed-token-secret", "", "HS256 secret (32+ bytes) that verifies and mints signed tokens (JWTs); empty: off", str(func(c *Config) *string { return &c.SignedTokenSecret })},
 	{"GATEWAY_SIGNED_TOKEN_JWKS", "signed-token-jwks", "", "JWKS file of public keys (EdDSA, ES256, RS256) that verifies signed tokens issued elsewhere", str(func(c *Config) *string { return &c.SignedTokenJWKS })},
@@ -232,9 +242,65 @@ func loadFile(c *Config, path string) error {
 	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = unknownKey(m)
+			}
+			return fmt.Errorf("config: %s:\n%s", path, strings.Join(msgs, "\n"))
+		}
 		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	return nil
+}
+
+// unknownYAMLKey matches yaml.v3's message for a key no field has.
+var unknownYAMLKey = regexp.MustCompile(`^(line \d+): field (\S+) not found in type main\.(\w+)$`)
+
+// unknownKey rewrites yaml.v3's "line 3: field pool_sizee not found in
+// type main.Config" as a sentence naming the nearest known key.
+func unknownKey(msg string) string {
+	m := unknownYAMLKey.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	var t reflect.Type
+	switch m[3] {
+	case "Config":
+		t = reflect.TypeOf(Config{})
+	case "TokenConfig":
+		t = reflect.TypeOf(TokenConfig{})
+	case "NamedDatabase":
+		t = reflect.TypeOf(NamedDatabase{})
+	default:
+		return msg
+	}
+	if m[2] == "pool" && m[3] == "Config" {
+		return m[1] + ": unknown key pool: the pool settings are top-level keys, named like their flags: pool_size, pool_min_idle, pool_timeout, pool_idle_time, pool_max_lifetime, dial_timeout"
+	}
+	if best, ok := nearest(m[2], yamlKeys(t)); ok {
+		return fmt.Sprintf("%s: unknown key %s: did you mean %s?", m[1], m[2], best)
+	}
+	return fmt.Sprintf("%s: unknown key %s (README.md, Configuration, lists every key)", m[1], m[2])
+}
+
+// yamlKeys lists the YAML keys of struct type t, inlined structs' keys
+// included.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if opts == "inline" {
+			keys = append(keys, yamlKeys(f.Type)...)
+			continue
+		}
+		if name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
 }
 
 var configValidator = func() *validator.Validate {
@@ -275,7 +341,7 @@ func (c Config) Validate() error {
 		var verrs validator.ValidationErrors
 		if errors.As(err, &verrs) {
 			for _, fe := range verrs {
-				errs = append(errs, fmt.Errorf("%s: fails %q (value %v)", fieldName(fe), fe.Tag()+paramSuffix(fe), redactValue(fe)))
+				errs = append(errs, errors.New(describe(fe)))
 			}
 		} else {
 			errs = append(errs, err)
@@ -286,33 +352,115 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("named_databases.%s: a named database cannot be a number (numbers are the numbered databases)", name))
 		}
 	}
+	if c.Databases == 0 && len(c.NamedDatabases) == 0 {
+		errs = append(errs, errors.New("databases is 0 and no named_databases are configured, so nothing would be served: set databases to at least 1 (the default is 16)"))
+	}
 	if len(c.Tokens) == 0 && c.SignedTokenSecret == "" && c.SignedTokenJWKS == "" && !c.InsecureNoAuth && !isLoopback(c.Addr) {
 		errs = append(errs, fmt.Errorf("addr: %s is not a loopback address and no tokens are configured; set tokens or insecure_no_auth (GATEWAY_INSECURE_NO_AUTH=true)", c.Addr))
 	}
 	return errors.Join(errs...)
 }
 
-func paramSuffix(fe validator.FieldError) string {
-	if fe.Param() != "" {
-		return "=" + fe.Param()
+// describe writes one validation failure as a sentence that names the
+// setting by its YAML key and says what it accepts.
+func describe(fe validator.FieldError) string {
+	name, param := fieldName(fe), fe.Param()
+	got := fmt.Sprintf(" (got %v)", redactValue(fe))
+	if d, ok := fe.Value().(time.Duration); ok {
+		got = " (got " + d.String() + ")"
+		if n, err := strconv.ParseInt(param, 10, 64); err == nil {
+			param = time.Duration(n).String()
+		}
 	}
-	return ""
+	switch fe.Tag() {
+	case "required":
+		return name + " must be set and not empty"
+	case "gte":
+		return name + " must be at least " + param + got
+	case "gt":
+		return name + " must be more than " + param + got
+	case "lte":
+		return name + " must be at most " + param + got
+	case "min":
+		return name + " must be at least " + param + " characters long"
+	case "len":
+		return name + " must be exactly " + param + " characters long"
+	case "oneof":
+		return name + " must be one of " + orList(strings.Fields(param)) + got
+	case "hexadecimal":
+		return name + " must be hexadecimal (the SHA-256 of the token, as sha256sum prints it)"
+	case "redisurl":
+		return name + " must be a Redis URL starting with " + orList([]string{"redis://", "rediss://", "unix://", "redis+cluster://", "redis+sentinel://"}) + got
+	case "listenaddr":
+		return name + " must be host:port with a port from 0 to 65535, such as 127.0.0.1:8080" + got
+	case "hostname_port":
+		return name + " must be host:port, such as 127.0.0.1:6060" + got
+	case "dbname":
+		return name + ": a database name is 1 to 64 letters, digits, - or _" + got
+	case "file":
+		return name + " must name a readable file" + got
+	case "required_with":
+		return name + " must be set together with " + yamlKeyOf(fe, param)
+	case "required_without":
+		return name + ": set it or " + yamlKeyOf(fe, param) + " (one of the two)"
+	case "excluded_with":
+		return name + ": set it or " + yamlKeyOf(fe, param) + ", not both"
+	case "required_unless":
+		return name + " must be set (only a metrics token may leave it out)"
+	}
+	return fmt.Sprintf("%s is not valid: rule %s%s", name, fe.Tag(), got)
+}
+
+// orList joins items as "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
+// yamlKeyOf names the sibling field param (a Go field name in a
+// cross-field rule) by its YAML key: tokens[0].token_sha256 for
+// TokenSHA256 next to tokens[0].token.
+func yamlKeyOf(fe validator.FieldError, param string) string {
+	field, _, _ := strings.Cut(param, " ")
+	key := field
+	for _, t := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(TokenConfig{}), reflect.TypeOf(PoolConfig{}), reflect.TypeOf(NamedDatabase{})} {
+		if f, ok := t.FieldByName(field); ok {
+			key = yamlName(f)
+			break
+		}
+	}
+	name := fieldName(fe)
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[:i+1] + key
+	}
+	return key
 }
 
 // redactValue hides URLs (they may hold passwords) in error messages.
 func redactValue(fe validator.FieldError) any {
-	if s, ok := fe.Value().(string); ok && strings.Contains(s, "://") {
-		return "(url)"
+	if s, ok := fe.Value().(string); ok {
+		if strings.Contains(s, "://") {
+			return "a URL, not shown"
+		}
+		return strconv.Quote(s)
 	}
 	return fe.Value()
 }
 
+// fieldName is the failing setting's YAML path (tokens[0].token): the
+// namespace without the type's name and without inlined structs (pool).
 func fieldName(fe validator.FieldError) string {
-	ns := fe.Namespace()
-	if _, rest, ok := strings.Cut(ns, "."); ok {
-		return rest
+	parts := strings.Split(fe.Namespace(), ".")[1:]
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && p[0] >= 'A' && p[0] <= 'Z' {
+			continue // an inlined struct: its keys are top-level
+		}
+		out = append(out, p)
 	}
-	return ns
+	return strings.Join(out, ".")
 }
 
 // isLoopback reports whether a listen address only accepts local

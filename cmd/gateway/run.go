@@ -11,15 +11,17 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/api"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/embedded"
 	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
@@ -43,12 +45,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := newLogger(cfg, stderr)
 
 	if cfg.RedisURL == "" && len(cfg.NamedDatabases) == 0 {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-			return fmt.Errorf("start embedded redis: %w", err)
+		mr, err := embedded.Start()
+		if err != nil {
+			return err
 		}
 		defer mr.Close()
-		mr.ClockTTL(true) // TTLs run on the wall clock, as in Redis (else keys never expire)
 		cfg.RedisURL = "redis://" + mr.Addr()
 		logger.Warn("no REDIS_URL configured: serving an embedded in-memory Redis; nothing is persisted", "addr", mr.Addr())
 	}
@@ -66,6 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			db.Client.Close()
 		}
 	}()
+	checkReachable(ctx, dbs, logger)
 
 	acfg, err := apiConfig(cfg)
 	if err != nil {
@@ -130,7 +132,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			// in front needs none (README, TLS and HTTP/2).
 			serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
 		} else {
-			serveErr <- srv.Serve(ln)
+			// a stray "%" in a path is answered as problem+json, not
+			// net/http's plain text (api.ProblemListener)
+			serveErr <- srv.Serve(api.ProblemListener(ln))
 		}
 	}()
 	select {
@@ -164,6 +168,7 @@ func apiConfig(cfg Config) (api.Config, error) {
 		MaxBlockingPerToken: cfg.MaxBlockingPerToken,
 		Heartbeat:           cfg.Heartbeat,
 		UpstashPrefix:       cfg.UpstashPrefix,
+		SyncWait:            cfg.SyncWait,
 	}
 	for _, t := range cfg.Tokens {
 		level, err := api.ParseLevel(t.Level)
@@ -201,12 +206,17 @@ func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Wri
 	for _, o := range options {
 		values[o.flag] = fs.String(o.flag, "", fmt.Sprintf("%s (env %s, default %q)", o.help, o.env, o.def))
 	}
-	fs.Usage = func() { usage(stdout) }
+	// The flag package's own output (the error, then the whole help) is
+	// replaced: --help prints the table, a mistyped flag one line naming
+	// the nearest flag.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
 			return cfg, errHelp
 		}
-		return cfg, err
+		return cfg, flagError(err, fs)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
@@ -250,6 +260,57 @@ func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Wri
 	return cfg, nil
 }
 
+// flagError rewrites the flag package's "flag provided but not defined:
+// -x" as a sentence that suggests the nearest known flag.
+func flagError(err error, fs *flag.FlagSet) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok {
+		return fmt.Errorf("%w (gateway --help lists every flag)", err)
+	}
+	name = strings.TrimLeft(name, "-")
+	var known []string
+	fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
+	if best, ok := nearest(name, known); ok {
+		return fmt.Errorf("unknown flag --%s: did you mean --%s? (gateway --help lists every flag)", name, best)
+	}
+	return fmt.Errorf("unknown flag --%s (gateway --help lists every flag)", name)
+}
+
+// nearest returns the candidate closest to s by edit distance, if it is
+// close enough to be a typo (at most a third of s's length, at least 1,
+// away). Flag and key names are short, so the quadratic distance is
+// cheap; a library would be more code to vet than these lines.
+func nearest(s string, candidates []string) (string, bool) {
+	best, bestD := "", len(s)/3+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d <= bestD && (best == "" || d < editDistance(s, best)) {
+			best, bestD = c, d
+		}
+	}
+	return best, best != ""
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // usage prints every option with its environment variable and default.
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "redis-gateway %s: HTTP/JSON gateway for Redis\n\n", version)
@@ -258,10 +319,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nSources, later ones win: defaults, YAML file (--config / GATEWAY_CONFIG), environment, flags.")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FLAG\tENVIRONMENT\tDEFAULT\tMEANING")
-	fmt.Fprintln(tw, "--config\tGATEWAY_CONFIG\t\tYAML configuration file")
+	fmt.Fprintln(tw, "FLAG\tENVIRONMENT\tYAML KEY\tDEFAULT\tMEANING")
+	fmt.Fprintln(tw, "--config\tGATEWAY_CONFIG\t\t\tYAML configuration file")
 	for _, o := range options {
-		fmt.Fprintf(tw, "--%s\t%s\t%s\t%s\n", o.flag, o.env, o.def, o.help)
+		fmt.Fprintf(tw, "--%s\t%s\t%s\t%s\t%s\n", o.flag, o.env, o.yamlKey(), o.def, o.help)
 	}
 	tw.Flush()
 }
@@ -289,10 +350,11 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 	}
 	// build opens one backend of a database; init runs on each of its new
 	// connections after the handshake (nil for the database's own
-	// backend, a scope's ACL user for the others).
-	build := func(name, url string, db int, overrides map[string]string, autoPipeline bool, init [][]string) (b client.Backend, addr, server string, redisDB int, secret string, err error) {
+	// backend, a scope's ACL user for the others). proto is the RESP
+	// version its connections speak: 3, or 2 for the Upstash surface.
+	build := func(name, url string, db int, overrides map[string]string, autoPipeline bool, init [][]string, proto int) (b client.Backend, addr, server string, redisDB int, secret string, err error) {
 		if scaledURL(url) { // redis+cluster://, redis+sentinel:// (backends.go)
-			if b, addr, err = openScaled(cfg, name, url, db, init, logger, metrics); err != nil {
+			if b, addr, err = openScaled(cfg, name, url, db, init, proto, logger, metrics); err != nil {
 				return nil, "", "", 0, "", err
 			}
 			redisDB, secret, server = max(db, 0), url, strings.SplitN(url, "?", 2)[0]
@@ -306,6 +368,7 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 			}
 			applyPoolConfig(cfg, &pc)
 			pc.InitCommands = init
+			pc.Protocol = proto
 			c, err := client.New(client.Config{
 				Pool:         pc,
 				MaxBlocking:  cfg.MaxBlocking,
@@ -330,15 +393,17 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 		return b, addr, server, redisDB, secret, nil
 	}
 	open := func(name, url string, db int, overrides map[string]string, autoPipeline bool) error {
-		b, addr, server, redisDB, secret, err := build(name, url, db, overrides, autoPipeline, nil)
+		b, addr, server, redisDB, secret, err := build(name, url, db, overrides, autoPipeline, nil, 3)
 		if err != nil {
 			return fmt.Errorf("database %s: %w", name, err)
 		}
-		scoped := func(init [][]string) (client.Backend, error) {
-			b, _, _, _, _, err := build(name, url, db, overrides, autoPipeline, init)
-			return b, err
+		opener := func(proto int) acl.Opener {
+			return func(init [][]string) (client.Backend, error) {
+				b, _, _, _, _, err := build(name, url, db, overrides, autoPipeline, init, proto)
+				return b, err
+			}
 		}
-		dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr, Server: server, DB: redisDB, OpenScoped: scoped, ACLSecret: secret})
+		dbs = append(dbs, &api.Database{Name: name, Client: b, Addr: addr, Server: server, DB: redisDB, OpenScoped: opener(3), OpenRESP2: opener(2), ACLSecret: secret})
 		return nil
 	}
 	for i := range cfg.Databases {
@@ -371,6 +436,34 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 		}
 	}
 	return dbs, nil
+}
+
+// checkReachable pings each Redis server behind dbs once (concurrently,
+// for at most 2 s) and logs a warning for each that does not answer, so
+// that a Redis down at start shows in the log at start, not at the first
+// request. The gateway starts anyway: clients dial lazily, /readyz reports
+// the server, and requests get 503 until it answers.
+func checkReachable(ctx context.Context, dbs []*api.Database, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
+	for _, db := range dbs {
+		server := db.Server
+		if server == "" {
+			server = db.Addr
+		}
+		if seen[server] {
+			continue
+		}
+		seen[server] = true
+		wg.Go(func() {
+			if err := db.Client.Ping(ctx); err != nil {
+				logger.Warn("Redis does not answer at start: requests to its databases get 503 UPSTREAM_UNAVAILABLE until it does", "db", db.Name, "addr", db.Addr, "err", err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // healthcheck GETs /healthz of a running gateway (default: the configured

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,9 +48,21 @@ func (ss *SentinelSetup) SentinelAddrs() []string {
 // other sentinels, so a failover can be voted), in about a second.
 func StartSentinel(tb testing.TB) *SentinelSetup {
 	tb.Helper()
+	return StartSentinelVia(tb, func(p *Server) string { return p.Addr() })
+}
+
+// StartSentinelVia is StartSentinel with the replica replicating from the
+// address via returns for the primary (a fault proxy in front of it, to
+// make replication lag); the sentinels watch the primary itself.
+func StartSentinelVia(tb testing.TB, via func(primary *Server) string) *SentinelSetup {
+	tb.Helper()
 	ss := &SentinelSetup{MasterName: "mymaster"}
 	ss.Primary = Start(tb)
-	ss.Replica = Start(tb, "--replicaof", "127.0.0.1", strconv.Itoa(ss.Primary.Port()))
+	host, port, err := net.SplitHostPort(via(ss.Primary))
+	if err != nil {
+		tb.Fatalf("redistest: replica source: %v", err)
+	}
+	ss.Replica = Start(tb, "--replicaof", host, port)
 	waitFor(tb, 10*time.Second, "replica in sync", func() bool {
 		v := ss.Replica.Do(tb, "ROLE")
 		return len(v.Elems) > 3 && string(v.Elems[3].Str) == "connected"
