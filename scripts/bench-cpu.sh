@@ -3,7 +3,8 @@
 # auto_pipeline, and the mean auto-pipeline batch, in one run:
 #   wrk -tTHREADS -cCONNS -dDURATION http://127.0.0.1:G/db/0/strings/k
 # CPU = utime+stime of the process over the wrk run (from /proc/PID/stat)
-# divided by the requests wrk completed. Prints a markdown table.
+# divided by the requests wrk completed (cpu_ticks in bench-lib.sh; the
+# same measure as every row of bench-peers.sh). Prints a markdown table.
 #
 # Usage: scripts/bench-cpu.sh   (env: DURATION=8s THREADS=2 CONNS=50)
 set -euo pipefail
@@ -17,9 +18,6 @@ HZ=$(getconf CLK_TCK)
 
 scripts/deps.sh redis wrk
 start_redis
-
-# cpu_ticks PID: utime+stime in clock ticks.
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 # measure NAME: runs wrk against the running gateway and appends a row.
 rows=()

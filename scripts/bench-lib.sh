@@ -96,3 +96,97 @@ print_rows() {
     echo "| $name | $rps | $p50 | $p99 |"
   done
 }
+
+# raise_nofile raises the open-files limit to 65536, or to the hard limit
+# when that is refused, so wrk at -c1000 and the servers it loads do not
+# run out of file descriptors; prints the limit in effect.
+raise_nofile() {
+  local hard
+  hard=$(ulimit -Hn)
+  [ "$hard" = unlimited ] && hard=65536
+  [ "$hard" -gt 65536 ] && hard=65536
+  ulimit -n 65536 2>/dev/null || ulimit -n "$hard" 2>/dev/null || true
+  ulimit -n
+}
+
+# cpu_ticks PID: CPU time of the process in clock ticks: utime+stime of all
+# its threads plus cutime+cstime of children it has reaped (fields 14–17 of
+# /proc/PID/stat, counted after the ")" that ends the command name).
+cpu_ticks() {
+  local s
+  s=$(cat "/proc/$1/stat") || return 1
+  s=${s##*) }
+  awk '{print $12 + $13 + $14 + $15}' <<<"$s"
+}
+
+# batch_totals URL: "sum count" of gateway_autopipeline_batch_commands over
+# every database, from the gateway's /metrics at URL ("0 0" when absent).
+batch_totals() {
+  curl -fsS "$1" 2>/dev/null | awk '
+    /^gateway_autopipeline_batch_commands_sum/ {s += $NF}
+    /^gateway_autopipeline_batch_commands_count/ {c += $NF}
+    END { printf "%d %d\n", s, c }'
+}
+
+# measured collects one "|"-separated row per measure_wrk run for
+# print_measured: name|c|req/s|p50|p99|non-2xx|socket errors|server
+# µs/req|Redis µs/req|mean batch.
+measured=()
+
+# measure_wrk NAME SERVER_PID METRICS_URL CONNS WRK_ARGS...: one run of
+#   wrk -t$THREADS -c$CONNS -d$DURATION --latency WRK_ARGS
+# (-t1 when CONNS is 1) that records, besides wrk's numbers, the CPU that
+# SERVER_PID and REDIS_PID spent during the run divided by the requests wrk
+# completed, and (METRICS_URL not "-") the mean auto-pipeline batch of the
+# run from the gateway's /metrics. Non-2xx answers and socket errors are
+# counted, not fatal: the table shows them.
+measure_wrk() {
+  local name=$1 pid=$2 metrics=$3 conns=$4 threads=$THREADS
+  shift 4
+  [ "$conns" -lt "$threads" ] && threads=$conns
+  local hz s0 r0 s1 r1 b0 b1 out reqs rps p50 p99 non2xx sockerr srv red batch
+  hz=$(getconf CLK_TCK)
+  b0="0 0"; [ "$metrics" != - ] && b0=$(batch_totals "$metrics")
+  s0=$(cpu_ticks "$pid"); r0=$(cpu_ticks "$REDIS_PID")
+  out=$(wrk -t"$threads" -c"$conns" -d"$DURATION" --latency "$@")
+  s1=$(cpu_ticks "$pid"); r1=$(cpu_ticks "$REDIS_PID")
+  b1="0 0"; [ "$metrics" != - ] && b1=$(batch_totals "$metrics")
+  echo "== $name, c=$conns" >&2
+  echo "$out" >&2
+  reqs=$(awk '/ requests in / {print $1}' <<<"$out")
+  rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+  sockerr=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' <<<"$out")
+  srv=$(awk -v d=$((s1 - s0)) -v n="${reqs:-0}" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.1f", d / hz / n * 1e6; else print "n/a" }')
+  red=$(awk -v d=$((r1 - r0)) -v n="${reqs:-0}" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.2f", d / hz / n * 1e6; else print "n/a" }')
+  batch=$(awk -v a="$b0" -v b="$b1" 'BEGIN { split(a, x, " "); split(b, y, " "); c = y[2] - x[2];
+    if (c > 0) printf "%.1f", (y[1] - x[1]) / c; else print "—" }')
+  measured+=("$name|$conns|${rps:-0}|${p50:-n/a}|${p99:-n/a}|${non2xx:-0}|${sockerr:-0}|$srv|$red|$batch")
+}
+
+# print_measured [FILTER]: the rows of measure_wrk whose name starts with
+# FILTER (all without one) as a markdown table.
+print_measured() {
+  local r
+  echo "| target | c | req/s | p50 | p99 | non-2xx | socket errors | server CPU µs/req | Redis CPU µs/req | mean batch |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
+  for r in "${measured[@]}"; do
+    [[ $r == "${1:-}"* ]] || continue
+    echo "| ${r//|/ | } |"
+  done
+}
+
+# measured_field NAME C FIELD: field FIELD (3 = req/s, 5 = p99, 8 = server
+# CPU, 9 = Redis CPU) of the measure_wrk row named exactly NAME at CONNS C.
+measured_field() {
+  local r f
+  for r in "${measured[@]}"; do
+    IFS='|' read -r -a f <<<"$r"
+    if [ "${f[0]}" = "$1" ] && [ "${f[1]}" = "$2" ]; then
+      echo "${f[$(($3 - 1))]}"
+      return
+    fi
+  done
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need, only when missing. Usage: scripts/deps.sh [redis] [node] [chromium] [compose] [swag] [wrk]
+# Installs what the tests need, only when missing. Usage: scripts/deps.sh [redis] [node] [chromium] [compose] [swag] [wrk] [webdis]
+# wrk and webdis are benchmark tools (make bench-http, bench-peers): make test never asks for them.
 set -euo pipefail
 export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 updated=""
@@ -17,6 +18,7 @@ for want in "$@"; do
     node) command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm ;;
     chromium) command -v chromium >/dev/null || apt_install chromium ;;
     wrk) command -v wrk >/dev/null || apt_install wrk ;;
+    webdis) command -v webdis >/dev/null || apt_install webdis ;;
     compose) docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || apt_install docker-compose ;;
     swag)
       if ! command -v swag >/dev/null; then
