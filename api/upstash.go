@@ -200,6 +200,16 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			return
 		}
 		defer cancel()
+		if vb, ok := be.(client.Visiting); ok && !f.resp2 && !isScriptLoad(args) {
+			// encoded while read: a long reply is never held as Values
+			u := upstashVisitor{b: append(make([]byte, 0, 512), `{"result":`...), b64: f.base64}
+			if err := vb.DoVisit(ctx, &u, args...); err != nil {
+				d.upstashError(w, r, err)
+				return
+			}
+			writeUpstashJSON(w, append(u.b, "}\n"...))
+			return
+		}
 		v, err := be.DoRaw(ctx, args...)
 		if err != nil {
 			d.upstashError(w, r, err)
@@ -326,6 +336,21 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 					return
 				}
 			}
+			if tv, ok := backend.(txVisiting); ok && !anyScriptLoad(cmds) {
+				j := newUpstashBatchJSON(append(make([]byte, 0, 512), '['), f.base64, refused)
+				err = tv.TransactionVisit(ctx, nil, cmds, j)
+				var te *client.TxError
+				if errors.As(err, &te) {
+					d.upstashError(w, r, te.Err)
+					return
+				}
+				if err != nil {
+					d.upstashError(w, r, err)
+					return
+				}
+				writeUpstashJSON(w, append(j.finish(), "]\n"...))
+				return
+			}
 			res, err = backend.Transaction(ctx, nil, cmds)
 			var te *client.TxError
 			if errors.As(err, &te) {
@@ -333,6 +358,15 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 				return
 			}
 		} else {
+			if pv, ok := backend.(pipeVisiting); ok && !anyScriptLoad(cmds) {
+				b, err := d.upstashPipeVisit(r, pv, cmds, refused, f.base64)
+				if err != nil {
+					d.upstashError(w, r, err)
+					return
+				}
+				writeUpstashJSON(w, append(b, "]\n"...))
+				return
+			}
 			res, err = d.upstashPipe(r, backend, cmds, refused)
 		}
 		if err != nil {
@@ -385,6 +419,43 @@ func (d *deps) upstashPipe(r *http.Request, b client.Backend, cmds [][]string, r
 		res[i], got = got[0], got[1:]
 	}
 	return res, nil
+}
+
+// upstashPipeVisit is upstashPipe writing the reply while it is read
+// (upstashBatchJSON); it returns the JSON array without its closing
+// bracket.
+func (d *deps) upstashPipeVisit(r *http.Request, pv pipeVisiting, cmds [][]string, refused []error, b64 bool) ([]byte, error) {
+	run := make([][]string, 0, len(cmds))
+	for i, c := range cmds {
+		if refused[i] == nil {
+			run = append(run, c)
+		}
+	}
+	ctx, cancel, err := d.commandContext(r.Context(), run...)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	j := newUpstashBatchJSON(append(make([]byte, 0, 512), '['), b64, refused)
+	if err := pv.PipeVisit(ctx, run, j); err != nil {
+		return nil, err
+	}
+	return j.finish(), nil
+}
+
+// isScriptLoad reports SCRIPT LOAD, whose reply the Upstash surface maps
+// (upstashScripts.reply) and so reads whole.
+func isScriptLoad(args []string) bool {
+	return len(args) >= 2 && strings.EqualFold(args[0], "SCRIPT") && strings.EqualFold(args[1], "LOAD")
+}
+
+func anyScriptLoad(cmds [][]string) bool {
+	for _, c := range cmds {
+		if isScriptLoad(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // upstashErrorText is the text of a per-command error: the Redis error as

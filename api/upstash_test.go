@@ -91,6 +91,8 @@ func TestUpstashWireFormat(t *testing.T) {
 		{path: "/upstash/0", body: `["GET","` + k("t") + `"]`, status: 200, want: `{"result":"2"}`},
 		// A connection-state command is refused in its place, the rest runs.
 		{path: "/upstash/0/pipeline", body: `[["SELECT","1"],["GET","` + k("t") + `"]]`, status: 200, want: `[{"error":"NOPERM SELECT is not allowed: each database has its own client and pool (URL prefix /db/{db}); a pooled connection never changes database"},{"result":"2"}]`},
+		{path: "/upstash/0/pipeline", body: `[["GET","` + k("t") + `"],["SELECT","1"],["SELECT","2"],["GET","` + k("t") + `"]]`, status: 200, want: `[{"result":"2"},{"error":"NOPERM SELECT is not allowed: each database has its own client and pool (URL prefix /db/{db}); a pooled connection never changes database"},{"error":"NOPERM SELECT is not allowed: each database has its own client and pool (URL prefix /db/{db}); a pooled connection never changes database"},{"result":"2"}]`},
+		{path: "/upstash/0/pipeline", body: `[["SELECT","1"]]`, status: 200, want: `[{"error":"NOPERM SELECT is not allowed: each database has its own client and pool (URL prefix /db/{db}); a pooled connection never changes database"}]`},
 	})
 
 	// The regular API is not changed by the adapter: same command, RESP3

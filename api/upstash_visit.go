@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/resp"
 )
 
@@ -93,4 +94,87 @@ func appendUpstashBytes(b, s []byte, b64 bool) []byte {
 		return appendString(b, bytes.ToValidUTF8(s, []byte("\uFFFD")))
 	}
 	return appendString(b, s)
+}
+
+// upstashBatchJSON writes an Upstash /pipeline or /multi-exec reply while
+// the replies are read ([{"result":…}|{"error":…}, …]), as the batch
+// handler writes it from Results. refused holds, per command of the
+// batch, the refusal that kept it from running (nil for those that ran):
+// the visited replies are those of the others, in order.
+type upstashBatchJSON struct {
+	u       upstashVisitor
+	refused []error
+	run     []int // batch index of each command that ran
+	next    int   // batch entries written so far
+	start   int   // where the current entry starts
+	visited int   // the run index Reply was called for
+}
+
+func newUpstashBatchJSON(b []byte, b64 bool, refused []error) *upstashBatchJSON {
+	j := &upstashBatchJSON{u: upstashVisitor{b: b, b64: b64}, refused: refused, visited: -1}
+	for i, err := range refused {
+		if err == nil {
+			j.run = append(j.run, i)
+		}
+	}
+	return j
+}
+
+// RawReplies implements client.RawPipeVisitor: Upstash shows Redis's
+// replies, never the callbacks' shapes.
+func (j *upstashBatchJSON) RawReplies() bool { return true }
+
+// upTo writes the refused entries in front of batch index i.
+func (j *upstashBatchJSON) upTo(i int) {
+	for ; j.next < i; j.next++ {
+		j.open()
+		j.u.b = appendUpstashError(j.u.b, j.refused[j.next])
+	}
+}
+
+func (j *upstashBatchJSON) open() {
+	if j.next > 0 {
+		j.u.b = append(j.u.b, ',')
+	}
+	j.start = len(j.u.b)
+}
+
+// Reply implements client.PipeVisitor.
+func (j *upstashBatchJSON) Reply(i int) client.Visitor {
+	j.upTo(j.run[i])
+	j.open()
+	j.visited = i
+	j.u.b = append(j.u.b, `{"result":`...)
+	j.u.counts, j.u.skip = j.u.counts[:0], 0
+	return &j.u
+}
+
+// Done implements client.PipeVisitor.
+func (j *upstashBatchJSON) Done(i int, res client.Result) error {
+	if j.visited != i { // only for a reply that was not visited: never, with RawReplies
+		j.upTo(j.run[i])
+		j.open()
+		j.u.b = append(j.u.b, `{"result":`...)
+		j.u.b = appendUpstashValue(j.u.b, res.Raw, j.u.b64)
+	}
+	if res.Err != nil {
+		j.u.b = appendUpstashError(j.u.b[:j.start], res.Err)
+	} else {
+		j.u.b = append(j.u.b, '}')
+	}
+	j.next++
+	return nil
+}
+
+// finish writes the refused entries after the last command that ran.
+func (j *upstashBatchJSON) finish() []byte {
+	j.upTo(len(j.refused))
+	return j.u.b
+}
+
+// appendUpstashError writes {"error": text} for one batch entry.
+func appendUpstashError(b []byte, err error) []byte {
+	b = append(b, `{"error":`...)
+	b = appendString(b, strings.ToValidUTF8(upstashErrorText(err), "\uFFFD"))
+	return append(b, '}')
 }

@@ -125,6 +125,15 @@ type PipeVisitor interface {
 	Done(i int, res Result) error
 }
 
+// RawPipeVisitor is a PipeVisitor that takes every reply unshaped: when
+// RawReplies reports true, every reply is visited, whatever callback its
+// command has (for surfaces that render Redis's own reply, such as the
+// Upstash one).
+type RawPipeVisitor interface {
+	PipeVisitor
+	RawReplies() bool
+}
+
 // PipeVisit runs cmds as one pipeline, as [Client.Pipe] does (same
 // checks, one write, the same errors: a *PipelineError when the
 // connection fails midway, its Results as long as the replies read, with
@@ -189,7 +198,7 @@ func (c *Client) pipeVisitExchange(cn *pool.Conn, cmds [][]string, pv PipeVisito
 // returns the Result given to pv.Done, the first error of pv, and a
 // transport error.
 func (c *Client) visitReply(visit func(Visitor) (error, error), read func() (Value, error), args []string, i int, pv PipeVisitor) (res Result, verr, err error) {
-	if c.reg.Generic(args) {
+	if rv, ok := pv.(RawPipeVisitor); (ok && rv.RawReplies()) || c.reg.Generic(args) {
 		top := topLevel{vis: pv.Reply(i)}
 		if verr, err = visit(&top); err != nil {
 			return res, verr, err
