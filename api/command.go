@@ -33,6 +33,7 @@ type CommandReply struct {
 // @Param        raw       query  bool            false  "Skip the response callbacks"
 // @Param        encoding  query  string          false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Param        body      body   CommandRequest  true   "The command"
+// @Param        Idempotency-Key  header  string  false  "Run at most once per token and key: a retry with the same key and request gets the first response (Idempotent-Replayed: true); another request with the key is 422 IDEMPOTENCY_KEY_REUSED, a duplicate in flight 409 IDEMPOTENCY_IN_FLIGHT"
 // @Success      200  {object}  CommandReply
 // @Failure      400  {object}  Problem
 // @Failure      403  {object}  Problem

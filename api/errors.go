@@ -45,6 +45,10 @@ const (
 	CodePoolTimeout         = "POOL_TIMEOUT"         // 503: no connection free in time
 	CodeTimeout             = "TIMEOUT"              // 504: the command was sent and Redis did not answer in time
 	CodeConnectionLost      = "CONNECTION_LOST"      // 502: the connection failed after the command may have been sent
+
+	CodeIdempotencyInFlight  = "IDEMPOTENCY_IN_FLIGHT"  // 409: a request with this Idempotency-Key is still running
+	CodeIdempotencyUnknown   = "IDEMPOTENCY_UNKNOWN"    // 409: the key's first request may have run; its response was not stored
+	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED" // 422: the Idempotency-Key was used for a different request
 )
 
 // Outcomes of a failed command, in Problem.Outcome. A 503 always carries
@@ -105,6 +109,7 @@ type apiError struct {
 	fields     []FieldError
 	retryAfter int    // seconds; 0 = none
 	outcome    string // OutcomeNotSent, OutcomeUnknown or ""
+	title      string // "": the status's title
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.detail }
@@ -248,7 +253,9 @@ func isTimeout(err error) bool {
 // the server's failureSummary); nothing else writes errors.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	ae := classify(err)
-	reqID := RequestID(r.Context())
+	st := stateOf(r.Context())
+	st.failure = ae
+	reqID := st.id
 	switch {
 	case ae.status == 499:
 		logger.Info("client went away", "req_id", reqID, "err", err)
@@ -270,6 +277,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if errors.As(err, &pe) {
 		n := len(pe.Results)
 		p.Completed = &n
+	}
+	if ae.title != "" {
+		p.Title = ae.title
 	}
 	if p.Title == "" {
 		p.Title = http.StatusText(ae.status)

@@ -42,10 +42,13 @@ type PipelineReply struct {
 // @Param        db        path   string           true   "Database name"  example(0)
 // @Param        encoding  query  string           false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Param        body      body   PipelineRequest  true   "The commands"
+// @Param        Idempotency-Key  header  string  false  "Run at most once per token and key: a retry with the same key and request gets the first response (Idempotent-Replayed: true); another request with the key is 422 IDEMPOTENCY_KEY_REUSED, a duplicate in flight 409 IDEMPOTENCY_IN_FLIGHT"
 // @Success      200  {object}  PipelineReply
 // @Failure      400  {object}  Problem
 // @Failure      403  {object}  Problem
 // @Failure      404  {object}  Problem
+// @Failure      409  {object}  Problem
+// @Failure      422  {object}  Problem
 // @Failure      503  {object}  Problem
 // @Failure      504  {object}  Problem
 // @Security     BearerAuth

@@ -39,7 +39,7 @@ func upstashRoutes(r chi.Router, d *deps, prefix string) {
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use GET, POST or PUT", r.Method))
 		})
-		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail))
+		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail), idempotent(d, fail))
 		r.Post("/", handleUpstashCommand(d))
 		r.Get("/", handleUpstashCommand(d))
 		r.Post("/pipeline", handleUpstashBatch(d, false))
@@ -57,6 +57,7 @@ func upstashRoutes(r chi.Router, d *deps, prefix string) {
 // gateway's status (404, 405, 413, 429, 503, 504) otherwise.
 func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classify(err)
+	stateOf(r.Context()).failure = ae
 	status, msg := ae.status, ae.detail
 	var re *client.Error
 	switch {

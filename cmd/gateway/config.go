@@ -58,6 +58,11 @@ type Config struct {
 	SignedTokenAudience    string        `yaml:"signed_token_audience" validate:"required"`
 	SignedTokenMaxLifetime time.Duration `yaml:"signed_token_max_lifetime" validate:"gt=0"`
 	UpstashPrefix          string        `yaml:"upstash_prefix" validate:"required"`
+	// IdempotencyTTL is how long a response to a request with an
+	// Idempotency-Key is kept for retries; IdempotencySecret seals the
+	// kept responses (default: each database's Redis credentials).
+	IdempotencyTTL    time.Duration `yaml:"idempotency_ttl" validate:"gt=0"`
+	IdempotencySecret string        `yaml:"idempotency_secret"`
 }
 
 // TokenConfig is one bearer token in the configuration file.
@@ -204,6 +209,8 @@ var options = []option{
 	{"GATEWAY_MAX_STREAM_TAILS", "max-stream-tails", "16", "concurrent stream tails (SSE) per database (503 past it)", integer(func(c *Config) *int { return &c.MaxStreamTails })},
 	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{"GATEWAY_UPSTASH_PREFIX", "upstash-prefix", "/upstash", "mount point of the Upstash-compatible REST surface (prefix/{db}); off disables it", str(func(c *Config) *string { return &c.UpstashPrefix })},
+	{"GATEWAY_IDEMPOTENCY_TTL", "idempotency-ttl", "24h", "how long the response to a request with an Idempotency-Key is kept for its retries", dur(func(c *Config) *time.Duration { return &c.IdempotencyTTL })},
+	{"GATEWAY_IDEMPOTENCY_SECRET", "idempotency-secret", "", "seals kept Idempotency-Key responses in Redis (same on every gateway of a Redis; empty: the database's Redis credentials)", str(func(c *Config) *string { return &c.IdempotencySecret })},
 	{"GATEWAY_SIGNED_TOKEN_SECRET", "signed-token-secret", "", "HS256 secret (32+ bytes) that verifies and mints signed tokens (JWTs); empty: off", str(func(c *Config) *string { return &c.SignedTokenSecret })},
 	{"GATEWAY_SIGNED_TOKEN_JWKS", "signed-token-jwks", "", "JWKS file of public keys (EdDSA, ES256, RS256) that verifies signed tokens issued elsewhere", str(func(c *Config) *string { return &c.SignedTokenJWKS })},
 	{"GATEWAY_SIGNED_TOKEN_AUDIENCE", "signed-token-audience", "redis-gateway", "aud every signed token must carry", str(func(c *Config) *string { return &c.SignedTokenAudience })},

@@ -164,6 +164,8 @@ func apiConfig(cfg Config) (api.Config, error) {
 		MaxBlockingPerToken: cfg.MaxBlockingPerToken,
 		Heartbeat:           cfg.Heartbeat,
 		UpstashPrefix:       cfg.UpstashPrefix,
+		IdempotencyTTL:      cfg.IdempotencyTTL,
+		IdempotencySecret:   cfg.IdempotencySecret,
 	}
 	for _, t := range cfg.Tokens {
 		level, err := api.ParseLevel(t.Level)

@@ -1,0 +1,313 @@
+package idempotency
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/client"
+)
+
+// Doer runs one command and returns its unshaped reply; *client.Client and
+// every client.Backend are Doers.
+type Doer interface {
+	DoRaw(ctx context.Context, args ...string) (client.Value, error)
+}
+
+// Config configures a [Store]. A zero field means the default in its
+// comment.
+type Config struct {
+	// Backend holds the records. It should run as the gateway's own Redis
+	// user, so that scoped tokens (ACL users limited to key patterns)
+	// cannot reach the records' prefix. Required.
+	Backend Doer
+	// TTL is how long a record (and so a key) lives after its request
+	// began. Default 24h.
+	TTL time.Duration
+	// Lease is how long an in-flight request's lease lasts without being
+	// refreshed: after its gateway stops, a duplicate learns within Lease
+	// that the first request was interrupted. Refreshed every Lease/3.
+	// Default 10s.
+	Lease time.Duration
+	// Secret seals the records (see the package comment). Every gateway
+	// sharing the Redis server must use the same one. Default "" (records
+	// are still sealed, but with a key anyone who reads the source knows).
+	Secret string
+	// Prefix starts every record's Redis key. Default
+	// "gateway:idempotency:".
+	Prefix string
+	// MaxResponse is the largest response body kept in a record; a larger
+	// one is still sent, and a retry learns that it was not kept
+	// ([Interrupted]). Default 1 MiB.
+	MaxResponse int
+}
+
+func (c Config) withDefaults() Config {
+	if c.TTL <= 0 {
+		c.TTL = 24 * time.Hour
+	}
+	if c.Lease <= 0 {
+		c.Lease = 10 * time.Second
+	}
+	if c.Prefix == "" {
+		c.Prefix = "gateway:idempotency:"
+	}
+	if c.MaxResponse <= 0 {
+		c.MaxResponse = 1 << 20
+	}
+	return c
+}
+
+// Store keeps idempotency records in Redis. It is safe for concurrent use.
+type Store struct {
+	cfg  Config
+	aead cipher.AEAD
+}
+
+// New returns a Store; it panics without a Backend (a programming error at
+// startup).
+func New(cfg Config) *Store {
+	if cfg.Backend == nil {
+		panic("idempotency: Config.Backend is required")
+	}
+	cfg = cfg.withDefaults()
+	k := sha256.Sum256([]byte("redis-gateway idempotency record\x00" + cfg.Secret))
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		panic(err) // a 32-byte key always makes a cipher
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &Store{cfg: cfg, aead: aead}
+}
+
+// MaxResponse returns the largest body a record keeps.
+func (s *Store) MaxResponse() int { return s.cfg.MaxResponse }
+
+// State is what [Store.Begin] found for a key.
+type State int
+
+const (
+	// Started: the key was free and is now held by the returned
+	// [Attempt]; run the request, then Complete or Release it.
+	Started State = iota
+	// Replay: the request ran before; send the stored [Response].
+	Replay
+	// InFlight: the first request with the key is still running.
+	InFlight
+	// Mismatch: the key was used for a different request.
+	Mismatch
+	// Interrupted: the first request's gateway stopped before storing its
+	// response (or the response was too large to keep, or the record does
+	// not open): its commands may have run, and the key will not run them
+	// again.
+	Interrupted
+)
+
+// Response is a stored response.
+type Response struct {
+	// Status is the HTTP status.
+	Status int `json:"status"`
+	// Header holds the kept headers (see [KeptHeaders]).
+	Header http.Header `json:"header,omitempty"`
+	// Body is the response body.
+	Body []byte `json:"body,omitempty"`
+}
+
+// record is what a Redis key holds (sealed).
+type record struct {
+	Fingerprint string    `json:"fp"`
+	Done        bool      `json:"done,omitempty"`
+	TooLarge    bool      `json:"too_large,omitempty"`
+	Response    *Response `json:"response,omitempty"`
+}
+
+// Attempt holds a key for one running request. It belongs to the goroutine
+// that began it.
+type Attempt struct {
+	s        *Store
+	rec      string
+	lease    string
+	fp       string
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	finished bool
+}
+
+// keys returns the record's Redis key and its lease's, in one hash slot.
+func (s *Store) keys(identity, key string) (rec, lease string) {
+	h := sha256.New()
+	h.Write([]byte(identity))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	tag := hex.EncodeToString(h.Sum(nil)[:16])
+	rec = s.cfg.Prefix + "{" + tag + "}"
+	return rec, rec + ":lease"
+}
+
+// Begin looks up key for identity and, when it is free, takes it for a
+// request with fingerprint fp. It returns the [Attempt] (Started only), the
+// stored response (Replay only) and the state. An error means Redis could
+// not be asked; it wraps the backend's error, so [client.ErrNotSent]
+// still tells whether anything was written.
+func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, *Response, State, error) {
+	rec, lease := s.keys(identity, key)
+	marker, err := s.seal(rec, record{Fingerprint: fp})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
+	for range 3 {
+		v, err := s.cfg.Backend.DoRaw(ctx, "SET", rec, marker, "NX", "PX", ttl)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("idempotency: take key: %w", err)
+		}
+		if !v.IsNull() {
+			a := &Attempt{s: s, rec: rec, lease: lease, fp: fp, stop: make(chan struct{})}
+			if _, err := s.cfg.Backend.DoRaw(ctx, "SET", lease, "1", "PX", s.leaseMS()); err != nil {
+				_, _ = s.cfg.Backend.DoRaw(context.WithoutCancel(ctx), "DEL", rec) // nothing ran: free the key again
+				return nil, nil, 0, fmt.Errorf("idempotency: take lease: %w", err)
+			}
+			a.wg.Add(1)
+			go a.keepLease()
+			return a, nil, Started, nil
+		}
+		v, err = s.cfg.Backend.DoRaw(ctx, "GET", rec)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("idempotency: read record: %w", err)
+		}
+		if v.IsNull() {
+			continue // expired or released between SET and GET: try again
+		}
+		r, err := s.open(rec, v.Str)
+		switch {
+		case err != nil:
+			return nil, nil, Interrupted, nil
+		case r.Fingerprint != fp:
+			return nil, nil, Mismatch, nil
+		case r.Done && r.Response != nil:
+			return nil, r.Response, Replay, nil
+		case r.Done:
+			return nil, nil, Interrupted, nil
+		}
+		v, err = s.cfg.Backend.DoRaw(ctx, "EXISTS", lease)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("idempotency: read lease: %w", err)
+		}
+		if v.Int == 1 {
+			return nil, nil, InFlight, nil
+		}
+		return nil, nil, Interrupted, nil
+	}
+	return nil, nil, InFlight, nil // the key keeps changing hands: as busy
+}
+
+func (s *Store) leaseMS() string { return strconv.FormatInt(s.cfg.Lease.Milliseconds(), 10) }
+
+// keepLease refreshes the lease every Lease/3 until the attempt ends.
+func (a *Attempt) keepLease() {
+	defer a.wg.Done()
+	defer func() { _ = recover() }() // a panic here must not end the process; the lease then lapses
+	t := time.NewTicker(a.s.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), a.s.cfg.Lease/3)
+			_, _ = a.s.cfg.Backend.DoRaw(ctx, "PEXPIRE", a.lease, a.s.leaseMS()) // a missed refresh only shortens the lease
+			cancel()
+		}
+	}
+}
+
+func (a *Attempt) end() {
+	if !a.finished {
+		a.finished = true
+		close(a.stop)
+		a.wg.Wait()
+	}
+}
+
+// Complete stores the request's response for later retries and frees the
+// lease. A nil resp records that the request ran but its response was not
+// kept (too large), so that a retry gets [Interrupted]. If storing fails,
+// the marker stays without a lease, which a retry also reads as
+// Interrupted: the key never runs the request twice.
+func (a *Attempt) Complete(ctx context.Context, resp *Response) error {
+	a.end()
+	r := record{Fingerprint: a.fp, Done: true, Response: resp, TooLarge: resp == nil}
+	sealed, err := a.s.seal(a.rec, r)
+	if err != nil {
+		return err
+	}
+	ttl := strconv.FormatInt(a.s.cfg.TTL.Milliseconds(), 10)
+	if _, err := a.s.cfg.Backend.DoRaw(ctx, "SET", a.rec, sealed, "PX", ttl); err != nil {
+		return fmt.Errorf("idempotency: store response: %w", err)
+	}
+	if _, err := a.s.cfg.Backend.DoRaw(ctx, "DEL", a.lease); err != nil {
+		return fmt.Errorf("idempotency: free lease: %w", err)
+	}
+	return nil
+}
+
+// Release frees the key without storing anything, for a request that
+// certainly ran no command (refused, or not sent to Redis): a retry runs it
+// afresh.
+func (a *Attempt) Release(ctx context.Context) error {
+	a.end()
+	if _, err := a.s.cfg.Backend.DoRaw(ctx, "DEL", a.rec, a.lease); err != nil {
+		return fmt.Errorf("idempotency: release key: %w", err)
+	}
+	return nil
+}
+
+// Abandon stops refreshing the lease and leaves the key as it is, as a
+// gateway that stops in the middle of a request would (tests use it).
+func (a *Attempt) Abandon() { a.end() }
+
+// seal encrypts r with the record's key as associated data: nonce || box.
+func (s *Store) seal(rec string, r record) (string, error) {
+	plain, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("idempotency: encode record: %w", err)
+	}
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("idempotency: nonce: %w", err)
+	}
+	return string(s.aead.Seal(nonce, nonce, plain, []byte(rec))), nil
+}
+
+// errSealed is a record that does not open: forged, moved or from a
+// gateway with another secret.
+var errSealed = errors.New("idempotency: record does not open")
+
+func (s *Store) open(rec string, b []byte) (record, error) {
+	var r record
+	n := s.aead.NonceSize()
+	if len(b) < n {
+		return r, errSealed
+	}
+	plain, err := s.aead.Open(nil, b[:n], b[n:], []byte(rec))
+	if err != nil {
+		return r, errSealed
+	}
+	if err := json.Unmarshal(plain, &r); err != nil {
+		return r, errSealed
+	}
+	return r, nil
+}
