@@ -129,6 +129,8 @@ type Response struct {
 // record is what a Redis key holds (sealed).
 type record struct {
 	Fingerprint string    `json:"fp"`
+	Attempt     string    `json:"attempt,omitempty"` // random, per Begin
+	Started     int64     `json:"started,omitempty"` // Unix ms`
 	Done        bool      `json:"done,omitempty"`
 	TooLarge    bool      `json:"too_large,omitempty"`
 	Response    *Response `json:"response,omitempty"`
@@ -159,34 +161,42 @@ func (s *Store) keys(identity, key string) (rec, lease string) {
 
 // Begin looks up key for identity and, when it is free, takes it for a
 // request with fingerprint fp. It returns the [Attempt] (Started only), the
-// stored response (Replay only) and the state. An error means Redis could
-// not be asked; it wraps the backend's error, so [client.ErrNotSent]
-// still tells whether anything was written.
+// stored response (Replay only) and the state. The record's commands are
+// idempotent, so a transport failure is retried a few times (5–40 ms
+// apart); an error means Redis could not be asked, and nothing of the
+// request has run.
 func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, *Response, State, error) {
 	rec, lease := s.keys(identity, key)
-	marker, err := s.seal(rec, record{Fingerprint: fp})
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return nil, nil, 0, fmt.Errorf("idempotency: attempt id: %w", err)
+	}
+	attempt := hex.EncodeToString(id)
+	marker, err := s.seal(rec, record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli()})
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
-	for range 3 {
-		v, err := s.cfg.Backend.DoRaw(ctx, "SET", rec, marker, "NX", "PX", ttl)
-		if err != nil {
-			return nil, nil, 0, fmt.Errorf("idempotency: take key: %w", err)
+	var lastErr error
+	for try := range maxTries {
+		if try > 0 && !backoff(ctx, try) {
+			break
 		}
-		if !v.IsNull() {
-			a := &Attempt{s: s, rec: rec, lease: lease, fp: fp, stop: make(chan struct{})}
-			if _, err := s.cfg.Backend.DoRaw(ctx, "SET", lease, "1", "PX", s.leaseMS()); err != nil {
-				_, _ = s.cfg.Backend.DoRaw(context.WithoutCancel(ctx), "DEL", rec) // nothing ran: free the key again
-				return nil, nil, 0, fmt.Errorf("idempotency: take lease: %w", err)
+		v, err := s.cfg.Backend.DoRaw(ctx, "SET", rec, marker, "NX", "PX", ttl)
+		switch {
+		case err == nil && !v.IsNull():
+			return s.started(ctx, rec, lease, fp)
+		case err != nil:
+			lastErr = fmt.Errorf("idempotency: take key: %w", err)
+			if errors.Is(err, client.ErrNotSent) {
+				continue
 			}
-			a.wg.Add(1)
-			go a.keepLease()
-			return a, nil, Started, nil
+			// the SET may have landed: the record tells whether it is ours
 		}
 		v, err = s.cfg.Backend.DoRaw(ctx, "GET", rec)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("idempotency: read record: %w", err)
+			lastErr = fmt.Errorf("idempotency: read record: %w", err)
+			continue
 		}
 		if v.IsNull() {
 			continue // expired or released between SET and GET: try again
@@ -197,21 +207,75 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 			return nil, nil, Interrupted, nil
 		case r.Fingerprint != fp:
 			return nil, nil, Mismatch, nil
+		case r.Attempt == attempt:
+			return s.started(ctx, rec, lease, fp)
 		case r.Done && r.Response != nil:
 			return nil, r.Response, Replay, nil
 		case r.Done:
 			return nil, nil, Interrupted, nil
+		case time.Since(time.UnixMilli(r.Started)) < s.cfg.Lease:
+			return nil, nil, InFlight, nil // its owner may be taking its lease just now
 		}
 		v, err = s.cfg.Backend.DoRaw(ctx, "EXISTS", lease)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("idempotency: read lease: %w", err)
+			lastErr = fmt.Errorf("idempotency: read lease: %w", err)
+			continue
 		}
 		if v.Int == 1 {
 			return nil, nil, InFlight, nil
 		}
 		return nil, nil, Interrupted, nil
 	}
-	return nil, nil, InFlight, nil // the key keeps changing hands: as busy
+	if lastErr == nil {
+		return nil, nil, InFlight, nil // the key keeps changing hands: as busy
+	}
+	return nil, nil, 0, lastErr
+}
+
+// maxTries bounds the tries of each record command.
+const maxTries = 4
+
+// backoff waits before try (5, 10, 20 ms…, at most 40 ms); false when ctx
+// ended first.
+func backoff(ctx context.Context, try int) bool {
+	t := time.NewTimer(min(5*time.Millisecond<<(try-1), 40*time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// do runs an idempotent record command, retrying transport failures.
+func (s *Store) do(ctx context.Context, args ...string) error {
+	var err error
+	for try := range maxTries {
+		if try > 0 && !backoff(ctx, try) {
+			break
+		}
+		if _, err = s.cfg.Backend.DoRaw(ctx, args...); err == nil {
+			return nil
+		}
+		var re *client.Error
+		if errors.As(err, &re) {
+			return err // Redis answered: trying again would not change that
+		}
+	}
+	return err
+}
+
+// started takes the lease of a key whose marker is ours.
+func (s *Store) started(ctx context.Context, rec, lease, fp string) (*Attempt, *Response, State, error) {
+	if err := s.do(ctx, "SET", lease, "1", "PX", s.leaseMS()); err != nil {
+		_ = s.do(context.WithoutCancel(ctx), "DEL", rec) // nothing ran: free the key again
+		return nil, nil, 0, fmt.Errorf("idempotency: take lease: %w", err)
+	}
+	a := &Attempt{s: s, rec: rec, lease: lease, fp: fp, stop: make(chan struct{})}
+	a.wg.Add(1)
+	go a.keepLease()
+	return a, nil, Started, nil
 }
 
 func (s *Store) leaseMS() string { return strconv.FormatInt(s.cfg.Lease.Milliseconds(), 10) }
@@ -255,10 +319,10 @@ func (a *Attempt) Complete(ctx context.Context, resp *Response) error {
 		return err
 	}
 	ttl := strconv.FormatInt(a.s.cfg.TTL.Milliseconds(), 10)
-	if _, err := a.s.cfg.Backend.DoRaw(ctx, "SET", a.rec, sealed, "PX", ttl); err != nil {
+	if err := a.s.do(ctx, "SET", a.rec, sealed, "PX", ttl); err != nil {
 		return fmt.Errorf("idempotency: store response: %w", err)
 	}
-	if _, err := a.s.cfg.Backend.DoRaw(ctx, "DEL", a.lease); err != nil {
+	if err := a.s.do(ctx, "DEL", a.lease); err != nil {
 		return fmt.Errorf("idempotency: free lease: %w", err)
 	}
 	return nil
@@ -269,7 +333,7 @@ func (a *Attempt) Complete(ctx context.Context, resp *Response) error {
 // afresh.
 func (a *Attempt) Release(ctx context.Context) error {
 	a.end()
-	if _, err := a.s.cfg.Backend.DoRaw(ctx, "DEL", a.rec, a.lease); err != nil {
+	if err := a.s.do(ctx, "DEL", a.rec, a.lease); err != nil {
 		return fmt.Errorf("idempotency: release key: %w", err)
 	}
 	return nil
