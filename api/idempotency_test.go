@@ -126,13 +126,14 @@ func TestIdempotencyRefusalFreesTheKey(t *testing.T) {
 	wantCode(t, bad, http.StatusBadRequest, CodeValidation)
 }
 
-// idemRecordPattern lists the record keys in database 0 (not leases).
+// idemRecordPattern lists the record keys in database 0 (not leases or
+// run keys).
 func idemRecordPattern(tb testing.TB, rs *redistest.Server) []string {
 	tb.Helper()
 	v := rs.Do(tb, "KEYS", "gateway:idempotency:*")
 	var keys []string
 	for _, e := range v.Elems {
-		if !strings.HasSuffix(string(e.Str), ":lease") {
+		if strings.HasSuffix(string(e.Str), "}") {
 			keys = append(keys, string(e.Str))
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
@@ -116,5 +117,47 @@ func TestStoreStates(t *testing.T) {
 	}
 }
 
+// TestStoreTakeover: a marker whose owner gave up before taking the run
+// key (its SET reached Redis after the owner's timeout) is taken over by a
+// later attempt once the lease has passed; one whose owner took the run
+// key is interrupted for good.
+func TestStoreTakeover(t *testing.T) {
+	s, rs := newStore(t, "")
+	s.cfg.Lease = 200 * time.Millisecond
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name   string
+		ranKey bool
+		want   State
+	}{{"gave up before running", false, Started}, {"may have run", true, Interrupted}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, _, st, err := s.Begin(ctx, "id", tc.name, "fp")
+			if err != nil || st != Started {
+				t.Fatalf("Begin: %v %v", st, err)
+			}
+			a.Abandon()
+			k := s.keys("id", tc.name)
+			rs.Do(t, "DEL", k.lease)
+			if !tc.ranKey {
+				rs.Do(t, "DEL", k.run)
+			}
+			if _, _, st, _ := s.Begin(ctx, "id", tc.name, "fp"); st != InFlight {
+				t.Fatalf("within the lease: %v, want InFlight", st)
+			}
+			time.Sleep(s.cfg.Lease) // the marker's age is what is tested
+			b, _, st, err := s.Begin(ctx, "id", tc.name, "fp")
+			if err != nil || st != tc.want {
+				t.Fatalf("after the lease: %v %v, want %v", st, err, tc.want)
+			}
+			if b != nil {
+				if _, _, st, _ := s.Begin(ctx, "id", tc.name, "fp"); st != InFlight {
+					t.Fatalf("after the takeover: %v, want InFlight", st)
+				}
+				b.Abandon()
+			}
+		})
+	}
+}
+
 // recKey is the record's Redis key, for tests.
-func (s *Store) recKey(identity, key string) string { r, _ := s.keys(identity, key); return r }
+func (s *Store) recKey(identity, key string) string { return s.keys(identity, key).rec }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/resp"
 )
 
 // Doer runs one command and returns its unshaped reply; *client.Client and
@@ -140,39 +141,47 @@ type record struct {
 // that began it.
 type Attempt struct {
 	s        *Store
-	rec      string
-	lease    string
+	keys     keyNames
 	fp       string
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	finished bool
 }
 
-// keys returns the record's Redis key and its lease's, in one hash slot.
-func (s *Store) keys(identity, key string) (rec, lease string) {
+// keyNames are the Redis keys of one idempotency key, in one hash slot.
+type keyNames struct{ rec, lease, run string }
+
+// keys returns the Redis keys of (identity, key).
+func (s *Store) keys(identity, key string) keyNames {
 	h := sha256.New()
 	h.Write([]byte(identity))
 	h.Write([]byte{0})
 	h.Write([]byte(key))
 	tag := hex.EncodeToString(h.Sum(nil)[:16])
-	rec = s.cfg.Prefix + "{" + tag + "}"
-	return rec, rec + ":lease"
+	rec := s.cfg.Prefix + "{" + tag + "}"
+	return keyNames{rec: rec, lease: rec + ":lease", run: rec + ":run"}
 }
 
 // Begin looks up key for identity and, when it is free, takes it for a
 // request with fingerprint fp. It returns the [Attempt] (Started only), the
 // stored response (Replay only) and the state. The record's commands are
-// idempotent, so a transport failure is retried a few times (5–40 ms
-// apart); an error means Redis could not be asked, and nothing of the
-// request has run.
+// idempotent or checked, so a transport failure is retried a few times
+// (5–40 ms apart); an error means Redis could not be asked, and nothing of
+// the request has run.
+//
+// Three keys share one hash slot: the record (marker, then response), the
+// lease (alive while the owner runs) and the run key, which names the one
+// attempt allowed to run the request: it is taken with SET NX just before
+// the request runs, so a marker without a run key is one whose owner gave
+// up before running anything, and a later attempt may take it over.
 func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, *Response, State, error) {
-	rec, lease := s.keys(identity, key)
+	k := s.keys(identity, key)
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return nil, nil, 0, fmt.Errorf("idempotency: attempt id: %w", err)
 	}
 	attempt := hex.EncodeToString(id)
-	marker, err := s.seal(rec, record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli()})
+	marker, err := s.seal(k.rec, record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli()})
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -182,10 +191,10 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 		if try > 0 && !backoff(ctx, try) {
 			break
 		}
-		v, err := s.cfg.Backend.DoRaw(ctx, "SET", rec, marker, "NX", "PX", ttl)
+		v, err := s.cfg.Backend.DoRaw(ctx, "SET", k.rec, marker, "NX", "PX", ttl)
 		switch {
 		case err == nil && !v.IsNull():
-			return s.started(ctx, rec, lease, fp)
+			return s.started(ctx, k, fp, attempt, false)
 		case err != nil:
 			lastErr = fmt.Errorf("idempotency: take key: %w", err)
 			if errors.Is(err, client.ErrNotSent) {
@@ -193,7 +202,7 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 			}
 			// the SET may have landed: the record tells whether it is ours
 		}
-		v, err = s.cfg.Backend.DoRaw(ctx, "GET", rec)
+		v, err = s.cfg.Backend.DoRaw(ctx, "GET", k.rec)
 		if err != nil {
 			lastErr = fmt.Errorf("idempotency: read record: %w", err)
 			continue
@@ -201,14 +210,14 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 		if v.IsNull() {
 			continue // expired or released between SET and GET: try again
 		}
-		r, err := s.open(rec, v.Str)
+		r, err := s.open(k.rec, v.Str)
 		switch {
 		case err != nil:
 			return nil, nil, Interrupted, nil
 		case r.Fingerprint != fp:
 			return nil, nil, Mismatch, nil
 		case r.Attempt == attempt:
-			return s.started(ctx, rec, lease, fp)
+			return s.started(ctx, k, fp, attempt, false)
 		case r.Done && r.Response != nil:
 			return nil, r.Response, Replay, nil
 		case r.Done:
@@ -216,7 +225,16 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 		case time.Since(time.UnixMilli(r.Started)) < s.cfg.Lease:
 			return nil, nil, InFlight, nil // its owner may be taking its lease just now
 		}
-		v, err = s.cfg.Backend.DoRaw(ctx, "EXISTS", lease)
+		v, err = s.cfg.Backend.DoRaw(ctx, "EXISTS", k.lease, k.run)
+		if err != nil {
+			lastErr = fmt.Errorf("idempotency: read lease: %w", err)
+			continue
+		}
+		if v.Int == 0 {
+			// the owner gave up before running anything: take over
+			return s.started(ctx, k, fp, attempt, true)
+		}
+		v, err = s.cfg.Backend.DoRaw(ctx, "EXISTS", k.lease)
 		if err != nil {
 			lastErr = fmt.Errorf("idempotency: read lease: %w", err)
 			continue
@@ -224,7 +242,7 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 		if v.Int == 1 {
 			return nil, nil, InFlight, nil
 		}
-		return nil, nil, Interrupted, nil
+		return nil, nil, Interrupted, nil // it may have run: never again
 	}
 	if lastErr == nil {
 		return nil, nil, InFlight, nil // the key keeps changing hands: as busy
@@ -266,13 +284,65 @@ func (s *Store) do(ctx context.Context, args ...string) error {
 	return err
 }
 
-// started takes the lease of a key whose marker is ours.
-func (s *Store) started(ctx context.Context, rec, lease, fp string) (*Attempt, *Response, State, error) {
-	if err := s.do(ctx, "SET", lease, "1", "PX", s.leaseMS()); err != nil {
-		_ = s.do(context.WithoutCancel(ctx), "DEL", rec) // nothing ran: free the key again
+// started takes the lease and then the run key for attempt; takeover
+// also rewrites the marker (another attempt's) as attempt's own. When the
+// run key is taken by another attempt, the key is in flight.
+func (s *Store) started(ctx context.Context, k keyNames, fp, attempt string, takeover bool) (*Attempt, *Response, State, error) {
+	free := func() {
+		if !takeover {
+			_ = s.do(context.WithoutCancel(ctx), "DEL", k.rec, k.lease) // nothing ran: free the key again
+		}
+	}
+	if err := s.do(ctx, "SET", k.lease, "1", "PX", s.leaseMS()); err != nil {
+		free()
 		return nil, nil, 0, fmt.Errorf("idempotency: take lease: %w", err)
 	}
-	a := &Attempt{s: s, rec: rec, lease: lease, fp: fp, stop: make(chan struct{})}
+	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
+	var (
+		v   client.Value
+		err error
+	)
+	for try := range maxTries {
+		if try > 0 && !backoff(ctx, try) {
+			break
+		}
+		if v, err = s.cfg.Backend.DoRaw(ctx, "SET", k.run, attempt, "NX", "PX", ttl); err == nil {
+			break
+		}
+		var re *client.Error
+		if errors.As(err, &re) {
+			break
+		}
+		if !errors.Is(err, client.ErrNotSent) {
+			// the SET may have landed: read back whose the run key is
+			if g, gerr := s.cfg.Backend.DoRaw(ctx, "GET", k.run); gerr == nil && !g.IsNull() {
+				v, err = g, nil
+				if string(g.Str) != attempt {
+					v = client.Value{Kind: resp.Null}
+				}
+				break
+			}
+		}
+	}
+	if err != nil {
+		// whether our run key landed is unknown: leave the marker, which
+		// reads as interrupted if it did, and as free if it did not
+		return nil, nil, 0, fmt.Errorf("idempotency: take run key: %w", err)
+	}
+	if v.IsNull() {
+		return nil, nil, InFlight, nil // another attempt took it first
+	}
+	a := &Attempt{s: s, keys: k, fp: fp, stop: make(chan struct{})}
+	if takeover {
+		marker, err := s.seal(k.rec, record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli()})
+		if err == nil {
+			err = s.do(ctx, "SET", k.rec, marker, "PX", ttl)
+		}
+		if err != nil {
+			_ = a.Release(context.WithoutCancel(ctx))
+			return nil, nil, 0, fmt.Errorf("idempotency: take over key: %w", err)
+		}
+	}
 	a.wg.Add(1)
 	go a.keepLease()
 	return a, nil, Started, nil
@@ -292,7 +362,7 @@ func (a *Attempt) keepLease() {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), a.s.cfg.Lease/3)
-			_, _ = a.s.cfg.Backend.DoRaw(ctx, "PEXPIRE", a.lease, a.s.leaseMS()) // a missed refresh only shortens the lease
+			_, _ = a.s.cfg.Backend.DoRaw(ctx, "PEXPIRE", a.keys.lease, a.s.leaseMS()) // a missed refresh only shortens the lease
 			cancel()
 		}
 	}
@@ -312,17 +382,17 @@ func (a *Attempt) end() {
 // the marker stays without a lease, which a retry also reads as
 // Interrupted: the key never runs the request twice.
 func (a *Attempt) Complete(ctx context.Context, resp *Response) error {
-	a.end()
+	defer a.end() // the lease is kept while the response is stored
 	r := record{Fingerprint: a.fp, Done: true, Response: resp, TooLarge: resp == nil}
-	sealed, err := a.s.seal(a.rec, r)
+	sealed, err := a.s.seal(a.keys.rec, r)
 	if err != nil {
 		return err
 	}
 	ttl := strconv.FormatInt(a.s.cfg.TTL.Milliseconds(), 10)
-	if err := a.s.do(ctx, "SET", a.rec, sealed, "PX", ttl); err != nil {
+	if err := a.s.do(ctx, "SET", a.keys.rec, sealed, "PX", ttl); err != nil {
 		return fmt.Errorf("idempotency: store response: %w", err)
 	}
-	if err := a.s.do(ctx, "DEL", a.lease); err != nil {
+	if err := a.s.do(ctx, "DEL", a.keys.lease, a.keys.run); err != nil {
 		return fmt.Errorf("idempotency: free lease: %w", err)
 	}
 	return nil
@@ -333,7 +403,7 @@ func (a *Attempt) Complete(ctx context.Context, resp *Response) error {
 // afresh.
 func (a *Attempt) Release(ctx context.Context) error {
 	a.end()
-	if err := a.s.do(ctx, "DEL", a.rec, a.lease); err != nil {
+	if err := a.s.do(ctx, "DEL", a.keys.rec, a.keys.lease, a.keys.run); err != nil {
 		return fmt.Errorf("idempotency: release key: %w", err)
 	}
 	return nil
