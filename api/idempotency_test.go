@@ -3,11 +3,14 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/redis-gateway/redis-gateway/idempotency"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
@@ -374,5 +377,60 @@ func TestIdempotencyClientLeaves(t *testing.T) {
 	}
 	if r.Status != http.StatusOK || r.Header.Get(idempotency.ReplayedHeader) != "true" || !strings.Contains(string(r.Body), `"v"`) {
 		t.Fatalf("retry: %d %s (replayed %q), want the first request's reply", r.Status, r.Body, r.Header.Get(idempotency.ReplayedHeader))
+	}
+}
+
+// TestOutcomeOnEverySurface: with Redis gone, a command's failure says
+// not_sent on the Upstash surface ({"error","outcome"}, Retry-After) and in
+// a WebSocket error frame (outcome, retry_after), as on the REST surface.
+func TestOutcomeOnEverySurface(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	g := newGateway(t, gatewayOpts{redis: rs})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, strings.Replace(g.URL, "http", "ws", 1)+"/db/0/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	rs.Stop()
+
+	r := g.do(t, "POST", "/upstash/0", []string{"INCR", "n"})
+	var up struct {
+		Error   string `json:"error"`
+		Outcome string `json:"outcome"`
+	}
+	if err := json.Unmarshal(r.Body, &up); err != nil || r.Status != http.StatusServiceUnavailable || up.Outcome != OutcomeNotSent || up.Error == "" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("upstash: %d %s (Retry-After %q), want 503 with outcome not_sent and Retry-After", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"id":1,"type":"command","command":["INCR","n"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct {
+			Type  string `json:"type"`
+			Error struct {
+				Status     int    `json:"status"`
+				Code       string `json:"code"`
+				Outcome    string `json:"outcome"`
+				RetryAfter int    `json:"retry_after"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Type != "error" {
+			continue // reconnect notices of the hub
+		}
+		if f.Error.Status != http.StatusServiceUnavailable || f.Error.Outcome != OutcomeNotSent || f.Error.RetryAfter < 1 {
+			t.Fatalf("websocket error frame %s, want status 503, outcome not_sent, retry_after", b)
+		}
+		break
 	}
 }

@@ -52,7 +52,9 @@ func upstashRoutes(r chi.Router, d *deps, prefix string) {
 	})
 }
 
-// upstashError answers {"error": "…"} with the status the Upstash API uses:
+// upstashError answers {"error": "…"} (plus "outcome", not_sent or
+// unknown, for a command that got no reply) with the status the Upstash
+// API uses:
 // 400 for a Redis error or a refused command, 401 for a bad token, and the
 // gateway's status (404, 405, 413, 429, 503, 504) otherwise.
 func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
@@ -87,6 +89,11 @@ func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
 	b := append([]byte(`{"error":`), appendString(nil, strings.ToValidUTF8(msg, "\uFFFD"))...)
+	if ae.outcome != "" {
+		// whether the command may have run, as on the REST surface
+		b = append(b, `,"outcome":`...)
+		b = appendString(b, ae.outcome)
+	}
 	b = append(b, "}\n"...)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
