@@ -38,6 +38,7 @@ type Config struct {
 	WriteTimeout      time.Duration                `yaml:"write_timeout" validate:"gte=0"`
 	IdleTimeout       time.Duration                `yaml:"idle_timeout" validate:"gte=0"`
 	ShutdownTimeout   time.Duration                `yaml:"shutdown_timeout" validate:"gt=0"`
+	ShutdownDrain     time.Duration                `yaml:"shutdown_drain" validate:"gte=0"`
 	LogLevel          string                       `yaml:"log_level" validate:"oneof=debug info warn error"`
 	LogFormat         string                       `yaml:"log_format" validate:"oneof=json text"`
 	PprofAddr         string                       `yaml:"pprof_addr" validate:"omitempty,hostname_port"`
@@ -200,6 +201,7 @@ var options = []option{
 	{"GATEWAY_WRITE_TIMEOUT", "write-timeout", "0s", "time to write a response (0: none, needed for event streams)", dur(func(c *Config) *time.Duration { return &c.WriteTimeout })},
 	{"GATEWAY_IDLE_TIMEOUT", "idle-timeout", "120s", "keep-alive idle timeout", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"GATEWAY_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long in-flight requests may finish on SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"GATEWAY_SHUTDOWN_DRAIN", "shutdown-drain", "300ms", "on SIGTERM, keep serving this long with Connection: close before shutting down, so requests on idle keep-alive connections are not lost (0: none)", dur(func(c *Config) *time.Duration { return &c.ShutdownDrain })},
 	{"GATEWAY_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"GATEWAY_LOG_FORMAT", "log-format", "json", "json or text", str(func(c *Config) *string { return &c.LogFormat })},
 	{"GATEWAY_PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate address (keep it on loopback); empty: off", str(func(c *Config) *string { return &c.PprofAddr })},
