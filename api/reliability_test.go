@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -996,5 +997,148 @@ func idemIncr(ctx context.Context, hc *http.Client, base, key string) attempt {
 			return a // neither retryable nor replayed: final as it is
 		}
 		time.Sleep(10 * time.Millisecond) // the client's own backoff
+	}
+}
+
+// TestReliabilityRecovery: an auto-pipelined database under HTTP load and
+// an SSE subscriber, Redis stopped for a second and restarted on its
+// port. While it is down, a listener on the port counts connection
+// attempts (accepted and closed at once, so every handshake fails): the
+// shared dial backoff must keep them far below the request rate. After
+// the restart, the first 200 on the auto-pipelined path and the
+// subscriber's reconnected event must come soon after Redis answers PING
+// (asserted within a generous 250 ms; the figures are logged), and a
+// publisher counts the messages that reached nobody meanwhile.
+func TestReliabilityRecovery(t *testing.T) {
+	leakCheck(t, "scenario", func(t *testing.T) {
+		rs := redistest.Start(t)
+		db := newTestDBWith(t, "0", rs.URL(0), func(c *client.Config) { c.AutoPipeline = true })
+		base := newHTTPServer(t, NewServer(nil, Config{CommandTimeout: time.Second}, []*Database{db}, nil))
+		hc := loadClient(t)
+		sse := openSSE(t, base, "/db/0/channels/alerts/events")
+		waitFor(t, func() bool { return numsub(t, rs, "alerts") == 1 })
+		if o := echoOp(t.Context(), hc, base, "0", "warm"); o.status != http.StatusOK {
+			t.Fatalf("warm-up: %s", o.kind())
+		}
+
+		rs.Stop()
+		ln, err := net.Listen("tcp", rs.Addr())
+		if err != nil {
+			t.Fatalf("listen on the stopped Redis's port: %v", err)
+		}
+		var dials atomic.Int64
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				dials.Add(1)
+				c.Close()
+			}
+		}()
+		ctx, cancel := context.WithCancel(t.Context())
+		var firstOK atomic.Int64 // unix ns of the first 200 after the restart
+		var restarted atomic.Bool
+		var wg sync.WaitGroup
+		requests := atomic.Int64{}
+		for w := range 8 {
+			wg.Go(func() {
+				for seq := 0; ctx.Err() == nil; seq++ {
+					o := echoOp(ctx, hc, base, "0", fmt.Sprintf("r%d-%d", w, seq))
+					requests.Add(1)
+					if o.status == http.StatusOK && restarted.Load() {
+						firstOK.CompareAndSwap(0, time.Now().UnixNano())
+					}
+					if o.crossed {
+						t.Errorf("crossed reply: %s", o.detail)
+					}
+					time.Sleep(time.Millisecond) // paces a worker: ~1000 requests/s each at most
+				}
+			})
+		}
+		time.Sleep(time.Second) // the outage
+		downRequests, downDials := requests.Load(), dials.Load()
+		ln.Close()
+		restarted.Store(true)
+		rs.Restart() // returns once Redis answers PING
+		up := time.Now()
+		// a publisher on Redis itself counts who hears, every 2 ms
+		lost := 0
+		var resubscribed time.Duration
+		for deadline := up.Add(5 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+			if v := rs.Do(t, "PUBLISH", "alerts", "p"); v.Int > 0 {
+				resubscribed = time.Since(up)
+				break
+			}
+			lost++
+			if time.Now().After(deadline) {
+				t.Fatal("the subscriber was never resubscribed")
+			}
+		}
+		sse.next(t, "reconnected")
+		for firstOK.Load() == 0 && time.Since(up) < 5*time.Second {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		wg.Wait()
+		if firstOK.Load() == 0 {
+			t.Fatal("the auto-pipelined path never served again")
+		}
+		served := max(time.Unix(0, firstOK.Load()).Sub(up), 0)
+		t.Logf("down 1s: %d requests, %d connection attempts; after Redis answered PING: first 200 after %v, resubscribed after %v (%d publishes heard by nobody)",
+			downRequests, downDials, served.Round(100*time.Microsecond), resubscribed.Round(100*time.Microsecond), lost)
+		if served > 250*time.Millisecond || resubscribed > 250*time.Millisecond {
+			t.Errorf("first 200 %v and resubscription %v after Redis answered PING, want both within about 50ms (bound 250ms)", served, resubscribed)
+		}
+		// 2 shared connections and the subscription, each at most one
+		// dial per 40 ms once the backoff is at its bound: ~75 a second
+		if downDials > 150 {
+			t.Errorf("%d connection attempts in a 1s outage under %d requests: a dial storm", downDials, downRequests)
+		}
+	})
+}
+
+// TestReliabilityPausedPoolExhausted (docs/reliability.md, scenario 2b):
+// more clients than connections while Redis is paused. The requests
+// holding a connection end with 504 TIMEOUT after the command timeout; the
+// others wait for a connection, and which bound ends the wait first
+// decides their answer: pool_timeout (503 POOL_TIMEOUT) or the command
+// timeout (503 UPSTREAM_UNAVAILABLE, nothing sent). Every request ends
+// within the larger of the two (asserted with a 1 s margin); the counts and
+// the slowest answer of each kind are logged for the table.
+func TestReliabilityPausedPoolExhausted(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		poolTimeout, cmdT time.Duration
+	}{
+		{"pool timeout 200ms < command timeout 500ms", 200 * time.Millisecond, 500 * time.Millisecond},
+		{"pool timeout 2s > command timeout 300ms", 2 * time.Second, 300 * time.Millisecond},
+	} {
+		leakCheck(t, tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			db := newTestDBWith(t, "0", rs.URL(0), func(c *client.Config) {
+				c.AutoPipeline = false
+				c.Pool.PoolSize = 4
+				c.Pool.PoolTimeout = tc.poolTimeout
+			})
+			base := newHTTPServer(t, NewServer(nil, Config{CommandTimeout: tc.cmdT}, []*Database{db}, nil))
+			hc := loadClient(t)
+			const workers = 16
+			op := func(ctx context.Context, w, seq int) outcome {
+				return echoOp(ctx, hc, base, "0", fmt.Sprintf("e%d-%d", w, seq))
+			}
+			phase(t, 200*time.Millisecond, workers, op).only(t, "before the pause", "200")
+			rs.Pause()
+			paused := phase(t, 1200*time.Millisecond, workers, op)
+			rs.Resume()
+			paused.only(t, "while paused", "504 TIMEOUT", "503 POOL_TIMEOUT", "503 UPSTREAM_UNAVAILABLE")
+			if m, bound := paused.max(), max(tc.poolTimeout, tc.cmdT)+time.Second; m > bound {
+				t.Errorf("slowest request while paused %v, want within %v", m, bound)
+			}
+			t.Logf("paused 1.2s, pool 4, %d clients: %s; slowest 504 %v, POOL_TIMEOUT %v, UPSTREAM_UNAVAILABLE %v",
+				workers, paused, paused.maxOf("504 TIMEOUT").Round(time.Millisecond), paused.maxOf("503 POOL_TIMEOUT").Round(time.Millisecond), paused.maxOf("503 UPSTREAM_UNAVAILABLE").Round(time.Millisecond))
+			phase(t, 300*time.Millisecond, workers, op).only(t, "after SIGCONT", "200")
+		})
 	}
 }
