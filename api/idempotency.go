@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/redis-gateway/redis-gateway/idempotency"
 )
@@ -21,7 +22,9 @@ import (
 // a key whose first request was interrupted before its response was stored
 // is 409 IDEMPOTENCY_UNKNOWN (outcome unknown). A request that ran no
 // command (refused, or not sent: see ranNothing) frees its key, so that
-// its retry runs. GET, HEAD and OPTIONS ignore the header. It runs after
+// its retry runs. GET, HEAD and OPTIONS ignore the header, and so do
+// requests that accept text/event-stream (subscriptions); a response the
+// handler flushes while writing is streamed, not kept. It runs after
 // withDatabase, which gives it the database whose admin backend holds the
 // records.
 func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
@@ -30,7 +33,9 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			raw := r.Header.Get(idempotency.Header)
 			st := stateOf(r.Context())
 			store := d.idem[dbName(st.db)]
-			if raw == "" || store == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+			if raw == "" || store == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions ||
+				strings.Contains(r.Header.Get("Accept"), "text/event-stream") { // a subscription changes nothing
+
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -433,4 +434,29 @@ func TestOutcomeOnEverySurface(t *testing.T) {
 		}
 		break
 	}
+}
+
+// TestIdempotencyKeyOnAStream: an Upstash subscription (a POST that
+// streams) sent with an Idempotency-Key, even without Accept:
+// text/event-stream, streams as it comes instead of being held for a
+// record.
+func TestIdempotencyKeyOnAStream(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/upstash/0/subscribe/"+t.Name(), strings.NewReader("[]"))
+	req.Header.Set(idempotency.Header, `"sub"`)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "subscribe,"+t.Name()) {
+			return
+		}
+	}
+	t.Fatalf("the stream ended (%v) before the subscribe line", sc.Err())
 }

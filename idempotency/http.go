@@ -113,6 +113,22 @@ func (rec *Recorder) Write(b []byte) (int, error) {
 	return rec.buf.Write(b)
 }
 
+// Flush sends what is held and passes the rest of the response through, as
+// for a body over max: a streamed response (server-sent events) is sent as
+// it comes and not kept.
+func (rec *Recorder) Flush() {
+	if !rec.through {
+		rec.through = true
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		rec.w.WriteHeader(rec.status)
+		_, _ = rec.w.Write(rec.buf.Bytes())
+		rec.buf = bytes.Buffer{}
+	}
+	_ = http.NewResponseController(rec.w).Flush()
+}
+
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (rec *Recorder) Unwrap() http.ResponseWriter { return rec.w }
 

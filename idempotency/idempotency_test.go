@@ -51,6 +51,22 @@ func TestRecorderPassesLargeBodiesThrough(t *testing.T) {
 	}
 }
 
+func TestRecorderFlushStreams(t *testing.T) {
+	w := httptest.NewRecorder()
+	rec := NewRecorder(w, 1<<20)
+	rec.Write([]byte("event: a\n\n"))
+	if err := http.NewResponseController(rec).Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Body.String() != "event: a\n\n" || !w.Flushed {
+		t.Fatalf("after Flush sent %q (flushed %v), want the event", w.Body, w.Flushed)
+	}
+	rec.Write([]byte("event: b\n\n"))
+	if rec.Response() != nil || w.Body.String() != "event: a\n\nevent: b\n\n" {
+		t.Fatalf("a streamed response: kept %v, sent %q", rec.Response(), w.Body)
+	}
+}
+
 func newStore(tb testing.TB, secret string) (*Store, *redistest.Server) {
 	tb.Helper()
 	rs := redistest.Start(tb)
