@@ -34,7 +34,9 @@ func benchServerWith(b *testing.B, autoPipeline bool) *Server {
 	}
 	// Production logs JSON at info level: one access line per request.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	srv := NewServer(logger, Config{}, dbs, metrics)
+	// httptest requests carry Host example.com, which open mode refuses
+	// unless it is configured (DNS-rebinding protection).
+	srv := NewServer(logger, Config{AllowedHosts: []string{"example.com"}}, dbs, metrics)
 	b.Cleanup(srv.Close)
 	return srv
 }

@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-
-	"github.com/redis-gateway/redis-gateway/client"
 )
 
 // CommandRequest is the body of POST /db/{db}/command.
@@ -61,17 +59,7 @@ func handleCommand(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		var v any
-		if raw {
-			v, err = d.doGeneric(r, args...)
-		} else {
-			v, err = d.do(r, args...)
-		}
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "result", Value: v}})
+		d.respondCommand(w, r, raw, args)
 	}
 }
 

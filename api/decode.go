@@ -64,7 +64,7 @@ func decode[T any](r *http.Request, limit int64) (T, error) {
 	// The body is read whole (it is bounded by limit) so that bytes that
 	// are not UTF-8 are refused: encoding/json would silently store them
 	// as U+FFFD, altering the value.
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	body, err := readBody(r, limit)
 	if err != nil {
 		return v, jsonError(err)
 	}
@@ -88,6 +88,31 @@ func decode[T any](r *http.Request, limit int64) (T, error) {
 		return v, err
 	}
 	return v, nil
+}
+
+// readBody reads the whole body, up to limit bytes (more is an
+// *http.MaxBytesError). A declared Content-Length sizes the buffer once;
+// io.ReadAll alone would grow it step by step to several times the body.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(nil, r.Body, limit)
+	n := r.ContentLength
+	if n <= 0 || n > limit {
+		return io.ReadAll(rd)
+	}
+	buf := make([]byte, 0, n+1) // +1: room to see EOF without growing
+	for {
+		m, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case len(buf) == cap(buf): // longer than declared
+			rest, err := io.ReadAll(rd)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // check runs the validator tags and the optional Valid method on v.

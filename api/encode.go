@@ -72,23 +72,47 @@ func writeJSON(w http.ResponseWriter, logger *slog.Logger, status int, v any) {
 // it with status. A reply that is not valid UTF-8 under the default
 // encoding becomes a 422 NOT_UTF8 problem instead: bytes are never altered.
 func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, v any) {
-	enc, err := encodingOf(r)
+	e, err := newReplyEncoder(r)
 	if err != nil {
 		writeError(w, r, logger, err)
 		return
 	}
-	bp := replyBufs.Get().(*[]byte)
-	e := valueEncoder{b: (*bp)[:0], enc: enc}
-	defer func() {
-		if cap(e.b) <= 64<<10 { // do not keep huge buffers alive
-			*bp = e.b[:0]
-			replyBufs.Put(bp)
-		}
-	}()
+	defer e.release()
 	if err := e.value(v); err != nil {
 		writeError(w, r, logger, err)
 		return
 	}
+	e.send(w, r, logger, status)
+}
+
+// replyEncoder is a valueEncoder over a pooled buffer, for one response.
+type replyEncoder struct {
+	valueEncoder
+	bp *[]byte
+}
+
+// newReplyEncoder returns an encoder with the request's ?encoding=; call
+// release when the response is written.
+func newReplyEncoder(r *http.Request) (replyEncoder, error) {
+	enc, err := encodingOf(r)
+	if err != nil {
+		return replyEncoder{}, err
+	}
+	bp := replyBufs.Get().(*[]byte)
+	return replyEncoder{valueEncoder: valueEncoder{b: (*bp)[:0], enc: enc}, bp: bp}, nil
+}
+
+// release returns the buffer to the pool (unless it grew huge).
+func (e *replyEncoder) release() {
+	if cap(e.b) <= 64<<10 { // do not keep huge buffers alive
+		*e.bp = e.b[:0]
+		replyBufs.Put(e.bp)
+	}
+}
+
+// send writes what was encoded as the JSON response, with ETag and
+// conditional GET, and gzip when the client takes it.
+func (e *replyEncoder) send(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int) {
 	e.b = append(e.b, '\n')
 	h := w.Header()
 	// Canonical keys and shared value slices: net/http only reads them,

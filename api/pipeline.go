@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -65,12 +66,7 @@ func handlePipeline(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		res, err := d.pipe(r, cmds)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "results", Value: resultList(res)}})
+		d.respondPipeline(w, r, cmds)
 	}
 }
 
@@ -110,16 +106,109 @@ func checkArgCount[S ~[]string](commands []S) error {
 func resultList(res []client.Result) []any {
 	out := make([]any, len(res))
 	for i, r := range res {
-		if r.Err != nil {
-			msg, code := r.Err.Error(), "ERR"
-			var re *client.Error
-			if errors.As(r.Err, &re) {
-				msg, code = re.Msg, re.Code
-			}
-			out[i] = client.Map{{Key: "error", Value: msg}, {Key: "code", Value: code}}
-			continue
-		}
-		out[i] = client.Map{{Key: "result", Value: r.Value}}
+		out[i] = resultItem(r)
 	}
 	return out
+}
+
+// resultItem is one command's entry in a pipeline or transaction reply:
+// {"result": …} or {"error": …, "code": …}.
+func resultItem(r client.Result) any {
+	if r.Err != nil {
+		msg, code := r.Err.Error(), "ERR"
+		var re *client.Error
+		if errors.As(r.Err, &re) {
+			msg, code = re.Msg, re.Code
+		}
+		return client.Map{{Key: "error", Value: msg}, {Key: "code", Value: code}}
+	}
+	return client.Map{{Key: "result", Value: r.Value}}
+}
+
+// respondPipeline runs cmds as a pipeline and writes {"results": […]}.
+// On a backend that can visit replies (client.Visiting) the JSON is
+// written while replies are read (pipelineJSON), so a pipeline's memory
+// stays a small multiple of its body whatever its replies' element count.
+func (d *deps) respondPipeline(w http.ResponseWriter, r *http.Request, cmds [][]string) {
+	b, err := d.prepare(r, cmds...)
+	if err != nil {
+		writeError(w, r, d.logger, err)
+		return
+	}
+	ctx, cancel, err := d.commandContext(r.Context(), cmds...)
+	if err != nil {
+		writeError(w, r, d.logger, err)
+		return
+	}
+	defer cancel()
+	vb, ok := b.(pipeVisiting)
+	if !ok {
+		res, err := b.Pipe(ctx, cmds)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "results", Value: resultList(res)}})
+		return
+	}
+	e, err := newReplyEncoder(r)
+	if err != nil {
+		writeError(w, r, d.logger, err)
+		return
+	}
+	defer e.release()
+	e.b = append(e.b, `{"results":[`...)
+	if err := vb.PipeVisit(ctx, cmds, &pipelineJSON{rv: replyVisitor{e: &e.valueEncoder}, visited: -1}); err != nil {
+		writeError(w, r, d.logger, err)
+		return
+	}
+	e.b = append(e.b, "]}"...)
+	e.send(w, r, d.logger, http.StatusOK)
+}
+
+// pipeVisiting is a backend that streams pipeline replies.
+type pipeVisiting interface {
+	PipeVisit(ctx context.Context, cmds [][]string, pv client.PipeVisitor) error
+}
+
+// pipelineJSON writes a pipeline's results as resultList would, one reply
+// at a time.
+type pipelineJSON struct {
+	rv      replyVisitor
+	start   int // where the current entry starts
+	visited int // the entry Reply was called for
+}
+
+func (p *pipelineJSON) open(i int) {
+	if i > 0 {
+		p.rv.e.b = append(p.rv.e.b, ',')
+	}
+	p.start = len(p.rv.e.b)
+}
+
+// Reply implements client.PipeVisitor.
+func (p *pipelineJSON) Reply(i int) client.Visitor {
+	p.open(i)
+	p.visited = i
+	p.rv.e.b = append(p.rv.e.b, `{"result":`...)
+	p.rv.frames = p.rv.frames[:0]
+	return &p.rv
+}
+
+// Done implements client.PipeVisitor.
+func (p *pipelineJSON) Done(i int, res client.Result) error {
+	e := p.rv.e
+	visited := p.visited == i
+	if !visited {
+		p.open(i)
+	}
+	switch {
+	case res.Err != nil:
+		e.b = e.b[:p.start] // an error reply: drop the visit's opening
+		return e.value(resultItem(res))
+	case visited:
+		e.b = append(e.b, '}')
+		return nil
+	}
+	return e.value(resultItem(res))
 }

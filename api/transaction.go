@@ -58,7 +58,14 @@ func handleTransaction(d *deps) http.HandlerFunc {
 				return
 			}
 		}
-		res, err := d.transaction(r, watch, cmds)
+		e, err := newReplyEncoder(r)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		defer e.release()
+		e.b = append(e.b, `{"results":[`...)
+		res, visited, err := d.transaction(r, watch, cmds, &pipelineJSON{rv: replyVisitor{e: &e.valueEncoder}, visited: -1})
 		var te *client.TxError
 		if errors.As(err, &te) {
 			ae := &apiError{status: http.StatusBadRequest, code: te.Err.Code, detail: te.Err.Msg}
@@ -74,6 +81,11 @@ func handleTransaction(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "results", Value: resultList(res)}})
+		if !visited {
+			respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "results", Value: resultList(res)}})
+			return
+		}
+		e.b = append(e.b, "]}"...)
+		e.send(w, r, d.logger, http.StatusOK)
 	}
 }

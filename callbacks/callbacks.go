@@ -1,6 +1,7 @@
 package callbacks
 
 import (
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -130,6 +131,19 @@ func (r *Registry) Lookup(args []string) Func {
 	}
 	return m[name]
 }
+
+// Generic reports whether the reply to args is shaped by the generic
+// conversion: no callback is registered for it, or the registered one is
+// the generic ("raw") callback itself. Consumers that encode replies
+// while reading them (client.DoVisit) may then skip the callbacks.
+func (r *Registry) Generic(args []string) bool {
+	fn := r.Lookup(args)
+	return fn == nil || reflect.ValueOf(fn).Pointer() == genericPtr
+}
+
+// genericPtr identifies the generic callback (functions are not
+// comparable in Go; their code pointers are).
+var genericPtr = reflect.ValueOf(Func(generic)).Pointer()
 
 // Shape runs the callback for args on v, or [Generic] when none is
 // registered. An error reply is returned as a *resp.Error error without

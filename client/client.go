@@ -223,19 +223,9 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if c.ap != nil && autoPipelinable(args) {
 		return c.doAutoPipelined(ctx, args)
 	}
-	p := c.pool
-	if IsBlocking(args) {
-		p = c.blocking
-	}
 	start := time.Now()
-	cn, err := p.Get(ctx)
-	if err == nil && ctx.Err() != nil {
-		p.Put(cn, nil) // nothing written: the connection is clean
-		err = ctx.Err()
-	}
+	p, cn, err := c.conn(ctx, args, start)
 	if err != nil {
-		err = fmt.Errorf("client: %s: %w", upper(args[0]), notSent(err))
-		c.observed(args, start, err)
 		return Value{}, err
 	}
 	done := cn.Watch(ctx)
@@ -245,6 +235,27 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	}
 	p.Put(cn, err)
 	return c.finish(args, start, v, err)
+}
+
+// conn takes a pooled connection for args (from the blocking pool for
+// blocking commands). A failure is recorded and returned wrapped as a
+// command that was not sent.
+func (c *Client) conn(ctx context.Context, args []string, start time.Time) (*pool.Pool, *pool.Conn, error) {
+	p := c.pool
+	if IsBlocking(args) {
+		p = c.blocking
+	}
+	cn, err := p.Get(ctx)
+	if err == nil && ctx.Err() != nil {
+		p.Put(cn, nil) // nothing written: the connection is clean
+		err = ctx.Err()
+	}
+	if err != nil {
+		err = fmt.Errorf("client: %s: %w", upper(args[0]), notSent(err))
+		c.observed(args, start, err)
+		return nil, nil, err
+	}
+	return p, cn, nil
 }
 
 // finish records a command's outcome and returns it as DoRaw does: a

@@ -55,24 +55,9 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
-	pl := c.pool
-	for i, args := range cmds {
-		if err := CheckCommand(args); err != nil {
-			return nil, fmt.Errorf("command %d: %w", i, err)
-		}
-		if IsBlocking(args) {
-			pl = c.blocking
-		}
-	}
 	start := time.Now()
-	cn, err := pl.Get(ctx)
-	if err == nil && ctx.Err() != nil {
-		pl.Put(cn, nil) // nothing written: the connection is clean
-		err = ctx.Err()
-	}
+	pl, cn, err := c.pipeConn(ctx, cmds, start)
 	if err != nil {
-		err = fmt.Errorf("client: pipeline: %w", notSent(err))
-		c.observedPipe(cmds, start, err)
 		return nil, err
 	}
 	done := cn.Watch(ctx)
@@ -95,6 +80,32 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 		return nil, &PipelineError{Results: out, Err: err}
 	}
 	return out, nil
+}
+
+// pipeConn checks every command of a pipeline and takes a connection for
+// it (from the blocking pool when one command blocks). Failures are
+// recorded and returned as not sent.
+func (c *Client) pipeConn(ctx context.Context, cmds [][]string, start time.Time) (*pool.Pool, *pool.Conn, error) {
+	pl := c.pool
+	for i, args := range cmds {
+		if err := CheckCommand(args); err != nil {
+			return nil, nil, fmt.Errorf("command %d: %w", i, err)
+		}
+		if IsBlocking(args) {
+			pl = c.blocking
+		}
+	}
+	cn, err := pl.Get(ctx)
+	if err == nil && ctx.Err() != nil {
+		pl.Put(cn, nil) // nothing written: the connection is clean
+		err = ctx.Err()
+	}
+	if err != nil {
+		err = fmt.Errorf("client: pipeline: %w", notSent(err))
+		c.observedPipe(cmds, start, err)
+		return nil, nil, err
+	}
+	return pl, cn, nil
 }
 
 // PipelineError is returned when a pipeline's connection failed after its

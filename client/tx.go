@@ -86,6 +86,12 @@ func (tx *Tx) Queue(args ...string) { tx.queued = append(tx.queued, args) }
 // Exec sends MULTI, the queued commands and EXEC in one write and returns
 // one Result per queued command; see [Client.Transaction] for the errors.
 func (tx *Tx) Exec(ctx context.Context) ([]Result, error) {
+	return tx.exec(ctx, nil)
+}
+
+// exec is Exec, handing the replies to pv when it is not nil (then the
+// Results are nil, and the first error of pv comes after the others).
+func (tx *Tx) exec(ctx context.Context, pv PipeVisitor) ([]Result, error) {
 	cmds := tx.queued
 	tx.queued = nil
 	for i, args := range cmds {
@@ -100,7 +106,7 @@ func (tx *Tx) Exec(ctx context.Context) ([]Result, error) {
 		return nil, fmt.Errorf("client: transaction: %w", notSent(err))
 	}
 	done := tx.cn.Watch(ctx)
-	res, err := tx.exec(cmds)
+	res, verr, err := tx.send(cmds, pv)
 	if werr := done(); werr != nil && err != nil {
 		err = werr
 	}
@@ -115,59 +121,71 @@ func (tx *Tx) Exec(ctx context.Context) ([]Result, error) {
 		tx.err = err
 		return nil, fmt.Errorf("client: transaction: %w", err)
 	}
-	return res, nil
+	return res, verr
 }
 
-func (tx *Tx) exec(cmds [][]string) ([]Result, error) {
+// send writes MULTI, cmds and EXEC and reads the replies: into pv when it
+// is not nil (then verr is its first error), otherwise as Results.
+func (tx *Tx) send(cmds [][]string, pv PipeVisitor) (res []Result, verr, err error) {
 	cn := tx.cn
 	if err := cn.WriteCommand("MULTI"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, args := range cmds {
 		if err := cn.WriteCommand(args...); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := cn.WriteCommand("EXEC"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := cn.Flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := readReply(cn); err != nil { // +OK to MULTI
-		return nil, err
+		return nil, nil, err
 	}
 	queued := make([]Result, len(cmds))
 	for i := range cmds {
 		v, err := readReply(cn)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if e := v.Err(); e != nil {
 			queued[i].Err = e
 			queued[i].Raw = v
 		}
 	}
+	if pv != nil {
+		typ, err := cn.PeekType()
+		if err != nil {
+			return nil, nil, err
+		}
+		if typ == '*' {
+			verr, err := tx.execReplies(cmds, pv)
+			return nil, verr, err
+		}
+	}
 	v, err := readReply(cn)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch {
 	case v.IsError():
 		re, _ := v.Err().(*resp.Error)
-		return nil, &TxError{Err: re, Results: queued}
+		return nil, nil, &TxError{Err: re, Results: queued}
 	case v.IsNull():
-		return nil, ErrTxAborted
+		return nil, nil, ErrTxAborted
 	}
 	if len(v.Elems) != len(cmds) {
-		return nil, fmt.Errorf("%w: EXEC returned %d replies for %d commands", resp.ErrProtocol, len(v.Elems), len(cmds))
+		return nil, nil, fmt.Errorf("%w: EXEC returned %d replies for %d commands", resp.ErrProtocol, len(v.Elems), len(cmds))
 	}
 	out := make([]Result, len(cmds))
 	for i, e := range v.Elems {
 		out[i].Raw = e
 		out[i].Value, out[i].Err = tx.c.Shape(e, cmds[i])
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // Close ends the transaction and returns its connection to the pool:

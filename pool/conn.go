@@ -82,14 +82,19 @@ func (cn *Conn) Read() (resp.Value, error) {
 		return resp.Value{}, err
 	}
 	if v.Kind != resp.Push { // pushes answer no command
-		for {
-			n := cn.pending.Load()
-			if n <= 0 || cn.pending.CompareAndSwap(n, n-1) {
-				break
-			}
-		}
+		cn.answered()
 	}
 	return v, nil
+}
+
+// answered counts one reply read: one command fewer awaits its answer.
+func (cn *Conn) answered() {
+	for {
+		n := cn.pending.Load()
+		if n <= 0 || cn.pending.CompareAndSwap(n, n-1) {
+			return
+		}
+	}
 }
 
 // Protocol returns the negotiated RESP version: 2 or 3.
@@ -195,4 +200,79 @@ func (cn *Conn) peek(fd uintptr) bool {
 		cn.peekErr = e
 	}
 	return true
+}
+
+// Visit reads one reply into vis (see [resp.Reader.Visit]), skipping push
+// frames, which answer no command. A transport or protocol failure (err)
+// marks the connection broken; an error of the visitor (visitErr) does
+// not, because the whole reply has still been read.
+func (cn *Conn) Visit(vis resp.Visitor) (visitErr, err error) {
+	for {
+		typ, err := cn.rd.PeekType()
+		if err != nil {
+			cn.MarkBroken()
+			return nil, err
+		}
+		if typ != '>' {
+			break
+		}
+		if _, err := cn.rd.Read(); err != nil {
+			cn.MarkBroken()
+			return nil, err
+		}
+	}
+	visitErr, err = cn.rd.Visit(vis)
+	if err != nil {
+		cn.MarkBroken()
+		return visitErr, err
+	}
+	cn.answered()
+	return visitErr, nil
+}
+
+// PeekType returns the type byte of the next reply without reading it.
+func (cn *Conn) PeekType() (byte, error) {
+	typ, err := cn.rd.PeekType()
+	if err != nil {
+		cn.MarkBroken()
+	}
+	return typ, err
+}
+
+// ReadArrayHeader reads the header of an array reply (n elements, -1 for
+// a null array) and counts the reply as read: its elements must follow
+// with ReadElem or VisitElem. A failure marks the connection broken.
+func (cn *Conn) ReadArrayHeader() (int, error) {
+	n, err := cn.rd.ReadArrayHeader()
+	if err != nil {
+		cn.MarkBroken()
+		return 0, err
+	}
+	cn.answered()
+	return n, nil
+}
+
+// ReadElem reads one element of an array begun with ReadArrayHeader.
+func (cn *Conn) ReadElem() (resp.Value, error) {
+	v, err := cn.rd.Read()
+	if err != nil {
+		cn.MarkBroken()
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	return v, err
+}
+
+// VisitElem visits one element of an array begun with ReadArrayHeader;
+// errors as for Visit.
+func (cn *Conn) VisitElem(vis resp.Visitor) (visitErr, err error) {
+	visitErr, err = cn.rd.Visit(vis)
+	if err != nil {
+		cn.MarkBroken()
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	return visitErr, err
 }

@@ -114,6 +114,7 @@ func fuzzReader(t *testing.T, data []byte) {
 	for _, v := range got {
 		checkLimits(t, data, v, 0)
 	}
+	checkVisit(t, data, got, readErr)
 
 	var buf bytes.Buffer
 	w := resp.NewWriter(&buf)
