@@ -14,12 +14,19 @@
 // gateway process that shares the Redis server.
 //
 // While a request runs, a short lease key next to the marker (refreshed
-// every third of [Config.Lease]) says that its gateway is still alive. A
-// duplicate that finds the marker with its lease is told that the first
-// request is in flight ([InFlight]); one that finds the marker without a
-// lease learns that the first request's gateway stopped before storing the
-// response ([Interrupted]): its commands may have run, so the key will not
-// run them again.
+// every third of [Config.Lease]) says that its gateway is still alive, and
+// a run key, taken with SET NX just before the request runs, names the one
+// attempt allowed to run it. A duplicate that finds the marker with its
+// lease (or younger than the lease) is told that the first request is in
+// flight ([InFlight]). One that finds the marker with a run key but no
+// lease learns that the first request's gateway stopped before storing
+// the response ([Interrupted]): its commands may have run, so the key will
+// not run them again. A marker with neither was left by an attempt that
+// gave up before running anything (its SET reached Redis late), and the
+// duplicate takes the key over.
+//
+// [Recorder] holds the response until it is stored; a response the
+// handler flushes (a stream) passes through and is not kept.
 //
 // # Sealing
 //
