@@ -61,21 +61,26 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			a, stored, state, err := store.Begin(lctx, identityOf(st.p), key, idempotency.Fingerprint(r, body))
 			cancel()
 			if err != nil {
+				d.metrics.addIdempotent(st.db.Name, "unavailable")
 				d.logger.Error("idempotency record unavailable", "req_id", st.id, "err", err)
 				fail(w, r, &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable, detail: "the idempotency record could not be read or taken; the request did not run", retryAfter: 1, outcome: OutcomeNotSent})
 				return
 			}
 			switch state {
 			case idempotency.Replay:
+				d.metrics.addIdempotent(st.db.Name, "replayed")
 				stored.Write(w)
 				return
 			case idempotency.InFlight:
+				d.metrics.addIdempotent(st.db.Name, "in_flight")
 				fail(w, r, &apiError{status: http.StatusConflict, code: CodeIdempotencyInFlight, title: "Request in flight", detail: "a request with this Idempotency-Key is still running; this one did not run", retryAfter: 1, outcome: OutcomeNotSent})
 				return
 			case idempotency.Mismatch:
+				d.metrics.addIdempotent(st.db.Name, "key_reused")
 				fail(w, r, &apiError{status: http.StatusUnprocessableEntity, code: CodeIdempotencyKeyReused, title: "Idempotency-Key reused", detail: "this Idempotency-Key was used for a different request (method, path, query or body); use a new key"})
 				return
 			case idempotency.Interrupted:
+				d.metrics.addIdempotent(st.db.Name, "unknown")
 				fail(w, r, &apiError{status: http.StatusConflict, code: CodeIdempotencyUnknown, title: "Outcome unknown", detail: "the first request with this Idempotency-Key may have run, but its response was not stored (its gateway stopped, the response was over the record limit, or the record does not open); it will not run again", outcome: OutcomeUnknown})
 				return
 			}
@@ -92,8 +97,10 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			sctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout)
 			defer cancel()
 			if ranNothing(st.failure) {
+				d.metrics.addIdempotent(st.db.Name, "released")
 				err = a.Release(sctx)
 			} else {
+				d.metrics.addIdempotent(st.db.Name, "ran")
 				err = a.Complete(sctx, rec.Response())
 			}
 			if err != nil {

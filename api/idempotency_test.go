@@ -460,3 +460,37 @@ func TestIdempotencyKeyOnAStream(t *testing.T) {
 	}
 	t.Fatalf("the stream ended (%v) before the subscribe line", sc.Err())
 }
+
+func TestIdempotencyMetrics(t *testing.T) {
+	t.Parallel()
+	g, reg := metricsGateway(t, Config{})
+	k := t.Name()
+	body := map[string]any{"command": []string{"INCR", k}}
+	g.do(t, "POST", "/db/0/command", body, idemKey("m"))
+	g.do(t, "POST", "/db/0/command", body, idemKey("m"))
+	g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCR", k + "x"}}, idemKey("m"))
+	g.do(t, "POST", "/db/0/command", `{"command":`, "Content-Type: application/json", idemKey("bad"))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "gateway_idempotency_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" {
+					got[l.GetValue()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	want := map[string]float64{"ran": 1, "replayed": 1, "key_reused": 1, "released": 1}
+	for r, n := range want {
+		if got[r] != n {
+			t.Errorf("result %q counted %v, want %v (all: %v)", r, got[r], n, got)
+		}
+	}
+}
