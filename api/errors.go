@@ -308,7 +308,7 @@ const failureLogInterval = 5 * time.Second
 // summarised.
 func isFailureMessage(msg string) bool {
 	switch msg {
-	case "request failed", "upstash request failed", "websocket request failed":
+	case "request failed", "upstash request failed", "websocket request failed", msgIdemUnavailable, msgIdemNotStored:
 		return true
 	}
 	return false

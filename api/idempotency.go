@@ -33,9 +33,9 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			raw := r.Header.Get(idempotency.Header)
 			st := stateOf(r.Context())
 			store := d.idem[dbName(st.db)]
+			// a subscription (text/event-stream) changes nothing
 			if raw == "" || store == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions ||
-				strings.Contains(r.Header.Get("Accept"), "text/event-stream") { // a subscription changes nothing
-
+				strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -46,7 +46,7 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			}
 			body, err := io.ReadAll(io.LimitReader(r.Body, d.cfg.BodyLimit+1))
 			if err != nil {
-				fail(w, r, err)
+				fail(w, r, errValidation("the request body could not be read"))
 				return
 			}
 			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
@@ -62,7 +62,7 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			cancel()
 			if err != nil {
 				d.metrics.addIdempotent(st.db.Name, "unavailable")
-				d.logger.Error("idempotency record unavailable", "req_id", st.id, "err", err)
+				d.logger.Error(msgIdemUnavailable, "req_id", st.id, "code", CodeUpstreamUnavailable, "err", err)
 				fail(w, r, &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable, detail: "the idempotency record could not be read or taken; the request did not run", retryAfter: 1, outcome: OutcomeNotSent})
 				return
 			}
@@ -104,12 +104,19 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 				err = a.Complete(sctx, rec.Response())
 			}
 			if err != nil {
-				d.logger.Error("idempotency record not stored", "req_id", st.id, "err", err)
+				d.logger.Error(msgIdemNotStored, "req_id", st.id, "code", CodeIdempotencyUnknown, "err", err)
 			}
 			rec.Send()
 		})
 	}
 }
+
+// Log messages of the idempotency middleware; repeated ones are
+// summarised like request failures (isFailureMessage).
+const (
+	msgIdemUnavailable = "idempotency record unavailable"
+	msgIdemNotStored   = "idempotency record not stored"
+)
 
 // dbName is the database's name ("" for none).
 func dbName(db *Database) string {

@@ -3,8 +3,12 @@ package api
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,8 +24,22 @@ import (
 // incrBy1 is the body of a typed INCR.
 var incrBy1 = map[string]any{"by": 1}
 
-// idemKey is the header that sends key k.
-func idemKey(k string) string { return idempotency.Header + `: "` + k + `"` }
+// idemNonces makes each test's keys its own, also across -count runs on
+// the shared server (whose records outlive a test).
+var idemNonces sync.Map // testing.TB → string
+
+// idemValue is key k made unique to the test.
+func idemValue(tb testing.TB, k string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	n, _ := idemNonces.LoadOrStore(tb, hex.EncodeToString(b))
+	return k + "-" + n.(string)
+}
+
+// idemKey is the header that sends key k, made unique to the test.
+func idemKey(tb testing.TB, k string) string {
+	return idempotency.Header + `: "` + idemValue(tb, k) + `"`
+}
 
 // wantReplay fails unless got is a replay of first: same status and body,
 // marked Idempotent-Replayed.
@@ -65,13 +83,13 @@ func TestIdempotencyReplay(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := g.Redis.Do(t, "GET", k)
-			first := g.do(t, tc.method, tc.path, tc.body, idemKey(t.Name()))
+			first := g.do(t, tc.method, tc.path, tc.body, idemKey(t, t.Name()))
 			if first.Status != http.StatusOK || first.Header.Get(idempotency.ReplayedHeader) != "" {
 				t.Fatalf("first: %d %s %v", first.Status, first.Body, first.Header)
 			}
 			after := g.Redis.Do(t, "GET", k)
 			for range 3 {
-				wantReplay(t, first, g.do(t, tc.method, tc.path, tc.body, idemKey(t.Name())))
+				wantReplay(t, first, g.do(t, tc.method, tc.path, tc.body, idemKey(t, t.Name())))
 			}
 			if v := g.Redis.Do(t, "GET", k); string(v.Str) != string(after.Str) {
 				t.Fatalf("counter after retries = %s, want %s (before %s): a retry ran again", v.Str, after.Str, before.Str)
@@ -79,7 +97,7 @@ func TestIdempotencyReplay(t *testing.T) {
 		})
 	}
 	// a new key runs again
-	r := g.do(t, "POST", "/db/0/strings/"+k+"/incr", incrBy1, idemKey("another"))
+	r := g.do(t, "POST", "/db/0/strings/"+k+"/incr", incrBy1, idemKey(t, "another"))
 	if r.Status != http.StatusOK || r.Header.Get(idempotency.ReplayedHeader) != "" {
 		t.Fatalf("new key: %d %s", r.Status, r.Body)
 	}
@@ -91,20 +109,20 @@ func TestIdempotencyReplayAfterError(t *testing.T) {
 	k := t.Name()
 	g.Redis.Do(t, "SET", k, "not a number")
 	body := map[string]any{"command": []string{"INCR", k}}
-	first := g.do(t, "POST", "/db/0/command", body, idemKey("e"))
+	first := g.do(t, "POST", "/db/0/command", body, idemKey(t, "e"))
 	wantCode(t, first, http.StatusBadRequest, "ERR")
 	g.Redis.Do(t, "SET", k, "5")
-	wantReplay(t, first, g.do(t, "POST", "/db/0/command", body, idemKey("e")))
+	wantReplay(t, first, g.do(t, "POST", "/db/0/command", body, idemKey(t, "e")))
 	if v := g.Redis.Do(t, "GET", k); string(v.Str) != "5" {
 		t.Fatalf("GET %s = %s, want 5: the retry of an answered error ran", k, v.Str)
 	}
 
 	// WRONGTYPE (409) on a typed route: stored too
 	g.Redis.Do(t, "RPUSH", k+":list", "x")
-	first = g.do(t, "POST", "/db/0/strings/"+k+":list/incr", incrBy1, idemKey("wt"))
+	first = g.do(t, "POST", "/db/0/strings/"+k+":list/incr", incrBy1, idemKey(t, "wt"))
 	wantCode(t, first, http.StatusConflict, "WRONGTYPE")
 	g.Redis.Do(t, "DEL", k+":list")
-	wantReplay(t, first, g.do(t, "POST", "/db/0/strings/"+k+":list/incr", incrBy1, idemKey("wt")))
+	wantReplay(t, first, g.do(t, "POST", "/db/0/strings/"+k+":list/incr", incrBy1, idemKey(t, "wt")))
 	if v := g.Redis.Do(t, "EXISTS", k+":list"); v.Int != 0 {
 		t.Fatalf("the replayed INCR ran")
 	}
@@ -115,13 +133,13 @@ func TestIdempotencyRefusalFreesTheKey(t *testing.T) {
 	g := newGateway(t, gatewayOpts{redis: redistest.Start(t)})
 	k := t.Name()
 	// a refused request ran nothing: the key stays free for the fixed one
-	bad := g.do(t, "POST", "/db/0/command", `{"command":`, "Content-Type: application/json", idemKey("fix"))
+	bad := g.do(t, "POST", "/db/0/command", `{"command":`, "Content-Type: application/json", idemKey(t, "fix"))
 	wantCode(t, bad, http.StatusBadRequest, CodeValidation)
-	ok := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCR", k}}, idemKey("fix"))
+	ok := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCR", k}}, idemKey(t, "fix"))
 	if ok.Status != http.StatusOK || ok.Header.Get(idempotency.ReplayedHeader) != "" {
 		t.Fatalf("after a refusal: %d %s, want the request to run", ok.Status, ok.Body)
 	}
-	forbidden := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"SELECT", "1"}}, idemKey("sel"))
+	forbidden := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"SELECT", "1"}}, idemKey(t, "sel"))
 	wantCode(t, forbidden, http.StatusForbidden, CodeForbiddenCommand)
 	if recs := idemRecordPattern(t, g.Redis); len(recs) != 1 || recs[0] == "none" {
 		t.Fatalf("records %v, want 1 (the refusals keep none)", recs)
@@ -151,7 +169,9 @@ func TestIdempotencyKeyReused(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, gatewayOpts{})
 	k := t.Name()
-	first := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCRBY", k, "2"}}, idemKey("r"))
+	g.Redis.Do(t, "DEL", k)
+	hk := idemKey(t, "r") // the subtests reuse the parent's key
+	first := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCRBY", k, "2"}}, hk)
 	if first.Status != http.StatusOK {
 		t.Fatalf("first: %d %s", first.Status, first.Body)
 	}
@@ -165,7 +185,7 @@ func TestIdempotencyKeyReused(t *testing.T) {
 		{"other route", "POST", "/db/0/strings/" + k + "/incr", incrBy1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := g.do(t, tc.method, tc.path, tc.body, idemKey("r"))
+			r := g.do(t, tc.method, tc.path, tc.body, hk)
 			if tc.name == "other database" {
 				// another database keeps its own records: the key is free there
 				if r.Status != http.StatusOK {
@@ -200,9 +220,9 @@ func TestIdempotencyConcurrentDuplicates(t *testing.T) {
 	// a blocked BLPOP holds its key in flight
 	body := map[string]any{"command": []string{"BLPOP", k + ":q", "10"}}
 	firstc := make(chan reply, 1)
-	go func() { firstc <- g.do(t, "POST", "/db/0/command", body, idemKey("b")) }()
+	go func() { firstc <- g.do(t, "POST", "/db/0/command", body, idemKey(t, "b")) }()
 	waitBlocked(t, g.Redis)
-	dup := g.do(t, "POST", "/db/0/command", body, idemKey("b"))
+	dup := g.do(t, "POST", "/db/0/command", body, idemKey(t, "b"))
 	p := wantCode(t, dup, http.StatusConflict, CodeIdempotencyInFlight)
 	if p.Outcome != OutcomeNotSent || dup.Header.Get("Retry-After") == "" {
 		t.Fatalf("in-flight duplicate: outcome %q, Retry-After %q; want not_sent with Retry-After", p.Outcome, dup.Header.Get("Retry-After"))
@@ -212,7 +232,7 @@ func TestIdempotencyConcurrentDuplicates(t *testing.T) {
 	if first.Status != http.StatusOK {
 		t.Fatalf("first: %d %s", first.Status, first.Body)
 	}
-	wantReplay(t, first, g.do(t, "POST", "/db/0/command", body, idemKey("b")))
+	wantReplay(t, first, g.do(t, "POST", "/db/0/command", body, idemKey(t, "b")))
 	if v := g.Redis.Do(t, "LLEN", k+":q"); v.Int != 1 {
 		t.Fatalf("LLEN = %d, want 1: one BLPOP ran", v.Int)
 	}
@@ -225,7 +245,7 @@ func TestIdempotencyConcurrentDuplicates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := g.do(t, "POST", "/db/0/strings/"+k+":n/incr", incrBy1, idemKey("many"))
+			r := g.do(t, "POST", "/db/0/strings/"+k+":n/incr", incrBy1, idemKey(t, "many"))
 			mu.Lock()
 			statuses[r.Status]++
 			mu.Unlock()
@@ -248,25 +268,25 @@ func TestIdempotencyAcrossGateways(t *testing.T) {
 	rs := redistest.Start(t)
 	a := newGateway(t, gatewayOpts{redis: rs})
 	b := newGateway(t, gatewayOpts{redis: rs})
-	first := a.do(t, "POST", "/db/0/strings/n/incr", incrBy1, idemKey("x"))
+	first := a.do(t, "POST", "/db/0/strings/n/incr", incrBy1, idemKey(t, "x"))
 	if first.Status != http.StatusOK {
 		t.Fatalf("first: %d %s", first.Status, first.Body)
 	}
-	wantReplay(t, first, b.do(t, "POST", "/db/0/strings/n/incr", incrBy1, idemKey("x")))
+	wantReplay(t, first, b.do(t, "POST", "/db/0/strings/n/incr", incrBy1, idemKey(t, "x")))
 
 	// in flight on a, duplicate on b
 	body := map[string]any{"command": []string{"BLPOP", "q", "10"}}
 	done := make(chan reply, 1)
-	go func() { done <- a.do(t, "POST", "/db/0/command", body, idemKey("q")) }()
+	go func() { done <- a.do(t, "POST", "/db/0/command", body, idemKey(t, "q")) }()
 	waitBlocked(t, rs)
-	dup := b.do(t, "POST", "/db/0/command", body, idemKey("q"))
+	dup := b.do(t, "POST", "/db/0/command", body, idemKey(t, "q"))
 	wantCode(t, dup, http.StatusConflict, CodeIdempotencyInFlight)
 	rs.Do(t, "RPUSH", "q", "v")
-	wantReplay(t, <-done, b.do(t, "POST", "/db/0/command", body, idemKey("q")))
+	wantReplay(t, <-done, b.do(t, "POST", "/db/0/command", body, idemKey(t, "q")))
 
 	// restart: a new gateway (new clients, new process state) replays
 	c := newGateway(t, gatewayOpts{redis: rs})
-	wantReplay(t, first, c.do(t, "POST", "/db/0/strings/n/incr", incrBy1, idemKey("x")))
+	wantReplay(t, first, c.do(t, "POST", "/db/0/strings/n/incr", incrBy1, idemKey(t, "x")))
 	if v := rs.Do(t, "GET", "n"); string(v.Str) != "1" {
 		t.Fatalf("n = %s, want 1", v.Str)
 	}
@@ -286,18 +306,18 @@ func TestIdempotencyInterrupted(t *testing.T) {
 	req, _ := http.NewRequest("POST", g.URL+path, nil)
 	req.Header.Set("Content-Type", "application/json")
 	store := idempotency.New(idempotency.Config{Backend: g.DBs["0"].Client, Lease: lease})
-	at, _, state, err := store.Begin(t.Context(), identityOf(nil), "crash", idempotency.Fingerprint(req, []byte(`{"by":1}`)))
+	at, _, state, err := store.Begin(t.Context(), identityOf(nil), idemValue(t, "crash"), idempotency.Fingerprint(req, []byte(`{"by":1}`)))
 	if err != nil || state != idempotency.Started {
 		t.Fatalf("Begin: %v %v", state, err)
 	}
 	rs.Do(t, "INCR", "n")
 	at.Abandon()
 
-	r := g.do(t, "POST", path, incrBy1, idemKey("crash"))
+	r := g.do(t, "POST", path, incrBy1, idemKey(t, "crash"))
 	wantCode(t, r, http.StatusConflict, CodeIdempotencyInFlight)
 	var p Problem
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if r = g.do(t, "POST", path, incrBy1, idemKey("crash")); r.Status == http.StatusConflict {
+		if r = g.do(t, "POST", path, incrBy1, idemKey(t, "crash")); r.Status == http.StatusConflict {
 			if p = r.Problem(t); p.Code == CodeIdempotencyUnknown {
 				break
 			}
@@ -318,7 +338,7 @@ func TestIdempotencyRecordsAreOutOfReach(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
 	g := newGateway(t, gatewayOpts{redis: rs, cfg: Config{Tokens: redTeamTokens}})
-	first := g.do(t, "POST", "/db/0/strings/user:42:n/incr", incrBy1, "Authorization: Bearer user42", idemKey("k"))
+	first := g.do(t, "POST", "/db/0/strings/user:42:n/incr", incrBy1, "Authorization: Bearer user42", idemKey(t, "k"))
 	if first.Status != http.StatusOK {
 		t.Fatalf("first: %d %s", first.Status, first.Body)
 	}
@@ -341,10 +361,10 @@ func TestIdempotencyRecordsAreOutOfReach(t *testing.T) {
 	}
 	// a forged record (a response of the attacker's choosing) does not open
 	rs.Do(t, "SET", rec, `{"fp":"x","done":true,"response":{"status":200,"body":"e30="}}`)
-	r = g.do(t, "POST", "/db/0/strings/user:42:n/incr", incrBy1, "Authorization: Bearer user42", idemKey("k"))
+	r = g.do(t, "POST", "/db/0/strings/user:42:n/incr", incrBy1, "Authorization: Bearer user42", idemKey(t, "k"))
 	wantCode(t, r, http.StatusConflict, CodeIdempotencyUnknown)
 	// the same key under another token is another record
-	r = g.do(t, "POST", "/db/0/strings/user:42:n/incr", incrBy1, "Authorization: Bearer admin", idemKey("k"))
+	r = g.do(t, "POST", "/db/0/strings/user:42:n/incr", incrBy1, "Authorization: Bearer admin", idemKey(t, "k"))
 	if r.Status != http.StatusOK || r.Header.Get(idempotency.ReplayedHeader) != "" {
 		t.Fatalf("other token, same key: %d %s, want it to run", r.Status, r.Body)
 	}
@@ -364,7 +384,7 @@ func TestIdempotencyClientLeaves(t *testing.T) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/db/0/command", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(idempotency.Header, `"leave"`)
+	req.Header.Set(idempotency.Header, `"`+idemValue(t, "leave")+`"`)
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatalf("the request ended with %d before the push", resp.StatusCode)
@@ -372,7 +392,7 @@ func TestIdempotencyClientLeaves(t *testing.T) {
 	g.Redis.Do(t, "RPUSH", k, "v")
 	var r reply
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if r = g.do(t, "POST", "/db/0/command", body, "Content-Type: application/json", idemKey("leave")); r.Status != http.StatusConflict {
+		if r = g.do(t, "POST", "/db/0/command", body, "Content-Type: application/json", idemKey(t, "leave")); r.Status != http.StatusConflict {
 			break
 		}
 	}
@@ -446,7 +466,7 @@ func TestIdempotencyKeyOnAStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/upstash/0/subscribe/"+t.Name(), strings.NewReader("[]"))
-	req.Header.Set(idempotency.Header, `"sub"`)
+	req.Header.Set(idempotency.Header, `"`+idemValue(t, "sub")+`"`)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -466,10 +486,10 @@ func TestIdempotencyMetrics(t *testing.T) {
 	g, reg := metricsGateway(t, Config{})
 	k := t.Name()
 	body := map[string]any{"command": []string{"INCR", k}}
-	g.do(t, "POST", "/db/0/command", body, idemKey("m"))
-	g.do(t, "POST", "/db/0/command", body, idemKey("m"))
-	g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCR", k + "x"}}, idemKey("m"))
-	g.do(t, "POST", "/db/0/command", `{"command":`, "Content-Type: application/json", idemKey("bad"))
+	g.do(t, "POST", "/db/0/command", body, idemKey(t, "m"))
+	g.do(t, "POST", "/db/0/command", body, idemKey(t, "m"))
+	g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCR", k + "x"}}, idemKey(t, "m"))
+	g.do(t, "POST", "/db/0/command", `{"command":`, "Content-Type: application/json", idemKey(t, "bad"))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -492,5 +512,33 @@ func TestIdempotencyMetrics(t *testing.T) {
 		if got[r] != n {
 			t.Errorf("result %q counted %v, want %v (all: %v)", r, got[r], n, got)
 		}
+	}
+}
+
+// TestIdempotencyFailuresAreSummarised: during an outage, requests with an
+// Idempotency-Key log like the others: one line per code per interval at
+// ERROR, then a count, not a line or two per request.
+func TestIdempotencyFailuresAreSummarised(t *testing.T) {
+	rs := redistest.Start(t)
+	db := newTestDB(t, "0", rs.URL(0))
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := NewServer(logger, Config{}, []*Database{db}, nil)
+	g := &gateway{URL: newHTTPServer(t, srv), Redis: rs}
+	rs.Stop()
+	const requests = 20
+	for i := range requests {
+		rep := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCR", "n"}}, idemKey(t, fmt.Sprint(i)))
+		if p := wantCode(t, rep, http.StatusServiceUnavailable, CodeUpstreamUnavailable); p.Outcome != OutcomeNotSent {
+			t.Fatalf("request %d: outcome %q, want not_sent", i, p.Outcome)
+		}
+	}
+	srv.Close()
+	out := buf.String()
+	if n := strings.Count(out, "level=ERROR"); n > 3 {
+		t.Errorf("%d ERROR lines for %d failed requests, want the first and a summary:\n%s", n, requests, out)
+	}
+	if !strings.Contains(out, `msg="request failures summarised" code=UPSTREAM_UNAVAILABLE`) {
+		t.Errorf("no summary in:\n%s", out)
 	}
 }
