@@ -23,7 +23,8 @@ import (
 // is 409 IDEMPOTENCY_UNKNOWN (outcome unknown). A request that ran no
 // command (refused, or not sent: see ranNothing) frees its key, so that
 // its retry runs. GET, HEAD and OPTIONS ignore the header, and so do
-// requests that accept text/event-stream (subscriptions); a response the
+// requests that accept text/event-stream (subscriptions) and requests of
+// read tokens (which change nothing, and may not write records); a response the
 // handler flushes while writing is streamed, not kept. It runs after
 // withDatabase, which gives it the database whose admin backend holds the
 // records.
@@ -33,9 +34,11 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			raw := r.Header.Get(idempotency.Header)
 			st := stateOf(r.Context())
 			store := d.idem[dbName(st.db)]
-			// a subscription (text/event-stream) changes nothing
+			// a subscription (text/event-stream) changes nothing; a read
+			// token changes nothing either, and must not fill Redis with
+			// records
 			if raw == "" || store == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions ||
-				strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+				strings.Contains(r.Header.Get("Accept"), "text/event-stream") || (st.p != nil && st.p.tok.Level == LevelRead) {
 				next.ServeHTTP(w, r)
 				return
 			}

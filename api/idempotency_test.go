@@ -363,6 +363,17 @@ func TestIdempotencyRecordsAreOutOfReach(t *testing.T) {
 	rs.Do(t, "SET", rec, `{"fp":"x","done":true,"response":{"status":200,"body":"e30="}}`)
 	r = g.do(t, "POST", "/db/0/strings/user:42:n/incr", incrBy1, "Authorization: Bearer user42", idemKey(t, "k"))
 	wantCode(t, r, http.StatusConflict, CodeIdempotencyUnknown)
+	// a read token's requests keep no record (it may write nothing)
+	before := len(idemRecordPattern(t, rs))
+	for range 2 {
+		r = g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"GET", "k"}}, "Authorization: Bearer read", idemKey(t, "read"))
+		if r.Status != http.StatusOK || r.Header.Get(idempotency.ReplayedHeader) != "" {
+			t.Fatalf("read token: %d %s replayed %q, want a plain 200", r.Status, r.Body, r.Header.Get(idempotency.ReplayedHeader))
+		}
+	}
+	if after := len(idemRecordPattern(t, rs)); after != before {
+		t.Fatalf("records %d → %d after a read token's requests", before, after)
+	}
 	// the same key under another token is another record
 	r = g.do(t, "POST", "/db/0/strings/user:42:n/incr", incrBy1, "Authorization: Bearer admin", idemKey(t, "k"))
 	if r.Status != http.StatusOK || r.Header.Get(idempotency.ReplayedHeader) != "" {
