@@ -12,7 +12,7 @@ import (
 // @version         1.0
 // @description     HTTP/JSON gateway for Redis. Each Redis database is a URL prefix (/db/{db}) backed by its own connection pool; replies are shaped into JSON by response callbacks. Errors are RFC 9457 problem+json documents with a stable `code`.
 // @description     Bulk strings travel as JSON text; a reply that is not valid UTF-8 is refused with 422 NOT_UTF8 unless the request asks for `?encoding=base64`, which base64-encodes every bulk string in the reply and decodes request values (keys, fields, members and values in JSON bodies and query parameters). Path segments (keys, fields, members, channels) are percent-escaped text; add `?key_encoding=base64` to send them base64-encoded instead, for binary names.
-// @description     Every state-changing request (POST, PUT, DELETE, on typed routes, /command, /pipeline, /transaction and the Upstash surface) may carry an `Idempotency-Key` header: the first response is kept in Redis for 24 h per token and key, and a retry with the same key and the same request gets it back, marked `Idempotent-Replayed: true`, without running anything (see docs/reliability.md).
+// @description     Every state-changing request (POST, PUT and DELETE on the typed routes, /command, /pipeline, /transaction and the Upstash surface) may carry an `Idempotency-Key` header: the first response is kept in Redis for 24 h per token and key, and a retry with the same key and the same request gets it back, marked `Idempotent-Replayed: true`, without running anything (see docs/reliability.md).
 // @license.name    MIT
 // @BasePath        /
 // @securityDefinitions.apikey BearerAuth
