@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/redis-gateway/redis-gateway/idempotency"
 )
@@ -58,9 +59,22 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 				return
 			}
 			// The client leaving must not cut the request short: its retry
-			// should find the real response, not an interrupted record.
-			ctx := context.WithoutCancel(r.Context())
-			lctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout)
+			// should find the real response, not an interrupted record. It
+			// gets one command timeout of grace after the client left (a
+			// BLPOP … 0 must not hold its connection forever).
+			detached := context.WithoutCancel(r.Context())
+			ctx, cancelRun := context.WithCancel(detached)
+			defer cancelRun()
+			defer context.AfterFunc(r.Context(), func() {
+				t := time.NewTimer(d.cfg.CommandTimeout)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					cancelRun()
+				case <-ctx.Done():
+				}
+			})()
+			lctx, cancel := context.WithTimeout(detached, d.cfg.CommandTimeout)
 			a, stored, state, err := store.Begin(lctx, identityOf(st.p), key, idempotency.Fingerprint(r, body))
 			cancel()
 			if err != nil {
@@ -97,12 +111,18 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			}()
 			next.ServeHTTP(rec, r.WithContext(ctx))
 			done = true
-			sctx, cancel := context.WithTimeout(ctx, d.cfg.CommandTimeout)
+			sctx, cancel := context.WithTimeout(detached, d.cfg.CommandTimeout)
 			defer cancel()
-			if ranNothing(st.failure) {
+			switch {
+			case ranNothing(st.failure):
 				d.metrics.addIdempotent(st.db.Name, "released")
 				err = a.Release(sctx)
-			} else {
+			case st.failure != nil && st.failure.status == 499:
+				// cut short after the client's grace: it may have run, and
+				// a 499 is no answer to replay
+				d.metrics.addIdempotent(st.db.Name, "ran")
+				err = a.Complete(sctx, nil)
+			default:
 				d.metrics.addIdempotent(st.db.Name, "ran")
 				err = a.Complete(sctx, rec.Response())
 			}

@@ -553,3 +553,45 @@ func TestIdempotencyFailuresAreSummarised(t *testing.T) {
 		t.Errorf("no summary in:\n%s", out)
 	}
 }
+
+// TestIdempotencyGraceAfterTheClientLeft: a request with a key outlives
+// its client by one command timeout, not forever: a BLPOP … 0 whose client
+// left is cut off (Redis has no blocked client afterwards), and its retry
+// learns that it may have run.
+func TestIdempotencyGraceAfterTheClientLeft(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	g := newGateway(t, gatewayOpts{redis: rs, cfg: Config{CommandTimeout: 300 * time.Millisecond}})
+	body := `{"command":["BLPOP","q","0"]}`
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/db/0/command", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(idempotency.Header, `"`+idemValue(t, "forever")+`"`)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+		}
+	}()
+	waitBlocked(t, rs)
+	cancel()
+	<-done
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(string(rs.Do(t, "INFO", "clients").Str), "blocked_clients:0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the BLPOP still blocks 5s after its client left")
+		}
+	}
+	var r reply
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if r = g.do(t, "POST", "/db/0/command", body, "Content-Type: application/json", idemKey(t, "forever")); r.Status != http.StatusConflict || r.Problem(t).Code != CodeIdempotencyInFlight {
+			break
+		}
+	}
+	if p := wantCode(t, r, http.StatusConflict, CodeIdempotencyUnknown); p.Outcome != OutcomeUnknown {
+		t.Fatalf("retry: outcome %q, want unknown", p.Outcome)
+	}
+}

@@ -290,7 +290,9 @@ func (s *Store) do(ctx context.Context, args ...string) error {
 func (s *Store) started(ctx context.Context, k keyNames, fp, attempt string, takeover bool) (*Attempt, *Response, State, error) {
 	free := func() {
 		if !takeover {
-			_ = s.do(context.WithoutCancel(ctx), "DEL", k.rec, k.lease) // nothing ran: free the key again
+			dctx, cancel := s.detached(ctx)
+			defer cancel()
+			_ = s.do(dctx, "DEL", k.rec, k.lease) // nothing ran: free the key again
 		}
 	}
 	if err := s.do(ctx, "SET", k.lease, "1", "PX", s.leaseMS()); err != nil {
@@ -339,13 +341,21 @@ func (s *Store) started(ctx context.Context, k keyNames, fp, attempt string, tak
 			err = s.do(ctx, "SET", k.rec, marker, "PX", ttl)
 		}
 		if err != nil {
-			_ = a.Release(context.WithoutCancel(ctx))
+			dctx, cancel := s.detached(ctx)
+			defer cancel()
+			_ = a.Release(dctx)
 			return nil, nil, 0, fmt.Errorf("idempotency: take over key: %w", err)
 		}
 	}
 	a.wg.Add(1)
 	go a.keepLease()
 	return a, nil, Started, nil
+}
+
+// detached is ctx without its cancellation, bounded by the lease, for
+// clean-ups that must run even when ctx ended.
+func (s *Store) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Lease)
 }
 
 func (s *Store) leaseMS() string { return strconv.FormatInt(s.cfg.Lease.Milliseconds(), 10) }
@@ -378,9 +388,9 @@ func (a *Attempt) end() {
 
 // Complete stores the request's response for later retries and frees the
 // lease. A nil resp records that the request ran but its response was not
-// kept (too large), so that a retry gets [Interrupted]. If storing fails,
-// the marker stays without a lease, which a retry also reads as
-// Interrupted: the key never runs the request twice.
+// kept (too large or streamed), so that a retry gets [Interrupted]. If
+// storing fails, the marker and its run key stay without a lease, which a
+// retry also reads as Interrupted: the key never runs the request twice.
 func (a *Attempt) Complete(ctx context.Context, resp *Response) error {
 	defer a.end() // the lease is kept while the response is stored
 	r := record{Fingerprint: a.fp, Done: true, Response: resp, TooLarge: resp == nil}
