@@ -63,6 +63,14 @@ func TestIdempotencyAcrossProcesses(t *testing.T) {
 	if code, body, _ := post(b.URL, "/db/0/command", `{"command":["BLPOP","q","10"]}`, `"q"`); code != http.StatusConflict || !strings.Contains(body, "IDEMPOTENCY_IN_FLIGHT") {
 		t.Fatalf("retry on B after A was killed: %d %s, want 409 IDEMPOTENCY_IN_FLIGHT", code, body)
 	}
+	// Redis drops the dead process's BLPOP once it sees the connection
+	// closed; a push before that would feed the ghost
+	for !strings.Contains(string(rs.Do(t, "INFO", "clients").Str), "blocked_clients:0") {
+		if time.Now().After(deadline) {
+			t.Fatal("the killed process's BLPOP still blocks")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	rs.Do(t, "RPUSH", "q", "v")
 	if v := rs.Do(t, "LLEN", "q"); v.Int != 1 {
 		t.Fatalf("LLEN q = %d, want 1: nothing popped", v.Int)
