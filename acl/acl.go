@@ -341,6 +341,31 @@ func (u *Users) reclaimLocked() {
 	})
 }
 
+// Stats reports the scope backends open now and the sum of their pools'
+// counters, for metrics and /databases: scoped requests run on these
+// pools, not on the database's main one.
+func (u *Users) Stats() (users int, pools client.PoolStats) {
+	u.mu.Lock()
+	bs := make([]client.Backend, 0, len(u.backends))
+	for _, e := range u.backends {
+		bs = append(bs, e.b)
+	}
+	u.mu.Unlock()
+	for _, b := range bs {
+		s := b.Stats()
+		pools.Hits += s.Hits
+		pools.Misses += s.Misses
+		pools.Timeouts += s.Timeouts
+		pools.WaitCount += s.WaitCount
+		pools.WaitDuration += s.WaitDuration
+		pools.TotalConns += s.TotalConns
+		pools.IdleConns += s.IdleConns
+		pools.InUse += s.InUse
+		pools.StaleConns += s.StaleConns
+	}
+	return len(bs), pools
+}
+
 // Names lists the user names of the scopes opened so far, sorted.
 func (u *Users) Names() []string {
 	u.mu.Lock()

@@ -104,6 +104,17 @@ type DatabaseInfo struct {
 	Healthy bool `json:"healthy" example:"true"`
 	// Pool holds the connection pool's counters.
 	Pool client.PoolStats `json:"pool" swaggertype:"object"`
+	// Scopes describes the pools of scoped tokens (one Redis ACL user
+	// each), which serve their requests instead of Pool.
+	Scopes ScopeInfo `json:"scopes"`
+}
+
+// ScopeInfo counts a database's scope backends.
+type ScopeInfo struct {
+	// Users is the number of scope backends (ACL users) open now.
+	Users int `json:"users" example:"2"`
+	// Pool sums the counters of their connection pools.
+	Pool client.PoolStats `json:"pool" swaggertype:"object"`
 }
 
 // DatabaseList is the body of GET /databases.
@@ -131,7 +142,9 @@ func handleDatabases(d *deps) http.HandlerFunc {
 			}
 			db := d.dbs[n]
 			_, bad := failed[n]
-			out.Databases = append(out.Databases, DatabaseInfo{Name: n, Addr: db.Addr, Healthy: !bad, Pool: db.Client.Stats()})
+			info := DatabaseInfo{Name: n, Addr: db.Addr, Healthy: !bad, Pool: db.Client.Stats()}
+			info.Scopes.Users, info.Scopes.Pool = d.users[n].Stats()
+			out.Databases = append(out.Databases, info)
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, d.logger, http.StatusOK, out)
@@ -177,7 +190,7 @@ func handleInfo(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "info", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"info":`, v)
 	}
 }
 
@@ -207,7 +220,7 @@ func handleDBSize(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "keys", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"keys":`, v)
 	}
 }
 

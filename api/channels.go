@@ -3,8 +3,6 @@ package api
 import (
 	"io"
 	"net/http"
-
-	"github.com/redis-gateway/redis-gateway/client"
 )
 
 // PublishRequest is the JSON body of POST …/messages.
@@ -70,6 +68,6 @@ func handleChannelPublish(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "receivers", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"receivers":`, v)
 	}
 }

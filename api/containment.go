@@ -38,16 +38,28 @@ func (p hostPolicy) allows(hostHeader string) bool {
 	if p.exact[h] {
 		return true
 	}
-	name := h
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		name = host
-	} else {
-		name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
-	}
+	name := hostName(h)
 	if name == "" {
 		return false
 	}
-	return loopbackName(name) || p.names[name]
+	return p.names[name] || loopbackName(name)
+}
+
+// hostName returns the name in a Host header value without its port and
+// IPv6 brackets: "[::1]:80" → "::1", "a.b:80" → "a.b", "::1" → "::1".
+// (net.SplitHostPort allocates for every Host without a port.)
+func hostName(h string) string {
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 || (end+1 < len(h) && h[end+1] != ':') {
+			return "" // malformed: refused
+		}
+		return h[1:end]
+	}
+	if i := strings.IndexByte(h, ':'); i >= 0 && strings.LastIndexByte(h, ':') == i {
+		return h[:i] // exactly one colon: name:port
+	}
+	return h
 }
 
 // loopbackName reports localhost and the loopback addresses

@@ -177,3 +177,23 @@ func TestHeadOfAConsumerGroupTailReadsNothing(t *testing.T) {
 		t.Fatalf("XINFO CONSUMERS after the HEAD: got %d consumers, want 0 (XREADGROUP ran)", len(v.Elems))
 	}
 }
+
+// TestHostPolicy checks the Host parsing the policy does without
+// net.SplitHostPort: ports, IPv6 brackets, configured names, and
+// malformed values refused.
+func TestHostPolicy(t *testing.T) {
+	p := newHostPolicy([]string{"gw.internal", "pinned.internal:8443"})
+	for host, want := range map[string]bool{
+		"localhost": true, "localhost:80": true, "LOCALHOST:80": true, "localhost.:1": true,
+		"127.0.0.1": true, "127.0.0.1:8080": true, "127.9.9.9:1": true,
+		"[::1]": true, "[::1]:8080": true, "::1": true, "[::ffff:127.0.0.1]:80": true,
+		"gw.internal": true, "gw.internal:1234": true,
+		"pinned.internal:8443": true, "pinned.internal:8444": false, "pinned.internal": false,
+		"example.com": false, "example.com:80": false, "10.0.0.1:80": false, "[::2]:80": false,
+		"": false, ":80": false, "[::1]x": false, "[::1": false, "[]:80": false, "localhost:80:80": false,
+	} {
+		if got := p.allows(host); got != want {
+			t.Errorf("allows(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

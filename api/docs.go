@@ -11,8 +11,14 @@ import (
 
 // handleOpenAPI serves GET /openapi.json: the OpenAPI 3.0 description of
 // this API, generated from the annotations (see package openapi).
-func handleOpenAPI(d *deps) http.HandlerFunc {
-	spec := openapi.JSON()
+func handleOpenAPI(d *deps) http.HandlerFunc { return handleSpec(d, openapi.JSON()) }
+
+// handleAsyncAPI serves GET /asyncapi.json: the AsyncAPI 3 description of
+// the event streams and the WebSocket (see package openapi).
+func handleAsyncAPI(d *deps) http.HandlerFunc { return handleSpec(d, openapi.AsyncAPI()) }
+
+// handleSpec serves a JSON document with an ETag.
+func handleSpec(d *deps, spec []byte) http.HandlerFunc {
 	tag := etag(spec)
 	return func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -85,6 +85,24 @@ func respond(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status
 	e.send(w, r, logger, status)
 }
 
+// respondField is respond of a one-field object: open is its opening
+// text up to the colon (`{"value":`), a constant, so no map is built.
+func respondField(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, open string, v any) {
+	e, err := newReplyEncoder(r)
+	if err != nil {
+		writeError(w, r, logger, err)
+		return
+	}
+	defer e.release()
+	e.b = append(e.b, open...)
+	if err := e.value(v); err != nil {
+		writeError(w, r, logger, err)
+		return
+	}
+	e.b = append(e.b, '}')
+	e.send(w, r, logger, status)
+}
+
 // replyEncoder is a valueEncoder over a pooled buffer, for one response.
 type replyEncoder struct {
 	valueEncoder
@@ -122,6 +140,7 @@ func (e *replyEncoder) send(w http.ResponseWriter, r *http.Request, logger *slog
 		h["Cache-Control"] = hdrNoStore // Redis data changes under any cache
 	}
 	body := e.b
+	var cl []string // Content-Length's value slice
 	gz := len(body) >= gzipMin && acceptsGzip(r)
 	if gz {
 		h.Add("Vary", "Accept-Encoding")
@@ -133,7 +152,9 @@ func (e *replyEncoder) send(w http.ResponseWriter, r *http.Request, logger *slog
 			// one gets its own.
 			tag = tag[:len(tag)-1] + `-gz"`
 		}
-		h["Etag"] = []string{tag}
+		hv := &replyHeaders{etag: [1]string{tag}}
+		h["Etag"] = hv.etag[:]
+		cl = hv.length[:]
 		if status == http.StatusOK && ifNoneMatch(r, tag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -147,7 +168,11 @@ func (e *replyEncoder) send(w http.ResponseWriter, r *http.Request, logger *slog
 			h["Content-Encoding"] = hdrGzip
 		}
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if cl == nil {
+		cl = make([]string, 1)
+	}
+	cl[0] = strconv.Itoa(len(body))
+	h["Content-Length"] = cl
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
@@ -203,6 +228,10 @@ func gzipInto(buf *bytes.Buffer, body []byte) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// replyHeaders holds the value slices of a reply's ETag and
+// Content-Length headers in one allocation.
+type replyHeaders struct{ etag, length [1]string }
 
 // Header values shared by every response (never modified).
 var (

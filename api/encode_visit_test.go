@@ -107,3 +107,38 @@ func TestVisitOnlyGenericReplies(t *testing.T) {
 		t.Error("GET with a custom callback: still generic")
 	}
 }
+
+// TestUpstashVisitMatches holds the Upstash streaming encoder to
+// appendUpstashValue, for every reply of the corpus, with and without
+// base64.
+func TestUpstashVisitMatches(t *testing.T) {
+	for _, wire := range visitCorpus {
+		checkUpstashVisit(t, []byte(wire))
+	}
+}
+
+func FuzzUpstashVisitMatches(f *testing.F) {
+	for _, wire := range visitCorpus {
+		f.Add([]byte(wire))
+	}
+	f.Fuzz(checkUpstashVisit)
+}
+
+func checkUpstashVisit(t *testing.T, wire []byte) {
+	lim := resp.Limits{MaxBulk: 1 << 16, MaxElems: 1 << 10, MaxDepth: 16}
+	v, err := resp.NewReader(bytes.NewReader(wire), lim).Read()
+	if err != nil {
+		return
+	}
+	for _, b64 := range []bool{false, true} {
+		want := appendUpstashValue(nil, v, b64)
+		u := upstashVisitor{b64: b64}
+		verr, err := resp.NewReader(bytes.NewReader(wire), lim).Visit(&u)
+		if err != nil || verr != nil {
+			t.Fatalf("Visit(%q): %v, %v", wire, verr, err)
+		}
+		if !bytes.Equal(u.b, want) {
+			t.Fatalf("base64 %v, %q:\nvisit %s\nvalue %s", b64, wire, u.b, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis-gateway/redis-gateway/callbacks"
 	"github.com/redis-gateway/redis-gateway/client"
 )
 
@@ -45,6 +46,7 @@ const (
 	CodePoolTimeout         = "POOL_TIMEOUT"         // 503: no connection free in time
 	CodeTimeout             = "TIMEOUT"              // 504: the command was sent and Redis did not answer in time
 	CodeConnectionLost      = "CONNECTION_LOST"      // 502: the connection failed after the command may have been sent
+	CodeUnexpectedReply     = "UNEXPECTED_REPLY"     // 502: Redis answered with a reply the command's callback cannot shape
 
 	CodeIdempotencyInFlight  = "IDEMPOTENCY_IN_FLIGHT"  // 409: a request with this Idempotency-Key is still running
 	CodeIdempotencyUnknown   = "IDEMPOTENCY_UNKNOWN"    // 409: the key's first request may have run; its response was not stored
@@ -226,6 +228,10 @@ func classify(err error) *apiError {
 		return &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable, detail: detail, retryAfter: 1, outcome: OutcomeNotSent}
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return &apiError{status: http.StatusGatewayTimeout, code: CodeTimeout, detail: "Redis did not answer within the command timeout; the command may have run", outcome: OutcomeUnknown}
+	case errors.As(err, new(*callbacks.ShapeError)):
+		// Redis answered: the command ran. Not a transport failure, so
+		// no outcome and no Retry-After.
+		return errorf(http.StatusBadGateway, CodeUnexpectedReply, "Redis answered, so the command ran, but its reply does not fit the response callback (%s); ?raw=true on /command shows it unshaped", err.Error())
 	case client.IsTransport(err):
 		return &apiError{status: http.StatusBadGateway, code: CodeConnectionLost, detail: "the connection to Redis failed before the reply came; the command may have run", outcome: OutcomeUnknown}
 	}

@@ -284,3 +284,24 @@ func TestFailureSummaryAtIntervalEnd(t *testing.T) {
 		t.Errorf("a single failure got a summary, or another record was dropped:\n%s", out)
 	}
 }
+
+// TestCallbackShapeErrorSaysTheCommandRan: a reply that does not fit its
+// callback (here INCR shaped as an object) is a 502 UNEXPECTED_REPLY with
+// no outcome and no Retry-After — the command ran, as Redis shows — not a
+// transport failure that invites a retry.
+func TestCallbackShapeErrorSaysTheCommandRan(t *testing.T) {
+	g := newGateway(t, gatewayOpts{callbacks: map[string]map[string]string{"0": {"INCR": "object"}}})
+	key := t.Name()
+	r := g.do(t, "POST", "/db/0/command", map[string]any{"command": []string{"INCR", key}})
+	p := r.Problem(t)
+	if r.Status != http.StatusBadGateway || p.Code != CodeUnexpectedReply || p.Outcome != "" || r.Header.Get("Retry-After") != "" {
+		t.Fatalf("INCR shaped as an object: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+	if v := shared.Do(t, "GET", key); string(v.Str) != "1" {
+		t.Fatalf("counter %q: the INCR should have run once", v.Str)
+	}
+	r = g.do(t, "POST", "/db/0/command?raw=true", map[string]any{"command": []string{"INCR", key}})
+	if r.Status != 200 || strings.TrimSpace(string(r.Body)) != `{"result":2}` {
+		t.Fatalf("raw INCR: %d %s", r.Status, r.Body)
+	}
+}

@@ -71,7 +71,7 @@ func handleHashGet(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, errNotFound("key"))
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "fields", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"fields":`, v)
 	}
 }
 
@@ -139,7 +139,7 @@ func handleHashPut(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "added", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"added":`, v)
 	}
 }
 
@@ -186,7 +186,7 @@ func handleHashFieldGet(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, errNotFound("field"))
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "value", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"value":`, v)
 	}
 }
 
@@ -239,7 +239,7 @@ func handleHashFieldPut(d *deps) http.HandlerFunc {
 		if n, ok := v.(int64); ok {
 			created = n > 0
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "created", Value: created}})
+		respondField(w, r, d.logger, http.StatusOK, `{"created":`, created)
 	}
 }
 
@@ -269,7 +269,7 @@ func handleHashFieldDelete(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "deleted", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"deleted":`, v)
 	}
 }
 
@@ -312,6 +312,6 @@ func handleHashFieldIncr(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "value", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"value":`, v)
 	}
 }

@@ -199,7 +199,7 @@ func firstErr(res []client.Result) error {
 // @Tags         keys
 // @Produce      json
 // @Param        db   path  string  true  "Database name"  example(0)
-// @Param        key  path  string  true  "Key"  example(user:1)
+// @Param        key  path  string  true  "Key"  example(greeting)
 // @Success      200  {object}  DeletedCount
 // @Security     BearerAuth
 // @Router       /db/{db}/keys/{key} [delete]
@@ -215,7 +215,7 @@ func handleKeyDelete(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "deleted", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"deleted":`, v)
 	}
 }
 
@@ -228,7 +228,7 @@ func handleKeyDelete(d *deps) http.HandlerFunc {
 // @Accept       json
 // @Produce      json
 // @Param        db    path  string      true  "Database name"  example(0)
-// @Param        key   path  string      true  "Key"  example(session:1)
+// @Param        key   path  string      true  "Key"  example(user:1)
 // @Param        body  body  TTLRequest  true  "Expiry"
 // @Success      200  {object}  Updated
 // @Failure      400  {object}  Problem
@@ -267,7 +267,7 @@ func handleTTLSet(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, errNotFound("key"))
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "updated", Value: res[1].Value}})
+		respondField(w, r, d.logger, http.StatusOK, `{"updated":`, res[1].Value)
 	}
 }
 
@@ -279,7 +279,7 @@ func handleTTLSet(d *deps) http.HandlerFunc {
 // @Tags         keys
 // @Produce      json
 // @Param        db   path  string  true  "Database name"  example(0)
-// @Param        key  path  string  true  "Key"  example(session:1)
+// @Param        key  path  string  true  "Key"  example(user:1)
 // @Success      200  {object}  Updated
 // @Security     BearerAuth
 // @Router       /db/{db}/keys/{key}/ttl [delete]
@@ -295,7 +295,7 @@ func handleTTLDelete(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "updated", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"updated":`, v)
 	}
 }
 
@@ -348,6 +348,6 @@ func handleKeyRename(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "renamed", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"renamed":`, v)
 	}
 }

@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-
-	"github.com/redis-gateway/redis-gateway/client"
 )
 
 // ListItems is the body of list reads and pops.
@@ -85,7 +83,7 @@ func handleListRange(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, errNotFound("key"))
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "items", Value: res[1].Value}})
+		respondField(w, r, d.logger, http.StatusOK, `{"items":`, res[1].Value)
 	}
 }
 
@@ -135,7 +133,7 @@ func handleListPush(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "length", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"length":`, v)
 	}
 }
 
@@ -200,6 +198,6 @@ func handleListPop(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, errNotFound("key"))
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "items", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"items":`, v)
 	}
 }

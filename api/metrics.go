@@ -28,9 +28,13 @@ type Metrics struct {
 	batch        *prometheus.HistogramVec
 	idempotent   *prometheus.CounterVec
 
-	mu  sync.Mutex
-	dbs []*Database // pools reported at scrape time
+	mu     sync.Mutex
+	dbs    []*Database        // pools reported at scrape time
+	scopes map[string]scopeFn // per database: its scope users' pools
 }
+
+// scopeFn reports a database's scope backends and their pools' counters.
+type scopeFn func() (users int, pools client.PoolStats)
 
 // NewMetrics creates the collectors and registers them, with a collector of
 // pool statistics for the databases later passed to [NewServer], on reg.
@@ -177,6 +181,20 @@ func (m *Metrics) watch(dbs []*Database) {
 	m.mu.Unlock()
 }
 
+// watchScopes reports the scope (ACL user) pools of database db at
+// scrape time.
+func (m *Metrics) watchScopes(db string, fn scopeFn) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	if m.scopes == nil {
+		m.scopes = map[string]scopeFn{}
+	}
+	m.scopes[db] = fn
+	m.mu.Unlock()
+}
+
 // observeHTTP records one finished request by route pattern, method and
 // status; streams (which last as long as the client stays) are left out of
 // the duration histogram.
@@ -251,18 +269,34 @@ var (
 		"Pool events by database: hits, misses, waits, timeouts, stale (closed as unusable).", []string{"db", "event"}, nil)
 	poolWaitDesc = prometheus.NewDesc("gateway_pool_wait_seconds_total",
 		"Total time spent waiting for a free connection, by database.", []string{"db"}, nil)
+	scopeUsersDesc = prometheus.NewDesc("gateway_scope_users",
+		"Scope backends (one ACL user and pool per distinct token scope) open now, by database.", []string{"db"}, nil)
+	scopeConnsDesc = prometheus.NewDesc("gateway_scope_pool_connections",
+		"Connections of the scope pools together, by database and state (idle, in_use).", []string{"db", "state"}, nil)
 )
 
 func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- poolConnsDesc
 	ch <- poolEventsDesc
 	ch <- poolWaitDesc
+	ch <- scopeUsersDesc
+	ch <- scopeConnsDesc
 }
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.mu.Lock()
 	dbs := append([]*Database(nil), c.m.dbs...)
+	scopes := make(map[string]scopeFn, len(c.m.scopes))
+	for k, v := range c.m.scopes {
+		scopes[k] = v
+	}
 	c.m.mu.Unlock()
+	for db, fn := range scopes {
+		n, s := fn()
+		ch <- prometheus.MustNewConstMetric(scopeUsersDesc, prometheus.GaugeValue, float64(n), db)
+		ch <- prometheus.MustNewConstMetric(scopeConnsDesc, prometheus.GaugeValue, float64(s.IdleConns), db, "idle")
+		ch <- prometheus.MustNewConstMetric(scopeConnsDesc, prometheus.GaugeValue, float64(s.InUse), db, "in_use")
+	}
 	for _, db := range dbs {
 		s := db.Client.Stats()
 		ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(s.IdleConns), db.Name, "idle")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -158,5 +159,45 @@ func TestParseLevel(t *testing.T) {
 	}
 	if err := (Config{CORSOrigins: []string{"https://app.example/path"}}).Validate(); err == nil {
 		t.Fatal("a CORS origin with a path: got valid, want an error")
+	}
+}
+
+// TestScopePoolsAreReported: a scoped token's requests run on their own
+// ACL user's pool; /databases and /metrics show it next to the main pool.
+func TestScopePoolsAreReported(t *testing.T) {
+	g, reg := metricsGateway(t, Config{Tokens: []Token{
+		{Name: "admin", Secret: "admin", Databases: []string{"*"}, Level: LevelAdmin},
+		{Name: "u42", Secret: "u42", Databases: []string{"0"}, Level: LevelWrite, Keys: []string{t.Name() + ":*"}},
+	}})
+	if r := g.do(t, "PUT", "/db/0/strings/"+t.Name()+":k", map[string]any{"value": "v"}, "Authorization: Bearer u42"); r.Status/100 != 2 {
+		t.Fatalf("scoped PUT: %d %s", r.Status, r.Body)
+	}
+	r := g.do(t, "GET", "/databases", nil, "Authorization: Bearer admin")
+	var list DatabaseList
+	if err := json.Unmarshal(r.Body, &list); err != nil || len(list.Databases) != 1 {
+		t.Fatalf("/databases: %d %s", r.Status, r.Body)
+	}
+	sc := list.Databases[0].Scopes
+	if sc.Users != 1 || sc.Pool.TotalConns < 1 || sc.Pool.Misses < 1 {
+		t.Fatalf("scopes %+v: want one user with a dialled connection", sc)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			name := f.GetName()
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "state" {
+					name += "/" + l.GetValue()
+				}
+			}
+			found[name] = m.GetGauge().GetValue()
+		}
+	}
+	if found["gateway_scope_users"] != 1 || found["gateway_scope_pool_connections/idle"] < 1 {
+		t.Fatalf("scope metrics: users %v, idle %v", found["gateway_scope_users"], found["gateway_scope_pool_connections/idle"])
 	}
 }

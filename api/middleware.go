@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -45,13 +46,36 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // routePattern returns the matched chi pattern ("/db/{db}/strings/{key}"),
 // never the raw path, so logs and metrics carry no keys.
 func routePattern(r *http.Request) string {
-	if rctx := chi.RouteContext(r.Context()); rctx != nil {
-		if p := rctx.RoutePattern(); p != "" {
-			return p
+	rctx := chi.RouteContext(r.Context())
+	if rctx == nil {
+		return "unmatched"
+	}
+	// chi joins the patterns of the nested routers at every call (four
+	// allocations); their list is a fixed-size array key here, so a route
+	// is joined once for the life of the process.
+	var key [4]string
+	if n := len(rctx.RoutePatterns); n > 0 && n <= len(key) {
+		copy(key[:], rctx.RoutePatterns)
+		if p, ok := patternCache.Load(key); ok {
+			return p.(string)
 		}
+		p := rctx.RoutePattern()
+		if p == "" {
+			p = "unmatched"
+		}
+		patternCache.Store(key, p)
+		return p
+	}
+	if p := rctx.RoutePattern(); p != "" {
+		return p
 	}
 	return "unmatched"
 }
+
+// patternCache maps chi's nested route patterns to their joined form.
+// Its keys are the routes' own patterns, never request text, so it holds
+// at most one entry per route.
+var patternCache sync.Map
 
 // observe wraps the writer once to learn the status and size, then records
 // the request in the metrics and writes one access-log line: request ID,
@@ -61,7 +85,13 @@ func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w}
+			var sw *statusWriter
+			if st, ok := r.Context().Value(ctxState).(*reqState); ok {
+				sw = &st.sw
+				*sw = statusWriter{ResponseWriter: w}
+			} else {
+				sw = &statusWriter{ResponseWriter: w}
+			}
 			next.ServeHTTP(sw, r)
 			if sw.status == 0 {
 				sw.status = http.StatusOK

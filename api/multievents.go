@@ -23,7 +23,7 @@ const maxSources = 64
 // @Tags         pubsub
 // @Produce      text/event-stream
 // @Param        db             path    string    true   "Database name"  example(0)
-// @Param        channel        query   []string  false  "Channel (repeatable)"  collectionFormat(multi)
+// @Param        channel        query   []string  false  "Channel (repeatable)"  collectionFormat(multi)  example(news)
 // @Param        pattern        query   []string  false  "Pattern (repeatable)"  collectionFormat(multi)
 // @Param        stream         query   []string  false  "Stream key (repeatable)"  collectionFormat(multi)
 // @Param        start          query   string    false  "$ (new only), 0 (all) or an entry ID, for streams without a position"  default($)

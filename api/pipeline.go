@@ -148,7 +148,7 @@ func (d *deps) respondPipeline(w http.ResponseWriter, r *http.Request, cmds [][]
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "results", Value: resultList(res)}})
+		respondField(w, r, d.logger, http.StatusOK, `{"results":`, resultList(res))
 		return
 	}
 	e, err := newReplyEncoder(r)

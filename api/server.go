@@ -231,6 +231,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.onClose = append(d.onClose, h.close)
 		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
 		d.users[db.Name] = u
+		metrics.watchScopes(db.Name, u.Stats)
 		d.onClose = append(d.onClose, func() { u.Close() })
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
 		secret := d.cfg.IdempotencySecret
@@ -282,6 +283,7 @@ const ctxState ctxKey = iota
 // context once (by withRequestID) and filled in place by later middleware,
 // so that each step does not copy the request to add one value.
 type reqState struct {
+	sw    statusWriter // the observing middleware's writer, allocated with the state
 	id    string
 	query url.Values // parsed once, by queryOf
 	db    *Database  // set by withDatabase
@@ -306,8 +308,8 @@ func queryOf(r *http.Request) url.Values {
 	if !ok {
 		return r.URL.Query()
 	}
-	if st.query == nil {
-		st.query = r.URL.Query()
+	if st.query == nil && r.URL.RawQuery != "" {
+		st.query = r.URL.Query() // (no query: nil, which reads as empty)
 	}
 	return st.query
 }
@@ -476,6 +478,10 @@ func (d *deps) do(r *http.Request, args ...string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if td, ok := b.(timedDoer); ok && !client.IsBlocking(args) {
+		// The client owns the deadline: no context timer per command.
+		return td.DoWithin(r.Context(), d.cfg.CommandTimeout, args...)
+	}
 	ctx, cancel, err := d.commandContext(r.Context(), args)
 	if err != nil {
 		return nil, err
@@ -515,7 +521,7 @@ func (d *deps) respondCommand(w http.ResponseWriter, r *http.Request, raw bool, 
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "result", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"result":`, v)
 		return
 	}
 	e, err := newReplyEncoder(r)
@@ -562,6 +568,12 @@ func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string, pv 
 	}
 	res, err = b.Transaction(ctx, watch, cmds)
 	return res, false, err
+}
+
+// timedDoer is a backend that applies a command timeout itself
+// (client.Client.DoWithin).
+type timedDoer interface {
+	DoWithin(ctx context.Context, timeout time.Duration, args ...string) (any, error)
 }
 
 // txVisiting is a backend that streams a transaction's replies.

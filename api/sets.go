@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-
-	"github.com/redis-gateway/redis-gateway/client"
 )
 
 // SetMembers is the body of GET /db/{db}/sets/{key}.
@@ -59,7 +57,7 @@ func handleSetMembers(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, errNotFound("key"))
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "members", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"members":`, v)
 	}
 }
 
@@ -102,7 +100,7 @@ func handleSetAdd(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "added", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"added":`, v)
 	}
 }
 
@@ -142,7 +140,7 @@ func handleSetIsMember(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "member", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"member":`, v)
 	}
 }
 
@@ -172,6 +170,6 @@ func handleSetRemove(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "removed", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"removed":`, v)
 	}
 }

@@ -201,7 +201,7 @@ func handleStreamRange(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "entries", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"entries":`, v)
 	}
 }
 
@@ -230,6 +230,6 @@ func handleStreamLength(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "length", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"length":`, v)
 	}
 }

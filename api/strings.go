@@ -116,7 +116,7 @@ func handleStringGet(d *deps) http.HandlerFunc {
 			writeOctets(w, r, d, b)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "value", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"value":`, v)
 	}
 }
 
@@ -216,7 +216,7 @@ func handleStringPut(d *deps) http.HandlerFunc {
 			return
 		}
 		set, _ := v.(bool)
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "set", Value: set}})
+		respondField(w, r, d.logger, http.StatusOK, `{"set":`, set)
 	}
 }
 
@@ -295,7 +295,7 @@ func handleStringIncr(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "value", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"value":`, v)
 	}
 }
 
@@ -307,7 +307,7 @@ func handleStringIncr(d *deps) http.HandlerFunc {
 // @Tags         strings
 // @Produce      json
 // @Param        db        path   string    true   "Database name"  example(0)
-// @Param        key       query  []string  true   "Keys"  collectionFormat(multi)
+// @Param        key       query  []string  true   "Keys"  collectionFormat(multi)  example(a)
 // @Param        encoding  query  string    false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Success      200  {object}  StringsValues
 // @Failure      400  {object}  Problem
@@ -341,7 +341,7 @@ func handleStringsMGet(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "values", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"values":`, v)
 	}
 }
 
@@ -392,6 +392,6 @@ func handleStringsMSet(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "set", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"set":`, v)
 	}
 }

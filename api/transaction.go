@@ -82,7 +82,7 @@ func handleTransaction(d *deps) http.HandlerFunc {
 			return
 		}
 		if !visited {
-			respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "results", Value: resultList(res)}})
+			respondField(w, r, d.logger, http.StatusOK, `{"results":`, resultList(res))
 			return
 		}
 		e.b = append(e.b, "]}"...)

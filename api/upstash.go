@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"crypto/sha1"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -427,15 +426,7 @@ func appendUpstashValue(b []byte, v resp.Value, b64 bool) []byte {
 	case resp.ErrorReply:
 		return appendString(b, strings.ToValidUTF8(string(v.Str), "\uFFFD"))
 	}
-	if b64 {
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, v.Str)
-		return append(b, '"')
-	}
-	if !utf8.Valid(v.Str) {
-		return appendString(b, bytes.ToValidUTF8(v.Str, []byte("\uFFFD")))
-	}
-	return appendString(b, v.Str)
+	return appendUpstashBytes(b, v.Str, b64)
 }
 
 // handleUpstashSubscribe streams a channel's (or pattern's) messages as

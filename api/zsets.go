@@ -112,7 +112,7 @@ func handleZRange(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, errNotFound("key"))
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "members", Value: res[1].Value}})
+		respondField(w, r, d.logger, http.StatusOK, `{"members":`, res[1].Value)
 	}
 }
 
@@ -396,7 +396,7 @@ func handleZMemberDelete(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "removed", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"removed":`, v)
 	}
 }
 
@@ -434,6 +434,6 @@ func handleZMemberIncr(d *deps) http.HandlerFunc {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		respond(w, r, d.logger, http.StatusOK, client.Map{{Key: "score", Value: v}})
+		respondField(w, r, d.logger, http.StatusOK, `{"score":`, v)
 	}
 }

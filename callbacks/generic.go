@@ -47,9 +47,22 @@ func Generic(v resp.Value) any {
 	return nil
 }
 
+// ShapeError is a callback's failure: Redis answered (the command ran)
+// with a reply of a shape the callback cannot read, for example because
+// a module or a renamed command answers differently.
+type ShapeError struct {
+	Callback string    // the callback's name
+	Kind     resp.Kind // what the reply was
+	Want     string    // what the callback reads
+}
+
+func (e *ShapeError) Error() string {
+	return fmt.Sprintf("callbacks: %s: reply is %s, want %s", e.Callback, e.Kind, e.Want)
+}
+
 // shapeError describes a reply that does not fit a callback.
 func shapeError(name string, v resp.Value, want string) error {
-	return fmt.Errorf("callbacks: %s: reply is %s, want %s", name, v.Kind, want)
+	return &ShapeError{Callback: name, Kind: v.Kind, Want: want}
 }
 
 // toFloat reads a double from a RESP3 double, a RESP2 bulk string ("1.5",

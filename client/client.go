@@ -228,14 +228,30 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	done := cn.Watch(ctx)
-	v, err := exchange(cn, args)
-	if werr := done(); werr != nil && err != nil {
-		err = werr // the cancellation explains the I/O error
+	var v Value
+	if quick(args) {
+		// A socket deadline alone: no cancellation watch, whose
+		// allocations and wakeups cost more than a quick command.
+		bounded := cn.Bound(ctx)
+		v, err = exchange(cn, args)
+		err = cn.Unbound(ctx, bounded, err)
+	} else {
+		done := cn.Watch(ctx)
+		v, err = exchange(cn, args)
+		if werr := done(); werr != nil && err != nil {
+			err = werr // the cancellation explains the I/O error
+		}
 	}
 	p.Put(cn, err)
 	return c.finish(args, start, v, err)
 }
+
+// quick reports commands that answer at once (not blocking, not scripts,
+// functions, DEBUG or KEYS: those autoPipelinable refuses too). On a pooled
+// connection they run under the context's deadline without a watch for
+// its cancellation: a caller who leaves waits out microseconds, not a
+// command that may run for seconds.
+func quick(args []string) bool { return autoPipelinable(args) }
 
 // conn takes a pooled connection for args (from the blocking pool for
 // blocking commands). A failure is recorded and returned wrapped as a
@@ -383,6 +399,7 @@ func IsTransport(err error) bool {
 		errors.Is(err, ErrForbiddenCommand),
 		errors.Is(err, ErrEmptyCommand),
 		errors.Is(err, ErrPoolTimeout),
+		errors.As(err, new(*callbacks.ShapeError)),
 		errors.Is(err, context.Canceled),
 		errors.Is(err, context.DeadlineExceeded):
 		return false

@@ -96,6 +96,7 @@ func startGateway(t *testing.T, cfg api.Config) string {
 	}
 	srv := api.NewServer(nil, cfg, dbs, nil)
 	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener = api.ProblemListener(hs.Listener)
 	hs.Config.RegisterOnShutdown(srv.Close)
 	hs.Start()
 	t.Cleanup(func() {
@@ -143,6 +144,140 @@ func TestGeneratedSDK(t *testing.T) {
 	}
 	node(t, time.Minute, nil, "node", "validate.mjs", gw+"/openapi.json")
 	node(t, time.Minute, nil, "node", "validate.mjs", filepath.Join("..", "openapi", "openapi.json"))
+}
+
+// sdkToken is the token the generated clients send through their
+// security scheme.
+const sdkToken = "sdk-bearer-token"
+
+// startSDKGateway serves a gateway that requires a token (so each
+// generator's security scheme is exercised).
+func startSDKGateway(t *testing.T) string {
+	t.Helper()
+	return startGateway(t, api.Config{Tokens: []api.Token{
+		{Name: "sdk", Secret: sdkToken, Databases: []string{"*"}, Level: api.LevelAdmin},
+	}})
+}
+
+// run runs a command in dir and fails the test with its output when it
+// exits non-zero.
+func run(t *testing.T, timeout time.Duration, dir string, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s:\n%s", strings.Join(args, " "), out)
+	if err != nil {
+		t.Fatalf("%s: %v", strings.Join(args, " "), err)
+	}
+	return string(out)
+}
+
+// TestOapiCodegen generates a Go client from the live gateway's
+// /openapi.json with oapi-codegen v2 (pinned as a tool of the separate
+// module e2e/sdkgo, so the gateway's own go.mod stays clean), builds
+// e2e/sdkgo against it and runs it: odd keys, hash, a zset with an inf
+// score, withscores on and off, MGET with a null, /command replies of every
+// JSON type, a pipeline with an error, a transaction, typed 404/400/409
+// problems, the bearer token. Any reply the spec describes wrongly is a
+// decode error there.
+func TestOapiCodegen(t *testing.T) {
+	gw := startSDKGateway(t)
+	spec := filepath.Join(t.TempDir(), "openapi.json")
+	resp, err := http.Get(gw + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spec, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = "/usr/local/go/bin/go"
+	}
+	if err := os.MkdirAll("sdkgo/gen", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, 5*time.Minute, "sdkgo", nil, goBin, "tool", "oapi-codegen", "-generate", "types,client", "-package", "gen", "-o", "gen/gateway.gen.go", spec)
+	bin := filepath.Join(t.TempDir(), "sdkgo")
+	run(t, 5*time.Minute, "sdkgo", nil, goBin, "build", "-o", bin, ".")
+	out := run(t, time.Minute, "sdkgo", []string{"GATEWAY_URL=" + gw, "TOKEN=" + sdkToken}, bin)
+	if !strings.Contains(out, "all oapi-codegen checks passed") {
+		t.Fatal("the oapi-codegen program did not finish")
+	}
+}
+
+// TestHeyAPI generates a TypeScript SDK from the live gateway's
+// /openapi.json with @hey-api/openapi-ts (fetch client), type-checks
+// heyapi.test.ts against it and runs it: the scenario of TestOapiCodegen,
+// each value checked at run time against its generated type.
+func TestHeyAPI(t *testing.T) {
+	needNode(t)
+	gw := startSDKGateway(t)
+	node(t, 2*time.Minute, nil, "node_modules/.bin/openapi-ts", "-i", gw+"/openapi.json", "-o", "gen/heyapi", "-c", "@hey-api/client-fetch", "--no-log-file")
+	node(t, 2*time.Minute, nil, "node_modules/.bin/tsc", "-p", "tsconfig.heyapi.json")
+	out := node(t, time.Minute, []string{"GATEWAY_URL=" + gw, "TOKEN=" + sdkToken}, "node", "gen/out/heyapi.test.js")
+	if !strings.Contains(out, "all hey-api checks passed") {
+		t.Fatal("the hey-api script did not finish")
+	}
+}
+
+// TestOrval generates a fetch client from the live gateway's
+// /openapi.json with orval (orval.config.mjs: path parameters encoded,
+// orval-fetch.ts as the fetch function), type-checks orval.test.ts
+// against it and runs it: the scenario of TestOapiCodegen.
+func TestOrval(t *testing.T) {
+	needNode(t)
+	gw := startSDKGateway(t)
+	node(t, 2*time.Minute, []string{"SPEC=" + gw + "/openapi.json"}, "node_modules/.bin/orval", "-c", "orval.config.mjs")
+	node(t, 2*time.Minute, nil, "node_modules/.bin/tsc", "-p", "tsconfig.orval.json")
+	out := node(t, time.Minute, []string{"GATEWAY_URL=" + gw, "TOKEN=" + sdkToken}, "node", "gen/out/orval.test.js")
+	if !strings.Contains(out, "all orval checks passed") {
+		t.Fatal("the orval script did not finish")
+	}
+}
+
+// TestLintSpec runs redocly lint (recommended rules, redocly.yaml) and
+// spectral lint (spectral:oas, .spectral.yaml) on openapi/openapi.json (the
+// file the gateway embeds and serves) and fails on any error or warning.
+// Each rule switched off is in those files, with the reason.
+func TestLintSpec(t *testing.T) {
+	needNode(t)
+	spec := filepath.Join("..", "openapi", "openapi.json")
+	quiet := []string{"REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true", "NO_COLOR=1"}
+	out := node(t, 2*time.Minute, quiet, "node_modules/.bin/redocly", "lint", spec, "--config", "redocly.yaml")
+	// (warnings alone end in "You have N warnings"; a Node.js deprecation
+	// notice may also say "warning")
+	if !strings.Contains(out, "Your API description is valid") || strings.Contains(out, "You have") || strings.Contains(out, "Validation failed") {
+		t.Errorf("redocly lint reports problems")
+	}
+	out = node(t, 2*time.Minute, quiet, "node_modules/.bin/spectral", "lint", spec, "-r", ".spectral.yaml", "--fail-severity=warn", "-f", "json")
+	if i := strings.Index(out, "["); i < 0 || !strings.HasPrefix(out[i:], "[]") {
+		t.Errorf("spectral lint reports problems")
+	}
+}
+
+// TestAsyncAPI parses the served /asyncapi.json and the committed
+// openapi/asyncapi.json with the official @asyncapi/parser and fails on
+// any diagnostic (error, warning, information or hint).
+func TestAsyncAPI(t *testing.T) {
+	needNode(t)
+	need(t, "@asyncapi/parser", "node_modules/@asyncapi/parser")
+	gw := startGateway(t, api.Config{})
+	for _, where := range []string{gw + "/asyncapi.json", filepath.Join("..", "openapi", "asyncapi.json")} {
+		out := node(t, time.Minute, nil, "node", "validate-asyncapi.mjs", where)
+		if !strings.Contains(out, "no diagnostics") {
+			t.Fatalf("%s: not parsed cleanly", where)
+		}
+	}
 }
 
 // needChromium skips (or, under CI, fails) without Node.js, Chromium or

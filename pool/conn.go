@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -275,4 +276,36 @@ func (cn *Conn) VisitElem(vis resp.Visitor) (visitErr, err error) {
 		}
 	}
 	return visitErr, err
+}
+
+// Bound bounds the next exchange by ctx's deadline with a socket deadline
+// only, without watching ctx for cancellation (see Watch): for commands
+// that answer in microseconds, where waiting out a caller who left costs
+// less than the watch. Pass what it returns to Unbound when the exchange
+// is over.
+func (cn *Conn) Bound(ctx context.Context) (bounded bool) {
+	dl, bounded := ctx.Deadline()
+	if bounded {
+		_ = cn.nc.SetDeadline(dl)
+	}
+	return bounded
+}
+
+// Unbound ends what Bound began: it clears the socket deadline and maps
+// the exchange's error err as Watch's done does (the context's error
+// when the deadline passed or the caller left).
+func (cn *Conn) Unbound(ctx context.Context, bounded bool, err error) error {
+	if bounded {
+		_ = cn.nc.SetDeadline(time.Time{})
+	}
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if bounded && errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return err
 }

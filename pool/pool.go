@@ -202,7 +202,16 @@ func (p *Pool) waitTurn(ctx context.Context) error {
 	start := time.Now()
 	p.waits.Add(1)
 	defer func() { p.waitNanos.Add(int64(time.Since(start))) }()
-	t := time.NewTimer(p.cfg.PoolTimeout)
+	// The context's deadline bounds the wait too, even for a context
+	// whose Done does not fire at its deadline (the client's timer-free
+	// command deadline).
+	wait, byDeadline := p.cfg.PoolTimeout, false
+	if dl, ok := ctx.Deadline(); ok {
+		if until := time.Until(dl); until < wait {
+			wait, byDeadline = max(until, 0), true
+		}
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case p.slots <- struct{}{}:
@@ -210,6 +219,9 @@ func (p *Pool) waitTurn(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
+		if byDeadline {
+			return context.DeadlineExceeded
+		}
 		p.timeouts.Add(1)
 		return ErrPoolTimeout
 	}

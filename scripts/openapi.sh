@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-openapi}
 gen() { # $1: output dir
   go tool swag init -g routes.go -d ./api --outputTypes json,yaml --quiet -o "$1" >/dev/null
-  go run ./openapi/cmd/convert -in "$1/swagger.json" -out "$1/openapi.json"
+  go run ./openapi/cmd/convert -in "$1/swagger.json" -out "$1/openapi.json" -api api
 }
 case "$mode" in
   openapi) gen openapi; echo "openapi: regenerated openapi/" ;;

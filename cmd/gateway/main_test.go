@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -149,6 +150,28 @@ func TestRunEmbedded(t *testing.T) {
 	code, body = httpDo(t, "GET", g.URL+"/metrics", "")
 	if code != 200 || !strings.Contains(body, "gateway_http_requests_total") || !strings.Contains(body, `gateway_redis_commands_total{command="SET",db="0",outcome="ok"} 1`) {
 		t.Fatalf("metrics: got %d, want series gateway_http_requests_total and one SET on db 0:\n%s", code, body)
+	}
+}
+
+// TestRunStrayPercent: the binary answers a path with an unescaped "%"
+// (which net/http refuses before routing) with problem+json.
+func TestRunStrayPercent(t *testing.T) {
+	g := startGateway(t, nil)
+	c, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /db/0/strings/100% HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(b), `"code":"VALIDATION"`) {
+		t.Fatalf("%d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
 }
 
@@ -311,6 +334,8 @@ func TestMetricsScrape(t *testing.T) {
 		`gateway_pool_connections{db="0",state="idle"}`,
 		`gateway_pool_events_total{db="0",event="hits"}`,
 		`gateway_pool_wait_seconds_total{db="0"}`,
+		`gateway_scope_users{db="0"} 0`,
+		`gateway_scope_pool_connections{db="0",state="idle"} 0`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
 	} {

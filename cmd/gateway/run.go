@@ -145,7 +145,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			// in front needs none (README, TLS and HTTP/2).
 			serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
 		} else {
-			serveErr <- srv.Serve(ln)
+			// a stray "%" in a path is answered as problem+json, not
+			// net/http's plain text (api.ProblemListener)
+			serveErr <- srv.Serve(api.ProblemListener(ln))
 		}
 	}()
 	select {

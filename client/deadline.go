@@ -1,0 +1,53 @@
+package client
+
+import (
+	"context"
+	"time"
+)
+
+// DoWithin is Do under a command timeout that the client owns. For a
+// quick command on a pooled connection the deadline is a socket deadline
+// and a bound on the pool wait, not a context timer: no timer, no
+// cancellation watch, one small allocation (a context.WithTimeout costs
+// four, and the watch as many again). Other commands, and every command
+// of an auto-pipelined client (whose wait for a shared reply needs a
+// timer), run under context.WithTimeout as before. The errors are Do's:
+// the deadline passing is context.DeadlineExceeded.
+func (c *Client) DoWithin(ctx context.Context, timeout time.Duration, args ...string) (any, error) {
+	if timeout <= 0 || c.ap != nil || len(args) == 0 || !quick(args) {
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		return c.Do(ctx, args...)
+	}
+	return c.Do(&deadlineCtx{Context: ctx, dl: time.Now().Add(timeout)}, args...)
+}
+
+// deadlineCtx is its parent with an earlier deadline that nothing times:
+// Done is the parent's (a caller who leaves still cancels), Err and
+// Deadline report the deadline once it has passed. Only code that honours
+// Deadline itself may run under it: socket deadlines (pool.Conn.Bound),
+// dialing, the pool's wait.
+type deadlineCtx struct {
+	context.Context
+	dl time.Time
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) {
+	if pdl, ok := c.Context.Deadline(); ok && pdl.Before(c.dl) {
+		return pdl, true
+	}
+	return c.dl, true
+}
+
+func (c *deadlineCtx) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
