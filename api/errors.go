@@ -47,6 +47,10 @@ const (
 	CodeTimeout             = "TIMEOUT"              // 504: the command was sent and Redis did not answer in time
 	CodeConnectionLost      = "CONNECTION_LOST"      // 502: the connection failed after the command may have been sent
 	CodeUnexpectedReply     = "UNEXPECTED_REPLY"     // 502: Redis answered with a reply the command's callback cannot shape
+
+	CodeIdempotencyInFlight  = "IDEMPOTENCY_IN_FLIGHT"  // 409: a request with this Idempotency-Key is still running
+	CodeIdempotencyUnknown   = "IDEMPOTENCY_UNKNOWN"    // 409: the key's first request may have run; its response was not stored
+	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED" // 422: the Idempotency-Key was used for a different request
 )
 
 // Outcomes of a failed command, in Problem.Outcome. A 503 always carries
@@ -107,6 +111,7 @@ type apiError struct {
 	fields     []FieldError
 	retryAfter int    // seconds; 0 = none
 	outcome    string // OutcomeNotSent, OutcomeUnknown or ""
+	title      string // "": the status's title
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.detail }
@@ -259,7 +264,9 @@ func isTimeout(err error) bool {
 // the server's failureSummary); nothing else writes errors.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	ae := classify(err)
-	reqID := RequestID(r.Context())
+	st := stateOf(r.Context())
+	st.failure = ae
+	reqID := st.id
 	switch {
 	case ae.status == 499:
 		logger.Info("client went away", "req_id", reqID, "err", err)
@@ -281,6 +288,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if errors.As(err, &pe) {
 		n := len(pe.Results)
 		p.Completed = &n
+	}
+	if ae.title != "" {
+		p.Title = ae.title
 	}
 	if p.Title == "" {
 		p.Title = http.StatusText(ae.status)
@@ -309,7 +319,7 @@ const failureLogInterval = 5 * time.Second
 // summarised.
 func isFailureMessage(msg string) bool {
 	switch msg {
-	case "request failed", "upstash request failed", "websocket request failed":
+	case "request failed", "upstash request failed", "websocket request failed", msgIdemUnavailable, msgIdemNotStored:
 		return true
 	}
 	return false

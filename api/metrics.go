@@ -26,6 +26,7 @@ type Metrics struct {
 	subscribers  *prometheus.GaugeVec
 	dropped      *prometheus.CounterVec
 	batch        *prometheus.HistogramVec
+	idempotent   *prometheus.CounterVec
 
 	mu     sync.Mutex
 	dbs    []*Database        // pools reported at scrape time
@@ -72,8 +73,12 @@ func NewMetrics(reg prometheus.Registerer, gatherer prometheus.Gatherer) *Metric
 			Help:    "Commands written in one flush of an auto-pipelined connection, by database.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
 		}, []string{"db"}),
+		idempotent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_idempotency_requests_total",
+			Help: "Requests with an Idempotency-Key by database and result (ran, released, replayed, in_flight, key_reused, unknown, unavailable).",
+		}, []string{"db", "result"}),
 	}
-	reg.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.cmdDuration, m.subscribers, m.dropped, m.batch, poolCollector{m})
+	reg.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.cmdDuration, m.subscribers, m.dropped, m.batch, m.idempotent, poolCollector{m})
 	return m
 }
 
@@ -156,6 +161,15 @@ func (m *Metrics) addDropped(db string, n int) {
 		return
 	}
 	m.dropped.WithLabelValues(db).Add(float64(n))
+}
+
+// addIdempotent counts one request with an Idempotency-Key on db; result
+// is one of a fixed set (see the metric's help).
+func (m *Metrics) addIdempotent(db, result string) {
+	if m == nil {
+		return
+	}
+	m.idempotent.WithLabelValues(db, result).Inc()
 }
 
 func (m *Metrics) watch(dbs []*Database) {

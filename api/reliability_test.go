@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -790,74 +791,354 @@ func TestReliabilityGracefulShutdown(t *testing.T) {
 	})
 }
 
-// TestReliabilityRetryOnlyNotSent: workers INCR their own counters under a
-// CLIENT KILL storm and retry only the failures whose outcome is not_sent.
-// No not_sent INCR may have run, so each counter ends between the
-// acknowledged INCRs and those plus the ones whose outcome was unknown
-// (which ran or not: the client cannot know, and did not retry them).
-func TestReliabilityRetryOnlyNotSent(t *testing.T) {
-	leakCheck(t, "scenario", func(t *testing.T) {
-		rs := redistest.Start(t)
-		g := newGateway(t, gatewayOpts{redis: rs, cfg: Config{CommandTimeout: time.Second}})
-		hc := loadClient(t)
-		const workers, incrs = 8, 150
-		ctx, cancel := context.WithCancel(t.Context())
-		killed := make(chan int, 1)
-		go func() {
-			n := 0
-			tick := time.NewTicker(15 * time.Millisecond)
-			defer tick.Stop()
-			for {
+// TestReliabilityRetries: workers INCR under a fault (a CLIENT KILL storm,
+// or Redis paused again and again past the command timeout), pooled and
+// auto-pipelined, with one of two retry strategies, and the counters are
+// checked key by key afterwards.
+//
+//   - "retry not_sent": every attempt INCRs a key of its own and only
+//     not_sent failures are retried (with a new attempt). Every not_sent
+//     attempt's key must be absent, every acknowledged one 1, every
+//     unknown one 0 or 1 (counted), none above 1.
+//   - "idempotency key": each INCR has its own key and Idempotency-Key and
+//     is retried on every failure until an answer is final (a 200, a
+//     replayed answer, IDEMPOTENCY_UNKNOWN). No key may exceed 1 (no
+//     retry ran twice); every acknowledged one is 1.
+//
+// In both, each counter equals the acknowledged INCRs plus the
+// unknown-outcome ones that ran, which the test counts.
+func TestReliabilityRetries(t *testing.T) {
+	for _, fault := range []string{"client kill", "pause"} {
+		for _, ap := range []bool{false, true} {
+			for _, strategy := range []string{"retry not_sent", "idempotency key"} {
+				mode := "pooled"
+				if ap {
+					mode = "auto-pipelined"
+				}
+				leakCheck(t, fault+"/"+mode+"/"+strategy, func(t *testing.T) { retryScenario(t, fault, ap, strategy == "idempotency key") })
+			}
+		}
+	}
+}
+
+// attempt is one INCR request of retryScenario and how it ended.
+type attempt struct {
+	key   string
+	final outcome
+	tries int
+}
+
+func retryScenario(t *testing.T, fault string, autoPipeline bool, idem bool) {
+	rs := redistest.Start(t)
+	db := newTestDBWith(t, "0", rs.URL(0), func(c *client.Config) { c.AutoPipeline = autoPipeline })
+	srv := NewServer(nil, Config{CommandTimeout: 300 * time.Millisecond, IdempotencyLease: 500 * time.Millisecond}, []*Database{db}, nil)
+	base := newHTTPServer(t, srv)
+	hc := loadClient(t)
+	const workers = 8
+	ops := 40
+	if fault == "pause" {
+		ops = 120 // a few pauses: each stalls every worker for 400 ms
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	faults := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { faults <- n }()
+		for {
+			if fault == "client kill" {
 				select {
 				case <-ctx.Done():
-					killed <- n
 					return
-				case <-tick.C:
-					rs.Do(t, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
-					n++
+				case <-time.After(15 * time.Millisecond):
 				}
+				rs.Do(t, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+				n++
+				continue
 			}
-		}()
-		type count struct{ acked, unknown, retried int }
-		counts := make([]count, workers)
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() {
-				key := fmt.Sprintf("retry-only-not-sent:%d", w)
-				for range incrs {
-					for {
-						o := call(t.Context(), hc, "POST", g.URL+"/db/0/command", map[string]any{"command": []string{"INCR", key}}, nil)
-						if o.status == http.StatusOK {
-							counts[w].acked++
-							break
-						}
-						if o.sent == OutcomeNotSent {
-							counts[w].retried++
-							continue // safe: it never reached Redis
-						}
-						if o.sent != OutcomeUnknown {
-							t.Errorf("INCR failed with %s and no outcome", o.kind())
-						}
-						counts[w].unknown++
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			rs.Pause()
+			n++
+			select {
+			case <-ctx.Done():
+			case <-time.After(400 * time.Millisecond):
+			}
+			rs.Resume()
+		}
+	}()
+	results := make([][]attempt, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for seq := range ops {
+				if idem {
+					results[w] = append(results[w], idemIncr(t.Context(), hc, base, fmt.Sprintf("c:%d:%d", w, seq)))
+					continue
+				}
+				for try := 0; ; try++ {
+					a := attempt{key: fmt.Sprintf("c:%d:%d:%d", w, seq, try), tries: 1}
+					a.final = call(t.Context(), hc, "POST", base+"/db/0/command", map[string]any{"command": []string{"INCR", a.key}}, nil)
+					results[w] = append(results[w], a)
+					if a.final.sent != OutcomeNotSent || try > 200 {
 						break
 					}
 				}
+			}
+		})
+	}
+	wg.Wait()
+	cancel()
+	nFaults := <-faults
+	rs.Resume()
+	// commands a paused Redis had buffered run once it reads them: wait
+	// until the key count stops moving
+	for prev := int64(-1); ; time.Sleep(100 * time.Millisecond) {
+		n := rs.Do(t, "DBSIZE").Int
+		if n == prev {
+			break
+		}
+		prev = n
+	}
+	var acked, notSent, unknown, ranUnknown, retries, requests int
+	kinds, ranBy := map[string]int{}, map[string]int{}
+	for _, as := range results {
+		for _, a := range as {
+			requests += a.tries
+			retries += a.tries - 1
+			v := rs.Do(t, "GET", a.key)
+			n, _ := strconv.Atoi(string(v.Str))
+			o := a.final
+			kinds[o.kind()]++
+			switch {
+			case n > 1:
+				t.Errorf("%s = %d after %d tries ending in %s: an INCR ran more than once", a.key, n, a.tries, o.kind())
+			case o.status == http.StatusOK:
+				acked++
+				if n != 1 {
+					t.Errorf("%s = %d, but its INCR was acknowledged", a.key, n)
+				}
+				if o.crossed {
+					t.Errorf("%s: crossed reply: %s", a.key, o.detail)
+				}
+			case o.sent == OutcomeNotSent:
+				notSent++
+				if n != 0 {
+					t.Errorf("%s = %d, but its INCR failed with %s, outcome not_sent", a.key, n, o.kind())
+				}
+			case o.sent == OutcomeUnknown:
+				unknown++
+				ranUnknown += n
+				ranBy[o.kind()] += n
+			default:
+				t.Errorf("%s: final answer %s without an outcome (%v)", a.key, o.kind(), o.err)
+			}
+		}
+	}
+	if got := len(rs.Do(t, "KEYS", "c:*").Elems); got != acked+ranUnknown {
+		t.Errorf("%d counters in Redis, want %d acknowledged + %d unknown that ran", got, acked, ranUnknown)
+	}
+	if acked == 0 || nFaults == 0 {
+		t.Errorf("%d INCRs succeeded under %d faults (%v); want both above 0", acked, nFaults, kinds)
+	}
+	t.Logf("%s ×%d, auto-pipeline %v: %d INCRs meant, %d requests (%d retries); final: %d acknowledged, %d not_sent (absent), %d unknown of which %d ran (%v); %v",
+		fault, nFaults, autoPipeline, workers*ops, requests, retries, acked, notSent, unknown, ranUnknown, ranBy, kinds)
+}
+
+// idemIncr INCRs key with an Idempotency-Key, retrying every failure
+// until the answer is final: a 200, a replayed answer (the key's first
+// response), IDEMPOTENCY_UNKNOWN, or an answer that is neither retryable
+// nor replayed.
+func idemIncr(ctx context.Context, hc *http.Client, base, key string) attempt {
+	a := attempt{key: key}
+	body, _ := json.Marshal(map[string]any{"command": []string{"INCR", key}})
+	for {
+		a.tries++
+		start := time.Now()
+		req, err := http.NewRequestWithContext(ctx, "POST", base+"/db/0/command", bytes.NewReader(body))
+		if err != nil {
+			a.final = outcome{err: err}
+			return a
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		o := outcome{}
+		res, err := hc.Do(req)
+		if err != nil {
+			o.err = err
+		} else {
+			data, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			o.status, o.retryAfter, o.dur = res.StatusCode, res.Header.Get("Retry-After"), time.Since(start)
+			var rep struct {
+				Result any `json:"result"`
+			}
+			if o.status == http.StatusOK {
+				if json.Unmarshal(data, &rep) != nil || rep.Result != float64(1) {
+					o.crossed, o.detail = true, fmt.Sprintf("INCR %s answered %s", key, data)
+				}
+			} else {
+				var p Problem
+				_ = json.Unmarshal(data, &p)
+				o.code, o.sent = p.Code, p.Outcome
+			}
+			if o.status == http.StatusOK || res.Header.Get("Idempotent-Replayed") == "true" || o.code == CodeIdempotencyUnknown {
+				a.final = o
+				return a
+			}
+		}
+		a.final = o
+		if a.tries > 300 || ctx.Err() != nil {
+			return a
+		}
+		if o.err == nil && o.sent == "" {
+			return a // neither retryable nor replayed: final as it is
+		}
+		time.Sleep(10 * time.Millisecond) // the client's own backoff
+	}
+}
+
+// TestReliabilityRecovery: an auto-pipelined database under HTTP load and
+// an SSE subscriber, Redis stopped for a second and restarted on its
+// port. While it is down, a listener on the port counts connection
+// attempts (accepted and closed at once, so every handshake fails): the
+// shared dial backoff must keep them far below the request rate. After
+// the restart, the first 200 on the auto-pipelined path and the
+// subscriber's reconnected event must come soon after Redis answers PING
+// (asserted within a generous 250 ms; the figures are logged), and a
+// publisher counts the messages that reached nobody meanwhile.
+func TestReliabilityRecovery(t *testing.T) {
+	leakCheck(t, "scenario", func(t *testing.T) {
+		rs := redistest.Start(t)
+		db := newTestDBWith(t, "0", rs.URL(0), func(c *client.Config) { c.AutoPipeline = true })
+		base := newHTTPServer(t, NewServer(nil, Config{CommandTimeout: time.Second}, []*Database{db}, nil))
+		hc := loadClient(t)
+		sse := openSSE(t, base, "/db/0/channels/alerts/events")
+		waitFor(t, func() bool { return numsub(t, rs, "alerts") == 1 })
+		if o := echoOp(t.Context(), hc, base, "0", "warm"); o.status != http.StatusOK {
+			t.Fatalf("warm-up: %s", o.kind())
+		}
+
+		rs.Stop()
+		ln, err := net.Listen("tcp", rs.Addr())
+		if err != nil {
+			t.Fatalf("listen on the stopped Redis's port: %v", err)
+		}
+		var dials atomic.Int64
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				dials.Add(1)
+				c.Close()
+			}
+		}()
+		ctx, cancel := context.WithCancel(t.Context())
+		var firstOK atomic.Int64 // unix ns of the first 200 after the restart
+		var restarted atomic.Bool
+		var wg sync.WaitGroup
+		requests := atomic.Int64{}
+		for w := range 8 {
+			wg.Go(func() {
+				for seq := 0; ctx.Err() == nil; seq++ {
+					o := echoOp(ctx, hc, base, "0", fmt.Sprintf("r%d-%d", w, seq))
+					requests.Add(1)
+					if o.status == http.StatusOK && restarted.Load() {
+						firstOK.CompareAndSwap(0, time.Now().UnixNano())
+					}
+					if o.crossed {
+						t.Errorf("crossed reply: %s", o.detail)
+					}
+					time.Sleep(time.Millisecond) // paces a worker: ~1000 requests/s each at most
+				}
 			})
 		}
-		wg.Wait()
-		cancel()
-		kills := <-killed
-		var total count
-		for w, c := range counts {
-			v := rs.Do(t, "GET", fmt.Sprintf("retry-only-not-sent:%d", w))
-			got, _ := strconv.Atoi(string(v.Str))
-			if got < c.acked || got > c.acked+c.unknown {
-				t.Errorf("worker %d: counter %d, want between %d acknowledged and %d (+%d unknown)", w, got, c.acked, c.acked+c.unknown, c.unknown)
+		time.Sleep(time.Second) // the outage
+		downRequests, downDials := requests.Load(), dials.Load()
+		ln.Close()
+		restarted.Store(true)
+		rs.Restart() // returns once Redis answers PING
+		up := time.Now()
+		// a publisher on Redis itself counts who hears, every 2 ms
+		lost := 0
+		var resubscribed time.Duration
+		for deadline := up.Add(5 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+			if v := rs.Do(t, "PUBLISH", "alerts", "p"); v.Int > 0 {
+				resubscribed = time.Since(up)
+				break
 			}
-			total.acked += c.acked
-			total.unknown += c.unknown
-			total.retried += c.retried
+			lost++
+			if time.Now().After(deadline) {
+				t.Fatal("the subscriber was never resubscribed")
+			}
 		}
-		t.Logf("CLIENT KILL ×%d: %d INCRs acknowledged, %d unknown (not retried), %d not_sent retried", kills, total.acked, total.unknown, total.retried)
+		sse.next(t, "reconnected")
+		for firstOK.Load() == 0 && time.Since(up) < 5*time.Second {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		wg.Wait()
+		if firstOK.Load() == 0 {
+			t.Fatal("the auto-pipelined path never served again")
+		}
+		served := max(time.Unix(0, firstOK.Load()).Sub(up), 0)
+		t.Logf("down 1s: %d requests, %d connection attempts; after Redis answered PING: first 200 after %v, resubscribed after %v (%d publishes heard by nobody)",
+			downRequests, downDials, served.Round(100*time.Microsecond), resubscribed.Round(100*time.Microsecond), lost)
+		if served > 250*time.Millisecond || resubscribed > 250*time.Millisecond {
+			t.Errorf("first 200 %v and resubscription %v after Redis answered PING, want both within about 50ms (bound 250ms)", served, resubscribed)
+		}
+		// 2 shared connections and the subscription, each at most one
+		// dial per 40 ms once the backoff is at its bound: ~75 a second
+		if downDials > 150 {
+			t.Errorf("%d connection attempts in a 1s outage under %d requests: a dial storm", downDials, downRequests)
+		}
 	})
+}
+
+// TestReliabilityPausedPoolExhausted (docs/reliability.md, scenario 2b):
+// more clients than connections while Redis is paused. The requests
+// holding a connection end with 504 TIMEOUT after the command timeout; the
+// others wait for a connection, and which bound ends the wait first
+// decides their answer: pool_timeout (503 POOL_TIMEOUT) or the command
+// timeout (503 UPSTREAM_UNAVAILABLE, nothing sent). Every request ends
+// within the larger of the two (asserted with a 1 s margin); the counts and
+// the slowest answer of each kind are logged for the table.
+func TestReliabilityPausedPoolExhausted(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		poolTimeout, cmdT time.Duration
+	}{
+		{"pool timeout 200ms < command timeout 500ms", 200 * time.Millisecond, 500 * time.Millisecond},
+		{"pool timeout 2s > command timeout 300ms", 2 * time.Second, 300 * time.Millisecond},
+	} {
+		leakCheck(t, tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			db := newTestDBWith(t, "0", rs.URL(0), func(c *client.Config) {
+				c.AutoPipeline = false
+				c.Pool.PoolSize = 4
+				c.Pool.PoolTimeout = tc.poolTimeout
+			})
+			base := newHTTPServer(t, NewServer(nil, Config{CommandTimeout: tc.cmdT}, []*Database{db}, nil))
+			hc := loadClient(t)
+			const workers = 16
+			op := func(ctx context.Context, w, seq int) outcome {
+				return echoOp(ctx, hc, base, "0", fmt.Sprintf("e%d-%d", w, seq))
+			}
+			phase(t, 200*time.Millisecond, workers, op).only(t, "before the pause", "200")
+			rs.Pause()
+			paused := phase(t, 1200*time.Millisecond, workers, op)
+			rs.Resume()
+			paused.only(t, "while paused", "504 TIMEOUT", "503 POOL_TIMEOUT", "503 UPSTREAM_UNAVAILABLE")
+			if m, bound := paused.max(), max(tc.poolTimeout, tc.cmdT)+time.Second; m > bound {
+				t.Errorf("slowest request while paused %v, want within %v", m, bound)
+			}
+			t.Logf("paused 1.2s, pool 4, %d clients: %s; slowest 504 %v, POOL_TIMEOUT %v, UPSTREAM_UNAVAILABLE %v",
+				workers, paused, paused.maxOf("504 TIMEOUT").Round(time.Millisecond), paused.maxOf("503 POOL_TIMEOUT").Round(time.Millisecond), paused.maxOf("503 UPSTREAM_UNAVAILABLE").Round(time.Millisecond))
+			phase(t, 300*time.Millisecond, workers, op).only(t, "after SIGCONT", "200")
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 // @version         1.0
 // @description     HTTP/JSON gateway for Redis. Each Redis database is a URL prefix (/db/{db}) backed by its own connection pool; replies are shaped into JSON by response callbacks. Errors are RFC 9457 problem+json documents with a stable `code`.
 // @description     Bulk strings travel as JSON text; a reply that is not valid UTF-8 is refused with 422 NOT_UTF8 unless the request asks for `?encoding=base64`, which base64-encodes every bulk string in the reply and decodes request values (keys, fields, members and values in JSON bodies and query parameters). Path segments (keys, fields, members, channels) are percent-escaped text; add `?key_encoding=base64` to send them base64-encoded instead, for binary names. Send every path segment percent-encoded (`encodeURIComponent`): `/` as %2F, `%` as %25, `?` as %3F, `#` as %23; a stray `%` is answered 400 VALIDATION. The events of the Server-Sent Events streams and the WebSocket frames are described by the AsyncAPI 3 document at /asyncapi.json.
+// @description     Every state-changing request (POST, PUT and DELETE on the typed routes, /command, /pipeline, /transaction and the Upstash surface) may carry an `Idempotency-Key` header: the first response is kept in Redis for 24 h per token and key, and a retry with the same key and the same request gets it back, marked `Idempotent-Replayed: true`, without running anything (see docs/reliability.md).
 // @license.name    MIT
 // @license.url     https://spdx.org/licenses/MIT.html
 // @BasePath        /
@@ -51,7 +52,7 @@ func addRoutes(r chi.Router, d *deps) {
 	}
 
 	r.Route("/db/{db}", func(r chi.Router) {
-		r.Use(authenticate(d), withDatabase(d), syncTokens(d, "Redis-Sync-Token"))
+		r.Use(authenticate(d), withDatabase(d), syncTokens(d, "Redis-Sync-Token"), idempotent(d, d.problem))
 
 		r.Get("/keys", handleKeysScan(d))
 		r.Get("/keys/{key}", handleKeyGet(d))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/idempotency"
 	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
@@ -76,6 +77,19 @@ type Config struct {
 	// UpstashPrefix is where the Upstash-compatible surface is mounted
 	// (UpstashPrefix + "/{db}"). Default "/upstash"; "off" disables it.
 	UpstashPrefix string
+	// IdempotencyTTL is how long the response to a request sent with an
+	// Idempotency-Key is kept for its retries (package idempotency).
+	// Default 24h.
+	IdempotencyTTL time.Duration
+	// IdempotencyLease is how long an in-flight idempotent request holds
+	// its key without its gateway refreshing it: a duplicate learns within
+	// it that the first request's gateway stopped. Default 10s.
+	IdempotencyLease time.Duration
+	// IdempotencySecret seals the stored responses, so that a token able
+	// to read every key cannot read or forge another token's. Every
+	// gateway sharing a Redis server must use the same. Default: each
+	// database's ACLSecret (its Redis credentials).
+	IdempotencySecret string
 }
 
 // Validate reports configuration errors (bad tokens, malformed CORS
@@ -179,6 +193,8 @@ type deps struct {
 	// WebSocket) send a final event and end.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// idem holds each database's idempotency records.
+	idem map[string]*idempotency.Store
 	// onClose holds cleanups registered by handlers at setup (pub/sub
 	// hubs); Server.Close runs them.
 	onClose []func()
@@ -215,7 +231,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger, flushFailures := summarizeFailures(logger, failureLogInterval)
-	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, resp2: map[string]*lazyBackend{}, syncs: map[string]*syncTracker{}, tails: map[string]chan struct{}{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
+	d := &deps{logger: logger, cfg: cfg.withDefaults(), dbs: map[string]*Database{}, metrics: metrics, hubs: map[string]*hub{}, users: map[string]*acl.Users{}, resp2: map[string]*lazyBackend{}, syncs: map[string]*syncTracker{}, tails: map[string]chan struct{}{}, idem: map[string]*idempotency.Store{}, defaults: client.DefaultCallbacks(), closing: make(chan struct{})}
 	auth, err := newAuth(d.cfg.Tokens, d.cfg.DangerousCommands, d.cfg.Signed)
 	if err != nil {
 		panic(err) // documented: callers validate first
@@ -242,6 +258,11 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.syncs[db.Name] = &syncTracker{}
 		d.onClose = append(d.onClose, own.close)
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
+		secret := d.cfg.IdempotencySecret
+		if secret == "" {
+			secret = db.ACLSecret
+		}
+		d.idem[db.Name] = idempotency.New(idempotency.Config{Backend: db.Client, TTL: d.cfg.IdempotencyTTL, Lease: d.cfg.IdempotencyLease, Secret: secret})
 	}
 	d.onClose = append(d.onClose, flushFailures)
 	sort.Slice(d.names, func(i, j int) bool { return dbLess(d.names[i], d.names[j]) })
@@ -296,6 +317,9 @@ type reqState struct {
 	// the request state.
 	syncMem syncState
 	syncW   syncWriter
+	// failure is the last error written for the request (by writeError
+	// or upstashError), read by the idempotency middleware.
+	failure *apiError
 }
 
 // stateOf returns the request's state, or an empty one outside the router.

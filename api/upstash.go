@@ -41,7 +41,7 @@ func upstashRoutes(r chi.Router, d *deps, prefix string, root chi.Routes) {
 			w.Header().Set("Allow", allow)
 			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use %s", r.Method, allow))
 		})
-		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail), syncTokens(d, "Upstash-Sync-Token"))
+		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail), syncTokens(d, "Upstash-Sync-Token"), idempotent(d, fail))
 		r.Post("/", handleUpstashCommand(d))
 		r.Get("/", handleUpstashCommand(d))
 		r.Post("/pipeline", handleUpstashBatch(d, false))
@@ -54,11 +54,14 @@ func upstashRoutes(r chi.Router, d *deps, prefix string, root chi.Routes) {
 	})
 }
 
-// upstashError answers {"error": "…"} with the status the Upstash API uses:
+// upstashError answers {"error": "…"} (plus "outcome", not_sent or
+// unknown, for a command that got no reply) with the status the Upstash
+// API uses:
 // 400 for a Redis error or a refused command, 401 for a bad token, and the
 // gateway's status (404, 405, 413, 429, 503, 504) otherwise.
 func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classify(err)
+	stateOf(r.Context()).failure = ae
 	status, msg := ae.status, ae.detail
 	var re *client.Error
 	switch {
@@ -88,6 +91,11 @@ func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
 	b := append([]byte(`{"error":`), appendString(nil, strings.ToValidUTF8(msg, "\uFFFD"))...)
+	if ae.outcome != "" {
+		// whether the command may have run, as on the REST surface
+		b = append(b, `,"outcome":`...)
+		b = appendString(b, ae.outcome)
+	}
 	b = append(b, "}\n"...)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

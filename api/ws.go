@@ -33,7 +33,7 @@ type WSRequest struct {
 // handleWebSocket serves GET /db/{db}/ws.
 //
 // @Summary      WebSocket: subscribe, publish and run commands
-// @Description  Upgrades to a WebSocket carrying JSON text frames. The client sends `{"id", "type", …}` with type `subscribe` (`channel`), `psubscribe` (`pattern`), `unsubscribe`, `punsubscribe`, `publish` (`channel`, `message`), `command` (`command`: ["GET","k"], same policy and shaping as /command) or `ping`; each gets `{"id","type":"result","result":…}` or `{"id","type":"error","error":{problem}}`. The server pushes `{"type":"message","channel","message"}`, `{"type":"pmessage","pattern","channel","message"}`, `{"type":"lagged","dropped":n}`, `{"type":"reconnected"}` and `{"type":"shutdown"}`. Browsers' Origin must be allowed by the CORS configuration. Frames are limited to the body limit; the server pings at the heartbeat interval.
+// @Description  Upgrades to a WebSocket carrying JSON text frames. The client sends `{"id", "type", …}` with type `subscribe` (`channel`), `psubscribe` (`pattern`), `unsubscribe`, `punsubscribe`, `publish` (`channel`, `message`), `command` (`command`: ["GET","k"], same policy and shaping as /command) or `ping`; each gets `{"id","type":"result","result":…}` or `{"id","type":"error","error":{problem}}` (status, code, detail, and for a command that got no reply `outcome`: not_sent or unknown, plus `retry_after` seconds when a retry is safe). The server pushes `{"type":"message","channel","message"}`, `{"type":"pmessage","pattern","channel","message"}`, `{"type":"lagged","dropped":n}`, `{"type":"reconnected"}` and `{"type":"shutdown"}`. Browsers' Origin must be allowed by the CORS configuration. Frames are limited to the body limit; the server pings at the heartbeat interval.
 // @ID           openWebSocket
 // @Tags         pubsub
 // @Param        db        path   string  true   "Database name"  example(0)
@@ -264,7 +264,8 @@ func (s *wsSession) change(ctx context.Context, add bool, t topic, cmd string) (
 }
 
 // reply writes {"id","type":"result","result"} or {"id","type":"error",
-// "error": problem}.
+// "error": problem}; the problem carries outcome (not_sent, unknown) and
+// retry_after (seconds) as the HTTP problem and its Retry-After do.
 func (s *wsSession) reply(ctx context.Context, id json.RawMessage, res any, err error) {
 	m := client.Map{}
 	if len(id) > 0 {
@@ -284,6 +285,12 @@ func (s *wsSession) reply(ctx context.Context, id json.RawMessage, res any, err 
 		s.d.logger.Error("websocket request failed", "req_id", RequestID(ctx), "err", err)
 	}
 	prob := client.Map{{Key: "status", Value: int64(ae.status)}, {Key: "code", Value: ae.code}, {Key: "detail", Value: ae.detail}}
+	if ae.outcome != "" {
+		prob = append(prob, client.Entry{Key: "outcome", Value: ae.outcome})
+	}
+	if ae.retryAfter > 0 {
+		prob = append(prob, client.Entry{Key: "retry_after", Value: int64(ae.retryAfter)})
+	}
 	if len(ae.fields) > 0 {
 		fs := make([]any, len(ae.fields))
 		for i, f := range ae.fields {

@@ -39,6 +39,7 @@ type Config struct {
 	WriteTimeout      time.Duration                `yaml:"write_timeout" validate:"gte=0"`
 	IdleTimeout       time.Duration                `yaml:"idle_timeout" validate:"gte=0"`
 	ShutdownTimeout   time.Duration                `yaml:"shutdown_timeout" validate:"gt=0"`
+	ShutdownDrain     time.Duration                `yaml:"shutdown_drain" validate:"gte=0"`
 	LogLevel          string                       `yaml:"log_level" validate:"oneof=debug info warn error"`
 	LogFormat         string                       `yaml:"log_format" validate:"oneof=json text"`
 	PprofAddr         string                       `yaml:"pprof_addr" validate:"omitempty,hostname_port"`
@@ -61,6 +62,11 @@ type Config struct {
 	UpstashPrefix          string        `yaml:"upstash_prefix" validate:"required"`
 	// SyncWait bounds a read-your-writes read's wait for a replica.
 	SyncWait time.Duration `yaml:"sync_wait" validate:"gt=0"`
+	// IdempotencyTTL is how long a response to a request with an
+	// Idempotency-Key is kept for retries; IdempotencySecret seals the
+	// kept responses (default: each database's Redis credentials).
+	IdempotencyTTL    time.Duration `yaml:"idempotency_ttl" validate:"gt=0"`
+	IdempotencySecret string        `yaml:"idempotency_secret"`
 }
 
 // TokenConfig is one bearer token in the configuration file.
@@ -204,6 +210,7 @@ var options = []option{
 	{"GATEWAY_WRITE_TIMEOUT", "write-timeout", "0s", "time to write a response (0: none, needed for event streams)", dur(func(c *Config) *time.Duration { return &c.WriteTimeout })},
 	{"GATEWAY_IDLE_TIMEOUT", "idle-timeout", "120s", "keep-alive idle timeout", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"GATEWAY_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long in-flight requests may finish on SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"GATEWAY_SHUTDOWN_DRAIN", "shutdown-drain", "300ms", "on SIGTERM, keep serving this long with Connection: close before shutting down, so requests on idle keep-alive connections are not lost (0: none)", dur(func(c *Config) *time.Duration { return &c.ShutdownDrain })},
 	{"GATEWAY_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 	{"GATEWAY_LOG_FORMAT", "log-format", "json", "json or text", str(func(c *Config) *string { return &c.LogFormat })},
 	{"GATEWAY_PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate address (keep it on loopback); empty: off", str(func(c *Config) *string { return &c.PprofAddr })},
@@ -214,6 +221,8 @@ var options = []option{
 	{"GATEWAY_HEARTBEAT", "heartbeat", "15s", "keep-alive interval of event streams and WebSockets", dur(func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{"GATEWAY_SYNC_WAIT", "sync-wait", "50ms", "how long a read with a sync token waits for a replica to catch up before the primary answers (read_from_replicas only)", dur(func(c *Config) *time.Duration { return &c.SyncWait })},
 	{"GATEWAY_UPSTASH_PREFIX", "upstash-prefix", "/upstash", "mount point of the Upstash-compatible REST surface (prefix/{db}); off disables it", str(func(c *Config) *string { return &c.UpstashPrefix })},
+	{"GATEWAY_IDEMPOTENCY_TTL", "idempotency-ttl", "24h", "how long the response to a request with an Idempotency-Key is kept for its retries", dur(func(c *Config) *time.Duration { return &c.IdempotencyTTL })},
+	{"GATEWAY_IDEMPOTENCY_SECRET", "idempotency-secret", "", "seals kept Idempotency-Key responses in Redis (same on every gateway of a Redis; empty: the database's Redis credentials)", str(func(c *Config) *string { return &c.IdempotencySecret })},
 	{"GATEWAY_SIGNED_TOKEN_SECRET", "signed-token-secret", "", "HS256 secret (32+ bytes) that verifies and mints signed tokens (JWTs); empty: off", str(func(c *Config) *string { return &c.SignedTokenSecret })},
 	{"GATEWAY_SIGNED_TOKEN_JWKS", "signed-token-jwks", "", "JWKS file of public keys (EdDSA, ES256, RS256) that verifies signed tokens issued elsewhere", str(func(c *Config) *string { return &c.SignedTokenJWKS })},
 	{"GATEWAY_SIGNED_TOKEN_AUDIENCE", "signed-token-audience", "redis-gateway", "aud every signed token must carry", str(func(c *Config) *string { return &c.SignedTokenAudience })},

@@ -47,6 +47,7 @@ func TestREADMECurlExamples(t *testing.T) {
 		comment = strings.TrimSpace(comment)
 		args := shellWords(t, strings.TrimPrefix(cmd, "curl "))
 		method, body, url := "GET", "", ""
+		var headers []string
 		for i := 0; i < len(args); i++ {
 			switch args[i] {
 			case "-X":
@@ -58,6 +59,9 @@ func TestREADMECurlExamples(t *testing.T) {
 				if method == "GET" {
 					method = "POST"
 				}
+			case "-H":
+				i++
+				headers = append(headers, args[i])
 			case "-i", "-s":
 			default:
 				url = strings.ReplaceAll(args[i], "$B", base)
@@ -70,6 +74,10 @@ func TestREADMECurlExamples(t *testing.T) {
 		}
 		if body != "" {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends
+		}
+		for _, h := range headers {
+			k, v, _ := strings.Cut(h, ":")
+			req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {

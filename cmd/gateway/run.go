@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -24,6 +25,19 @@ import (
 	"github.com/redis-gateway/redis-gateway/internal/embedded"
 	"github.com/redis-gateway/redis-gateway/tokens"
 )
+
+// closeWhenDraining answers every HTTP/1 request with Connection: close
+// once draining is set, so that clients stop reusing their keep-alive
+// connections before Shutdown closes the idle ones (HTTP/2 gets a GOAWAY
+// from Shutdown instead).
+func closeWhenDraining(next http.Handler, draining *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() && r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // errHelp is returned after --help or --version printed what was asked.
 var errHelp = errors.New("help requested")
@@ -78,8 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	handler := api.NewServer(logger, acfg, dbs, metrics)
 
+	var draining atomic.Bool
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           closeWhenDraining(handler, &draining),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -142,6 +157,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	if cfg.ShutdownDrain > 0 {
+		// Shutdown closes idle keep-alive connections at once, and a
+		// request a client sends on one at that instant is lost (EOF,
+		// ECONNRESET). Serve on for a moment instead, telling each client
+		// to close its connection after the answer.
+		draining.Store(true)
+		logger.Info("draining", "for", cfg.ShutdownDrain.String())
+		t := time.NewTimer(cfg.ShutdownDrain)
+		select {
+		case <-t.C:
+		case err := <-serveErr:
+			t.Stop()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -169,6 +199,8 @@ func apiConfig(cfg Config) (api.Config, error) {
 		Heartbeat:           cfg.Heartbeat,
 		UpstashPrefix:       cfg.UpstashPrefix,
 		SyncWait:            cfg.SyncWait,
+		IdempotencyTTL:      cfg.IdempotencyTTL,
+		IdempotencySecret:   cfg.IdempotencySecret,
 	}
 	for _, t := range cfg.Tokens {
 		level, err := api.ParseLevel(t.Level)

@@ -1,0 +1,457 @@
+package idempotency
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/resp"
+)
+
+// Doer runs one command and returns its unshaped reply; *client.Client and
+// every client.Backend are Doers.
+type Doer interface {
+	DoRaw(ctx context.Context, args ...string) (client.Value, error)
+}
+
+// Config configures a [Store]. A zero field means the default in its
+// comment.
+type Config struct {
+	// Backend holds the records. It should run as the gateway's own Redis
+	// user, so that scoped tokens (ACL users limited to key patterns)
+	// cannot reach the records' prefix. Required.
+	Backend Doer
+	// TTL is how long a record (and so a key) lives after its request
+	// began. Default 24h.
+	TTL time.Duration
+	// Lease is how long an in-flight request's lease lasts without being
+	// refreshed: after its gateway stops, a duplicate learns within Lease
+	// that the first request was interrupted. Refreshed every Lease/3.
+	// Default 10s.
+	Lease time.Duration
+	// Secret seals the records (see the package comment). Every gateway
+	// sharing the Redis server must use the same one. Default "" (records
+	// are still sealed, but with a key anyone who reads the source knows).
+	Secret string
+	// Prefix starts every record's Redis key. Default
+	// "gateway:idempotency:".
+	Prefix string
+	// MaxResponse is the largest response body kept in a record; a larger
+	// one is still sent, and a retry learns that it was not kept
+	// ([Interrupted]). Default 1 MiB.
+	MaxResponse int
+}
+
+func (c Config) withDefaults() Config {
+	if c.TTL <= 0 {
+		c.TTL = 24 * time.Hour
+	}
+	if c.Lease <= 0 {
+		c.Lease = 10 * time.Second
+	}
+	if c.Prefix == "" {
+		c.Prefix = "gateway:idempotency:"
+	}
+	if c.MaxResponse <= 0 {
+		c.MaxResponse = 1 << 20
+	}
+	return c
+}
+
+// Store keeps idempotency records in Redis. It is safe for concurrent use.
+type Store struct {
+	cfg  Config
+	aead cipher.AEAD
+}
+
+// New returns a Store; it panics without a Backend (a programming error at
+// startup).
+func New(cfg Config) *Store {
+	if cfg.Backend == nil {
+		panic("idempotency: Config.Backend is required")
+	}
+	cfg = cfg.withDefaults()
+	k := sha256.Sum256([]byte("redis-gateway idempotency record\x00" + cfg.Secret))
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		panic(err) // a 32-byte key always makes a cipher
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &Store{cfg: cfg, aead: aead}
+}
+
+// MaxResponse returns the largest body a record keeps.
+func (s *Store) MaxResponse() int { return s.cfg.MaxResponse }
+
+// State is what [Store.Begin] found for a key.
+type State int
+
+const (
+	// Started: the key was free and is now held by the returned
+	// [Attempt]; run the request, then Complete or Release it.
+	Started State = iota
+	// Replay: the request ran before; send the stored [Response].
+	Replay
+	// InFlight: the first request with the key is still running.
+	InFlight
+	// Mismatch: the key was used for a different request.
+	Mismatch
+	// Interrupted: the first request's gateway stopped before storing its
+	// response (or the response was too large to keep, or the record does
+	// not open): its commands may have run, and the key will not run them
+	// again.
+	Interrupted
+)
+
+// Response is a stored response.
+type Response struct {
+	// Status is the HTTP status.
+	Status int `json:"status"`
+	// Header holds the kept headers (see [KeptHeaders]).
+	Header http.Header `json:"header,omitempty"`
+	// Body is the response body.
+	Body []byte `json:"body,omitempty"`
+}
+
+// record is what a Redis key holds (sealed).
+type record struct {
+	Fingerprint string    `json:"fp"`
+	Attempt     string    `json:"attempt,omitempty"` // random, per Begin
+	Started     int64     `json:"started,omitempty"` // Unix ms`
+	Done        bool      `json:"done,omitempty"`
+	TooLarge    bool      `json:"too_large,omitempty"`
+	Response    *Response `json:"response,omitempty"`
+}
+
+// Attempt holds a key for one running request. It belongs to the goroutine
+// that began it.
+type Attempt struct {
+	s        *Store
+	keys     keyNames
+	fp       string
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	finished bool
+}
+
+// keyNames are the Redis keys of one idempotency key, in one hash slot.
+type keyNames struct{ rec, lease, run string }
+
+// keys returns the Redis keys of (identity, key).
+func (s *Store) keys(identity, key string) keyNames {
+	h := sha256.New()
+	h.Write([]byte(identity))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	tag := hex.EncodeToString(h.Sum(nil)[:16])
+	rec := s.cfg.Prefix + "{" + tag + "}"
+	return keyNames{rec: rec, lease: rec + ":lease", run: rec + ":run"}
+}
+
+// Begin looks up key for identity and, when it is free, takes it for a
+// request with fingerprint fp. It returns the [Attempt] (Started only), the
+// stored response (Replay only) and the state. The record's commands are
+// idempotent or checked, so a transport failure is retried a few times
+// (5–40 ms apart); an error means Redis could not be asked, and nothing of
+// the request has run.
+//
+// Three keys share one hash slot: the record (marker, then response), the
+// lease (alive while the owner runs) and the run key, which names the one
+// attempt allowed to run the request: it is taken with SET NX just before
+// the request runs, so a marker without a run key is one whose owner gave
+// up before running anything, and a later attempt may take it over.
+func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, *Response, State, error) {
+	k := s.keys(identity, key)
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return nil, nil, 0, fmt.Errorf("idempotency: attempt id: %w", err)
+	}
+	attempt := hex.EncodeToString(id)
+	marker, err := s.seal(k.rec, record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli()})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
+	var lastErr error
+	for try := range maxTries {
+		if try > 0 && !backoff(ctx, try) {
+			break
+		}
+		v, err := s.cfg.Backend.DoRaw(ctx, "SET", k.rec, marker, "NX", "PX", ttl)
+		switch {
+		case err == nil && !v.IsNull():
+			return s.started(ctx, k, fp, attempt, false)
+		case err != nil:
+			lastErr = fmt.Errorf("idempotency: take key: %w", err)
+			if errors.Is(err, client.ErrNotSent) {
+				continue
+			}
+			// the SET may have landed: the record tells whether it is ours
+		}
+		v, err = s.cfg.Backend.DoRaw(ctx, "GET", k.rec)
+		if err != nil {
+			lastErr = fmt.Errorf("idempotency: read record: %w", err)
+			continue
+		}
+		if v.IsNull() {
+			continue // expired or released between SET and GET: try again
+		}
+		r, err := s.open(k.rec, v.Str)
+		switch {
+		case err != nil:
+			return nil, nil, Interrupted, nil
+		case r.Fingerprint != fp:
+			return nil, nil, Mismatch, nil
+		case r.Attempt == attempt:
+			return s.started(ctx, k, fp, attempt, false)
+		case r.Done && r.Response != nil:
+			return nil, r.Response, Replay, nil
+		case r.Done:
+			return nil, nil, Interrupted, nil
+		case time.Since(time.UnixMilli(r.Started)) < s.cfg.Lease:
+			return nil, nil, InFlight, nil // its owner may be taking its lease just now
+		}
+		v, err = s.cfg.Backend.DoRaw(ctx, "EXISTS", k.lease, k.run)
+		if err != nil {
+			lastErr = fmt.Errorf("idempotency: read lease: %w", err)
+			continue
+		}
+		if v.Int == 0 {
+			// the owner gave up before running anything: take over
+			return s.started(ctx, k, fp, attempt, true)
+		}
+		v, err = s.cfg.Backend.DoRaw(ctx, "EXISTS", k.lease)
+		if err != nil {
+			lastErr = fmt.Errorf("idempotency: read lease: %w", err)
+			continue
+		}
+		if v.Int == 1 {
+			return nil, nil, InFlight, nil
+		}
+		return nil, nil, Interrupted, nil // it may have run: never again
+	}
+	if lastErr == nil {
+		return nil, nil, InFlight, nil // the key keeps changing hands: as busy
+	}
+	return nil, nil, 0, lastErr
+}
+
+// maxTries bounds the tries of each record command.
+const maxTries = 4
+
+// backoff waits before try (5, 10, 20 ms…, at most 40 ms); false when ctx
+// ended first.
+func backoff(ctx context.Context, try int) bool {
+	t := time.NewTimer(min(5*time.Millisecond<<(try-1), 40*time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// do runs an idempotent record command, retrying transport failures.
+func (s *Store) do(ctx context.Context, args ...string) error {
+	var err error
+	for try := range maxTries {
+		if try > 0 && !backoff(ctx, try) {
+			break
+		}
+		if _, err = s.cfg.Backend.DoRaw(ctx, args...); err == nil {
+			return nil
+		}
+		var re *client.Error
+		if errors.As(err, &re) {
+			return err // Redis answered: trying again would not change that
+		}
+	}
+	return err
+}
+
+// started takes the lease and then the run key for attempt; takeover
+// also rewrites the marker (another attempt's) as attempt's own. When the
+// run key is taken by another attempt, the key is in flight.
+func (s *Store) started(ctx context.Context, k keyNames, fp, attempt string, takeover bool) (*Attempt, *Response, State, error) {
+	free := func() {
+		if !takeover {
+			dctx, cancel := s.detached(ctx)
+			defer cancel()
+			_ = s.do(dctx, "DEL", k.rec, k.lease) // nothing ran: free the key again
+		}
+	}
+	if err := s.do(ctx, "SET", k.lease, "1", "PX", s.leaseMS()); err != nil {
+		free()
+		return nil, nil, 0, fmt.Errorf("idempotency: take lease: %w", err)
+	}
+	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
+	var (
+		v   client.Value
+		err error
+	)
+	for try := range maxTries {
+		if try > 0 && !backoff(ctx, try) {
+			break
+		}
+		if v, err = s.cfg.Backend.DoRaw(ctx, "SET", k.run, attempt, "NX", "PX", ttl); err == nil {
+			break
+		}
+		var re *client.Error
+		if errors.As(err, &re) {
+			break
+		}
+		if !errors.Is(err, client.ErrNotSent) {
+			// the SET may have landed: read back whose the run key is
+			if g, gerr := s.cfg.Backend.DoRaw(ctx, "GET", k.run); gerr == nil && !g.IsNull() {
+				v, err = g, nil
+				if string(g.Str) != attempt {
+					v = client.Value{Kind: resp.Null}
+				}
+				break
+			}
+		}
+	}
+	if err != nil {
+		// whether our run key landed is unknown: leave the marker, which
+		// reads as interrupted if it did, and as free if it did not
+		return nil, nil, 0, fmt.Errorf("idempotency: take run key: %w", err)
+	}
+	if v.IsNull() {
+		return nil, nil, InFlight, nil // another attempt took it first
+	}
+	a := &Attempt{s: s, keys: k, fp: fp, stop: make(chan struct{})}
+	if takeover {
+		marker, err := s.seal(k.rec, record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli()})
+		if err == nil {
+			err = s.do(ctx, "SET", k.rec, marker, "PX", ttl)
+		}
+		if err != nil {
+			dctx, cancel := s.detached(ctx)
+			defer cancel()
+			_ = a.Release(dctx)
+			return nil, nil, 0, fmt.Errorf("idempotency: take over key: %w", err)
+		}
+	}
+	a.wg.Add(1)
+	go a.keepLease()
+	return a, nil, Started, nil
+}
+
+// detached is ctx without its cancellation, bounded by the lease, for
+// clean-ups that must run even when ctx ended.
+func (s *Store) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Lease)
+}
+
+func (s *Store) leaseMS() string { return strconv.FormatInt(s.cfg.Lease.Milliseconds(), 10) }
+
+// keepLease refreshes the lease every Lease/3 until the attempt ends.
+func (a *Attempt) keepLease() {
+	defer a.wg.Done()
+	defer func() { _ = recover() }() // a panic here must not end the process; the lease then lapses
+	t := time.NewTicker(a.s.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), a.s.cfg.Lease/3)
+			_, _ = a.s.cfg.Backend.DoRaw(ctx, "PEXPIRE", a.keys.lease, a.s.leaseMS()) // a missed refresh only shortens the lease
+			cancel()
+		}
+	}
+}
+
+func (a *Attempt) end() {
+	if !a.finished {
+		a.finished = true
+		close(a.stop)
+		a.wg.Wait()
+	}
+}
+
+// Complete stores the request's response for later retries and frees the
+// lease. A nil resp records that the request ran but its response was not
+// kept (too large or streamed), so that a retry gets [Interrupted]. If
+// storing fails, the marker and its run key stay without a lease, which a
+// retry also reads as Interrupted: the key never runs the request twice.
+func (a *Attempt) Complete(ctx context.Context, resp *Response) error {
+	defer a.end() // the lease is kept while the response is stored
+	r := record{Fingerprint: a.fp, Done: true, Response: resp, TooLarge: resp == nil}
+	sealed, err := a.s.seal(a.keys.rec, r)
+	if err != nil {
+		return err
+	}
+	ttl := strconv.FormatInt(a.s.cfg.TTL.Milliseconds(), 10)
+	if err := a.s.do(ctx, "SET", a.keys.rec, sealed, "PX", ttl); err != nil {
+		return fmt.Errorf("idempotency: store response: %w", err)
+	}
+	if err := a.s.do(ctx, "DEL", a.keys.lease, a.keys.run); err != nil {
+		return fmt.Errorf("idempotency: free lease: %w", err)
+	}
+	return nil
+}
+
+// Release frees the key without storing anything, for a request that
+// certainly ran no command (refused, or not sent to Redis): a retry runs it
+// afresh.
+func (a *Attempt) Release(ctx context.Context) error {
+	a.end()
+	if err := a.s.do(ctx, "DEL", a.keys.rec, a.keys.lease, a.keys.run); err != nil {
+		return fmt.Errorf("idempotency: release key: %w", err)
+	}
+	return nil
+}
+
+// Abandon stops refreshing the lease and leaves the key as it is, as a
+// gateway that stops in the middle of a request would (tests use it).
+func (a *Attempt) Abandon() { a.end() }
+
+// seal encrypts r with the record's key as associated data: nonce || box.
+func (s *Store) seal(rec string, r record) (string, error) {
+	plain, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("idempotency: encode record: %w", err)
+	}
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("idempotency: nonce: %w", err)
+	}
+	return string(s.aead.Seal(nonce, nonce, plain, []byte(rec))), nil
+}
+
+// errSealed is a record that does not open: forged, moved or from a
+// gateway with another secret.
+var errSealed = errors.New("idempotency: record does not open")
+
+func (s *Store) open(rec string, b []byte) (record, error) {
+	var r record
+	n := s.aead.NonceSize()
+	if len(b) < n {
+		return r, errSealed
+	}
+	plain, err := s.aead.Open(nil, b[:n], b[n:], []byte(rec))
+	if err != nil {
+		return r, errSealed
+	}
+	if err := json.Unmarshal(plain, &r); err != nil {
+		return r, errSealed
+	}
+	return r, nil
+}
