@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis-gateway/redis-gateway/callbacks"
@@ -97,6 +98,14 @@ type Config struct {
 	AutoPipeline bool
 	// AutoPipelineConns is the number of shared connections. Default 2.
 	AutoPipelineConns int
+	// AutoPipelineMinBusy, when above 0, makes auto-pipelining adaptive:
+	// a command takes the shared connections only while at least this
+	// many quick commands already run on pooled connections; below, it
+	// takes a pooled connection itself. At low concurrency nothing would
+	// be batched, and a command's own connection answers sooner (no hand
+	// over to writer and reader goroutines); under load the pooled
+	// commands in flight pass the bound and the rest are batched.
+	AutoPipelineMinBusy int
 	// AutoPipelineHealthTimeout is how long a shared connection may leave
 	// a command without a reply before it is declared dead and replaced
 	// (every command written on it fails). Default 10s. A command slower
@@ -124,7 +133,9 @@ type Client struct {
 	observe  func(string, time.Duration, error)
 	logger   *slog.Logger
 	infos    commandInfoCache
-	ap       *autoPipe // nil unless Config.AutoPipeline
+	ap       *autoPipe    // nil unless Config.AutoPipeline
+	minBusy  int32        // Config.AutoPipelineMinBusy
+	busy     atomic.Int32 // quick commands on pooled connections now (with ap only)
 }
 
 // New returns a Client for cfg. It does not dial: connections are made on
@@ -167,6 +178,7 @@ func New(cfg Config) (*Client, error) {
 		logger := cfg.Logger
 		c.ap = newAutoPipe(p, n, health, func(msg string, err error) { logger.Debug(msg, "err", err) })
 		c.ap.observeBatch(cfg.ObserveBatch)
+		c.minBusy = int32(max(cfg.AutoPipelineMinBusy, 0))
 	}
 	return c, nil
 }
@@ -221,7 +233,17 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if err := CheckCommand(args); err != nil {
 		return Value{}, err
 	}
-	if c.ap != nil && autoPipelinable(args) {
+	return c.doRaw(ctx, args, c.shared(args))
+}
+
+// shared reports whether args go over the auto-pipelined connections now.
+func (c *Client) shared(args []string) bool {
+	return c.ap != nil && autoPipelinable(args) && (c.minBusy == 0 || c.busy.Load() >= c.minBusy)
+}
+
+// doRaw is DoRaw over the shared connections or a pooled one.
+func (c *Client) doRaw(ctx context.Context, args []string, shared bool) (Value, error) {
+	if shared {
 		return c.doAutoPipelined(ctx, args)
 	}
 	start := time.Now()
@@ -233,9 +255,15 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if quick(args) {
 		// A socket deadline alone: no cancellation watch, whose
 		// allocations and wakeups cost more than a quick command.
+		if c.ap != nil {
+			c.busy.Add(1)
+		}
 		bounded := cn.Bound(ctx)
 		v, err = exchange(cn, args)
 		err = cn.Unbound(ctx, bounded, err)
+		if c.ap != nil {
+			c.busy.Add(-1)
+		}
 	} else {
 		done := cn.Watch(ctx)
 		v, err = exchange(cn, args)

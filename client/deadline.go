@@ -14,15 +14,22 @@ import (
 // timer), run under context.WithTimeout as before. The errors are Do's:
 // the deadline passing is context.DeadlineExceeded.
 func (c *Client) DoWithin(ctx context.Context, timeout time.Duration, args ...string) (any, error) {
-	if timeout <= 0 || c.ap != nil || len(args) == 0 || !quick(args) {
-		if timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, timeout)
-			defer cancel()
-		}
-		return c.Do(ctx, args...)
+	if err := CheckCommand(args); err != nil {
+		return nil, err
 	}
-	return c.Do(&deadlineCtx{Context: ctx, dl: time.Now().Add(timeout)}, args...)
+	shared := c.shared(args)
+	if timeout > 0 && !shared && quick(args) {
+		ctx = &deadlineCtx{Context: ctx, dl: time.Now().Add(timeout)}
+	} else if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	v, err := c.doRaw(ctx, args, shared)
+	if err != nil {
+		return nil, err
+	}
+	return c.Shape(v, args)
 }
 
 // deadlineCtx is its parent with an earlier deadline that nothing times:

@@ -45,7 +45,7 @@ func (c *Client) DoVisit(ctx context.Context, vis Visitor, args ...string) error
 	if err := CheckCommand(args); err != nil {
 		return err
 	}
-	if c.ap != nil && autoPipelinable(args) && len(args) <= visitMaxArgs {
+	if c.shared(args) && len(args) <= visitMaxArgs {
 		v, err := c.doAutoPipelined(ctx, args)
 		if err != nil {
 			return err

@@ -65,6 +65,11 @@ func openScaled(cfg Config, name, url string, db int, init [][]string, proto int
 	return c, fmt.Sprintf("%s://%s/%s/%d", sentinel.Scheme, strings.Join(sc.Sentinels, ","), sc.MasterName, sc.Pool.DB), nil
 }
 
+// autoPipelineMinBusy makes the binary's auto-pipelining adaptive
+// (client.Config.AutoPipelineMinBusy): below two pooled commands in flight
+// nothing would be batched and a command's own connection answers sooner.
+const autoPipelineMinBusy = 2
+
 // applyPoolConfig applies the pool settings shared by every database.
 func applyPoolConfig(cfg Config, pc *client.PoolConfig) {
 	pc.ClientName = "redis-gateway"

@@ -408,6 +408,9 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 				ObserveBatch: metrics.BatchObserver(name),
 				Logger:       logger.With("db", name),
 				AutoPipeline: autoPipeline,
+				// adaptive: shared connections only once two commands are
+				// in flight on pooled ones (docs/architecture.md)
+				AutoPipelineMinBusy: autoPipelineMinBusy,
 			})
 			if err != nil {
 				return nil, "", "", 0, "", err
