@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU per request of the gateway and of Redis, defaults against
+# CPU per request of the gateway and of Redis, pooled against
 # auto_pipeline, and the mean auto-pipeline batch, in one run:
 #   wrk -tTHREADS -cCONNS -dDURATION http://127.0.0.1:G/db/0/strings/k
 # CPU = utime+stime of the process over the wrk run (from /proc/PID/stat)
@@ -36,8 +36,8 @@ measure() {
   rows+=("$name|$rps|$p99|$(awk -v d=$((g1-g0)) -v n="$reqs" -v hz="$HZ" 'BEGIN{printf "%.1f", d/hz/n*1e6}')|$(awk -v d=$((r1-r0)) -v n="$reqs" -v hz="$HZ" 'BEGIN{printf "%.1f", d/hz/n*1e6}')|$batch")
 }
 
-for mode in defaults auto_pipeline; do
-  if [ "$mode" = defaults ]; then start_gateway; else start_gateway GATEWAY_AUTO_PIPELINE=true; fi
+for mode in pooled auto_pipeline; do
+  if [ "$mode" = pooled ]; then start_gateway GATEWAY_AUTO_PIPELINE=false; else start_gateway GATEWAY_AUTO_PIPELINE=true; fi
   curl -fsS -X PUT -H 'Content-Type: application/json' -d '{"value":"xxx"}' "http://127.0.0.1:$GATEWAY_PORT/db/0/strings/k" >/dev/null
   measure "gateway, $mode"
   stop_gateway

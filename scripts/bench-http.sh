@@ -16,7 +16,7 @@ REQUESTS=${REQUESTS:-200000}
 
 scripts/deps.sh redis wrk
 start_redis
-start_gateway
+start_gateway GATEWAY_AUTO_PIPELINE=false
 base="http://127.0.0.1:$GATEWAY_PORT/db/0"
 
 # A 100-byte value under the key the gateway reads and under the key

@@ -2,7 +2,7 @@
 # HTTP throughput and cost of the gateway next to its peers, in one run, so
 # the ratios come from the same machine at the same moment. Targets:
 #
-#   gateway              GET /db/0/strings/k and /db/7/strings/k, defaults (pooled)
+#   gateway              GET /db/0/strings/k and /db/7/strings/k, pooled (auto_pipeline=false)
 #   gateway, auto_pipeline  the same with GATEWAY_AUTO_PIPELINE=true
 #   gateway command      POST /db/0/command {"command":["GET","k"]}
 #   gateway pipeline     POST /db/0/pipeline, 10 × ["GET","k"]
@@ -11,7 +11,7 @@
 #   webdis               GET /GET/k and GET /7/GET/k (webdis, C + libevent, apt package)
 #   redis-benchmark      GET and SET against Redis itself, no HTTP
 #
-# Starts its own redis-server, two gateways (defaults and auto_pipeline),
+# Starts its own redis-server, two gateways (pooled and auto_pipeline),
 # bare, naive and webdis on free loopback ports and stops them on exit.
 # Every row records wrk's req/s, p50, p99, non-2xx answers and socket
 # errors, and the CPU (utime+stime from /proc/PID/stat) the server process
@@ -85,7 +85,7 @@ start_redis
 redis-cli -p "$REDIS_PORT" -n 0 set k xxx >/dev/null
 redis-cli -p "$REDIS_PORT" -n 7 set k xxx >/dev/null
 
-start_gateway
+start_gateway GATEWAY_AUTO_PIPELINE=false
 GW_PID=$GATEWAY_PID
 gw="http://127.0.0.1:$GATEWAY_PORT"
 start_gateway GATEWAY_AUTO_PIPELINE=true
@@ -214,7 +214,7 @@ idle_row() {
   idle+=("| $1 | $(awk '{for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     print v["rss_before_kib"] " | " v["rss_after_kib"] " | " v["per_conn_kib"] }' <<<"$out") |")
 }
-idle_row "gateway, defaults" "$GW_PID" "$gw/db/0/strings/k"
+idle_row "gateway, pooled" "$GW_PID" "$gw/db/0/strings/k"
 idle_row "gateway, auto_pipeline" "$GWA_PID" "$gwa/db/0/strings/k"
 idle_row "bare" "$BARE_PID" "$bare/db/0/strings/k"
 idle_row "webdis" "$WEBDIS_PID" "$wd/GET/k"
@@ -256,7 +256,7 @@ report() {
   echo
   echo "#### Ratios at c = $CONNS"
   echo
-  echo "| ratio | defaults | auto_pipeline |"
+  echo "| ratio | pooled | auto_pipeline |"
   echo "| --- | ---: | ---: |"
   c=$CONNS
   echo "| gateway / bare, req/s | $(ratio "$(f "$G" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$B" $c 3)") |"
@@ -271,7 +271,7 @@ report() {
   echo
   print_measured | awk -v c="$CONNS" -F' \\| ' 'NR <= 2 || $2 != c' | grep -v 'redis-benchmark' || true
   echo
-  echo "| c | gateway / bare | auto_pipeline / bare | gateway / webdis | auto_pipeline / webdis | auto_pipeline / defaults: GET | /command | /pipeline | auto_pipeline / defaults, server CPU per GET |"
+  echo "| c | gateway / bare | auto_pipeline / bare | gateway / webdis | auto_pipeline / webdis | auto_pipeline / pooled: GET | /command | /pipeline | auto_pipeline / pooled, server CPU per GET |"
   echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for c in $SWEEP; do
     echo "| $c | $(ratio "$(f "$G" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$G" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$G" $c 3)") | $(ratio "$(f "$AC" $c 3)" "$(f "$GC" $c 3)") | $(ratio "$(f "$AP" $c 3)" "$(f "$GP" $c 3)") | $(ratio "$(f "$A" $c 8)" "$(f "$G" $c 8)") |"

@@ -32,7 +32,7 @@ func TestYAMLKeysMatchFlags(t *testing.T) {
 		// a value the flag accepts and that changes the default
 		want := defaults()
 		sample := ""
-		for _, v := range []string{"7", "7s", "true", "x.example,y.example", "debug", "text", "127.0.0.1:6061", "redis://127.0.0.1:6390", "/prefix", strings.Repeat("s", 40)} {
+		for _, v := range []string{"7", "7s", "true", "false", "x.example,y.example", "debug", "text", "127.0.0.1:6061", "redis://127.0.0.1:6390", "/prefix", strings.Repeat("s", 40)} {
 			c := defaults()
 			if o.set(&c, v) == nil && !reflect.DeepEqual(c, defaults()) {
 				want, sample = c, v
