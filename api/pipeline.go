@@ -153,19 +153,9 @@ func (d *deps) respondPipeline(w http.ResponseWriter, r *http.Request, cmds [][]
 		respondField(w, r, d.logger, http.StatusOK, `{"results":`, resultList(res))
 		return
 	}
-	e, err := newReplyEncoder(r)
-	if err != nil {
-		writeError(w, r, d.logger, err)
-		return
-	}
-	defer e.release()
-	e.b = append(e.b, `{"results":[`...)
-	if err := vb.PipeVisit(ctx, cmds, &pipelineJSON{rv: replyVisitor{e: &e.valueEncoder}, visited: -1}); err != nil {
-		writeError(w, r, d.logger, err)
-		return
-	}
-	e.b = append(e.b, "]}"...)
-	e.send(w, r, d.logger, http.StatusOK)
+	respondWith(w, r, d.logger, http.StatusOK, `{"results":[`, "]}", func(e *valueEncoder) error {
+		return vb.PipeVisit(ctx, cmds, &pipelineJSON{rv: replyVisitor{e: e}, visited: -1})
+	})
 }
 
 // pipeVisiting is a backend that streams pipeline replies.

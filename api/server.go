@@ -603,19 +603,9 @@ func (d *deps) respondCommand(w http.ResponseWriter, r *http.Request, raw bool, 
 		respondField(w, r, d.logger, http.StatusOK, `{"result":`, v)
 		return
 	}
-	e, err := newReplyEncoder(r)
-	if err != nil {
-		writeError(w, r, d.logger, err)
-		return
-	}
-	defer e.release()
-	e.b = append(e.b, `{"result":`...)
-	if err := vb.DoVisit(ctx, &replyVisitor{e: &e.valueEncoder}, args...); err != nil {
-		writeError(w, r, d.logger, err)
-		return
-	}
-	e.b = append(e.b, '}')
-	e.send(w, r, d.logger, http.StatusOK)
+	respondWith(w, r, d.logger, http.StatusOK, `{"result":`, "}", func(e *valueEncoder) error {
+		return vb.DoVisit(ctx, &replyVisitor{e: e}, args...)
+	})
 }
 
 // transaction runs commands in MULTI/EXEC after WATCH on the request's

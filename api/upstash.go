@@ -400,15 +400,21 @@ func handleUpstashBatch(d *deps, atomic bool) http.HandlerFunc {
 	}
 }
 
-// upstashPipe runs the commands that were not refused as one pipeline and
-// puts the refusals in their places.
-func (d *deps) upstashPipe(r *http.Request, b client.Backend, cmds [][]string, refused []error) ([]client.Result, error) {
+// runnable returns the commands of a batch that were not refused.
+func runnable(cmds [][]string, refused []error) [][]string {
 	run := make([][]string, 0, len(cmds))
 	for i, c := range cmds {
 		if refused[i] == nil {
 			run = append(run, c)
 		}
 	}
+	return run
+}
+
+// upstashPipe runs the commands that were not refused as one pipeline and
+// puts the refusals in their places.
+func (d *deps) upstashPipe(r *http.Request, b client.Backend, cmds [][]string, refused []error) ([]client.Result, error) {
+	run := runnable(cmds, refused)
 	ctx, cancel, err := d.commandContext(r.Context(), run...)
 	if err != nil {
 		return nil, err
@@ -433,12 +439,7 @@ func (d *deps) upstashPipe(r *http.Request, b client.Backend, cmds [][]string, r
 // (upstashBatchJSON); it returns the JSON array without its closing
 // bracket.
 func (d *deps) upstashPipeVisit(r *http.Request, pv pipeVisiting, cmds [][]string, refused []error, b64 bool) ([]byte, error) {
-	run := make([][]string, 0, len(cmds))
-	for i, c := range cmds {
-		if refused[i] == nil {
-			run = append(run, c)
-		}
-	}
+	run := runnable(cmds, refused)
 	ctx, cancel, err := d.commandContext(r.Context(), run...)
 	if err != nil {
 		return nil, err

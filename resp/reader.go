@@ -309,20 +309,26 @@ func (r *Reader) readAggregate(typ byte, body []byte, depth int) (Value, error) 
 	if err := r.checkAggregate(n, depth); err != nil {
 		return Value{}, err
 	}
-	kind, count := Array, int(n)
-	switch typ {
-	case '~':
-		kind = Set
-	case '>':
-		kind = Push
-	case '%':
-		kind, count = Map, 2*count
-	}
+	kind, count := aggregateKind(typ, int(n))
 	elems, err := r.elems(make([]Value, 0, r.reserve(count)), count, depth+1)
 	if err != nil {
 		return Value{}, err
 	}
 	return Value{Kind: kind, Elems: elems}, nil
+}
+
+// aggregateKind returns the kind of an aggregate from its type byte, and
+// how many values follow a header of n entries (twice n for a map).
+func aggregateKind(typ byte, n int) (Kind, int) {
+	switch typ {
+	case '~':
+		return Set, n
+	case '>':
+		return Push, n
+	case '%':
+		return Map, 2 * n
+	}
+	return Array, n
 }
 
 // checkAggregate checks the header of an aggregate of n entries (pairs for

@@ -121,15 +121,7 @@ func (r *Reader) visit(g *guard, depth int) error {
 			if err := r.checkAggregate(n, depth); err != nil {
 				return err
 			}
-			kind, count := Array, int(n)
-			switch typ {
-			case '~':
-				kind = Set
-			case '>':
-				kind = Push
-			case '%':
-				kind, count = Map, 2*count
-			}
+			kind, count := aggregateKind(typ, int(n))
 			g.begin(kind, int(n))
 			for range count {
 				if err := r.visit(g, depth+1); err != nil {
