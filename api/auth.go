@@ -281,6 +281,26 @@ func bearer(r *http.Request) string {
 }
 
 // authenticate requires a valid token when tokens are configured (401
+// limit takes one request from the token's rate limit: nil, or the 429
+// to answer (with Retry-After) when it is exhausted.
+func (p *principal) limit() *apiError {
+	if p.limiter == nil {
+		return nil
+	}
+	res := p.limiter.Reserve()
+	wait := res.Delay()
+	if wait <= 0 {
+		return nil
+	}
+	res.Cancel()
+	return &apiError{
+		status:     http.StatusTooManyRequests,
+		code:       CodeRateLimited,
+		detail:     "the token's rate limit is exhausted",
+		retryAfter: max(1, int(math.Ceil(wait.Seconds()))),
+	}
+}
+
 // otherwise) and applies the token's rate limit (429), answering failures
 // as problem+json.
 func authenticate(d *deps) func(http.Handler) http.Handler { return authenticateWith(d, d.problem) }
@@ -310,18 +330,9 @@ func authenticateWith(d *deps, fail errorWriter) func(http.Handler) http.Handler
 				fail(w, r, errorf(http.StatusUnauthorized, CodeUnauthorized, "the token is not valid"))
 				return
 			}
-			if p.limiter != nil {
-				if res := p.limiter.Reserve(); res.Delay() > 0 {
-					wait := res.Delay()
-					res.Cancel()
-					fail(w, r, &apiError{
-						status:     http.StatusTooManyRequests,
-						code:       CodeRateLimited,
-						detail:     "the token's rate limit is exhausted",
-						retryAfter: max(1, int(math.Ceil(wait.Seconds()))),
-					})
-					return
-				}
+			if err := p.limit(); err != nil {
+				fail(w, r, err)
+				return
 			}
 			if p.tok.Level == LevelMetrics {
 				fail(w, r, errorf(http.StatusForbidden, CodeForbiddenDatabase, "a metrics token may read /metrics only"))

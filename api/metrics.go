@@ -247,11 +247,17 @@ func metricsAccess(d *deps) func(http.Handler) http.Handler {
 			if secret := bearer(r); secret != "" {
 				p = d.auth.lookup(secret)
 			}
+			var limited *apiError
+			if p != nil && (p.tok.Level == LevelAdmin || p.tok.Level == LevelMetrics) {
+				limited = p.limit() // scrapes count against the token's rate limit too
+			}
 			switch {
 			case p == nil:
 				writeError(w, r, d.logger, errorf(http.StatusUnauthorized, CodeUnauthorized, "/metrics needs a bearer token of level admin or metrics"))
 			case p.tok.Level != LevelAdmin && p.tok.Level != LevelMetrics:
 				writeError(w, r, d.logger, errorf(http.StatusForbidden, CodeForbiddenCommand, "/metrics needs a token of level admin or metrics; this token has %s", p.tok.Level))
+			case limited != nil:
+				writeError(w, r, d.logger, limited)
 			default:
 				next.ServeHTTP(w, r)
 			}

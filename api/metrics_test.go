@@ -201,3 +201,22 @@ func TestScopePoolsAreReported(t *testing.T) {
 		t.Fatalf("scope metrics: users %v, idle %v", found["gateway_scope_users"], found["gateway_scope_pool_connections/idle"])
 	}
 }
+
+// TestMetricsScrapesAreRateLimited: /metrics takes from the token's rate
+// limit like every other route (it did not, so a metrics token had no
+// limit at all).
+func TestMetricsScrapesAreRateLimited(t *testing.T) {
+	g, _ := metricsGateway(t, Config{Tokens: []Token{
+		{Name: "scraper", Secret: "metrics-secret", Databases: []string{"*"}, Level: LevelMetrics, RateLimit: 0.01, Burst: 2},
+	}})
+	auth := "Authorization: Bearer metrics-secret"
+	for i := range 2 {
+		if r := g.do(t, "GET", "/metrics", nil, auth); r.Status != 200 {
+			t.Fatalf("scrape %d: %d", i, r.Status)
+		}
+	}
+	r := g.do(t, "GET", "/metrics", nil, auth)
+	if r.Status != 429 || r.Problem(t).Code != CodeRateLimited || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("third scrape: %d %s (Retry-After %q), want 429 RATE_LIMITED", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+}
