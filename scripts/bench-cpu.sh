@@ -36,7 +36,11 @@ measure() {
   rows+=("$name|$rps|$p99|$(awk -v d=$((g1-g0)) -v n="$reqs" -v hz="$HZ" 'BEGIN{printf "%.1f", d/hz/n*1e6}')|$(awk -v d=$((r1-r0)) -v n="$reqs" -v hz="$HZ" 'BEGIN{printf "%.1f", d/hz/n*1e6}')|$batch")
 }
 
-for mode in pooled auto_pipeline; do
+# ABBA order by default: the second gateway of a run measured 6–10 %
+# slower whatever it ran (an A/A run, docs/benchmarks.md), so each mode
+# runs once early and once late and the ratio is of their means.
+ORDER=${ORDER:-pooled auto_pipeline auto_pipeline pooled}
+for mode in $ORDER; do
   if [ "$mode" = pooled ]; then start_gateway GATEWAY_AUTO_PIPELINE=false; else start_gateway GATEWAY_AUTO_PIPELINE=true; fi
   curl -fsS -X PUT -H 'Content-Type: application/json' -d '{"value":"xxx"}' "http://127.0.0.1:$GATEWAY_PORT/db/0/strings/k" >/dev/null
   measure "gateway, $mode"
@@ -48,3 +52,9 @@ echo
 echo "| gateway | requests/s | p99 | gateway CPU µs/req | Redis CPU µs/req | mean batch |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for r in "${rows[@]}"; do echo "| ${r//|/ | } |"; done
+printf '%s\n' "${rows[@]}" | awk -F'|' '
+  { n[$1]++; s[$1] += $2 }
+  END {
+    p = "gateway, pooled"; a = "gateway, auto_pipeline"
+    if (n[p] && n[a]) printf "\nmean req/s: pooled %.0f, auto_pipeline %.0f, ratio %.2f\n", s[p]/n[p], s[a]/n[a], (s[a]/n[a])/(s[p]/n[p])
+  }'

@@ -66,9 +66,9 @@ func openScaled(cfg Config, name, url string, db int, init [][]string, proto int
 }
 
 // autoPipelineMinBusy makes the binary's auto-pipelining adaptive
-// (client.Config.AutoPipelineMinBusy): below two pooled commands in flight
+// (client.Config.AutoPipelineMinBusy): below four pooled commands in flight
 // nothing would be batched and a command's own connection answers sooner.
-const autoPipelineMinBusy = 2
+const autoPipelineMinBusy = 4
 
 // applyPoolConfig applies the pool settings shared by every database.
 func applyPoolConfig(cfg Config, pc *client.PoolConfig) {

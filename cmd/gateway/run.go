@@ -408,7 +408,7 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 				ObserveBatch: metrics.BatchObserver(name),
 				Logger:       logger.With("db", name),
 				AutoPipeline: autoPipeline,
-				// adaptive: shared connections only once two commands are
+				// adaptive: shared connections only once four commands are
 				// in flight on pooled ones (docs/architecture.md)
 				AutoPipelineMinBusy: autoPipelineMinBusy,
 			})
