@@ -31,6 +31,7 @@ type Metrics struct {
 	mu     sync.Mutex
 	dbs    []*Database        // pools reported at scrape time
 	scopes map[string]scopeFn // per database: its scope users' pools
+	resp2  map[string]scopeFn // per database: its Upstash surface's RESP2 pool
 }
 
 // scopeFn reports a database's scope backends and their pools' counters.
@@ -181,6 +182,20 @@ func (m *Metrics) watch(dbs []*Database) {
 	m.mu.Unlock()
 }
 
+// watchRESP2 reports the RESP2 pool (the Upstash surface's) of database
+// db at scrape time.
+func (m *Metrics) watchRESP2(db string, fn scopeFn) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	if m.resp2 == nil {
+		m.resp2 = map[string]scopeFn{}
+	}
+	m.resp2[db] = fn
+	m.mu.Unlock()
+}
+
 // watchScopes reports the scope (ACL user) pools of database db at
 // scrape time.
 func (m *Metrics) watchScopes(db string, fn scopeFn) {
@@ -279,6 +294,8 @@ var (
 		"Scope backends (one ACL user and pool per distinct token scope) open now, by database.", []string{"db"}, nil)
 	scopeConnsDesc = prometheus.NewDesc("gateway_scope_pool_connections",
 		"Connections of the scope pools together, by database and state (idle, in_use).", []string{"db", "state"}, nil)
+	resp2ConnsDesc = prometheus.NewDesc("gateway_resp2_pool_connections",
+		"Connections of the RESP2 pool that serves the Upstash surface, by database and state (idle, in_use); absent until first use.", []string{"db", "state"}, nil)
 )
 
 func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -287,6 +304,7 @@ func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- poolWaitDesc
 	ch <- scopeUsersDesc
 	ch <- scopeConnsDesc
+	ch <- resp2ConnsDesc
 }
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
@@ -296,7 +314,17 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	for k, v := range c.m.scopes {
 		scopes[k] = v
 	}
+	resp2 := make(map[string]scopeFn, len(c.m.resp2))
+	for k, v := range c.m.resp2 {
+		resp2[k] = v
+	}
 	c.m.mu.Unlock()
+	for db, fn := range resp2 {
+		if n, s := fn(); n > 0 {
+			ch <- prometheus.MustNewConstMetric(resp2ConnsDesc, prometheus.GaugeValue, float64(s.IdleConns), db, "idle")
+			ch <- prometheus.MustNewConstMetric(resp2ConnsDesc, prometheus.GaugeValue, float64(s.InUse), db, "in_use")
+		}
+	}
 	for db, fn := range scopes {
 		n, s := fn()
 		ch <- prometheus.MustNewConstMetric(scopeUsersDesc, prometheus.GaugeValue, float64(n), db)

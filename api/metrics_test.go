@@ -197,6 +197,9 @@ func TestScopePoolsAreReported(t *testing.T) {
 			found[name] = m.GetGauge().GetValue()
 		}
 	}
+	if _, ok := found["gateway_resp2_pool_connections/idle"]; ok {
+		t.Fatal("RESP2 pool reported before the Upstash surface was used")
+	}
 	if found["gateway_scope_users"] != 1 || found["gateway_scope_pool_connections/idle"] < 1 {
 		t.Fatalf("scope metrics: users %v, idle %v", found["gateway_scope_users"], found["gateway_scope_pool_connections/idle"])
 	}
@@ -219,4 +222,30 @@ func TestMetricsScrapesAreRateLimited(t *testing.T) {
 	if r.Status != 429 || r.Problem(t).Code != CodeRateLimited || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("third scrape: %d %s (Retry-After %q), want 429 RATE_LIMITED", r.Status, r.Body, r.Header.Get("Retry-After"))
 	}
+}
+
+// TestRESP2PoolIsReported: the Upstash surface's RESP2 pool shows in the
+// metrics once used.
+func TestRESP2PoolIsReported(t *testing.T) {
+	g, reg := metricsGateway(t, Config{})
+	if r := g.do(t, "POST", "/upstash/0", `["PING"]`); r.Status != 200 {
+		t.Fatalf("upstash PING: %d %s", r.Status, r.Body)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "gateway_resp2_pool_connections" {
+			var total float64
+			for _, m := range f.GetMetric() {
+				total += m.GetGauge().GetValue()
+			}
+			if total < 1 {
+				t.Fatalf("RESP2 pool reports %v connections after a command", total)
+			}
+			return
+		}
+	}
+	t.Fatal("gateway_resp2_pool_connections missing after an Upstash command")
 }

@@ -96,6 +96,18 @@ func (l *lazyBackend) get() (client.Backend, error) {
 	return l.b, nil
 }
 
+// stats returns the opened backend's pool counters (zero before the
+// first use): the scope-style reporter the metrics take.
+func (l *lazyBackend) stats() (opened int, pools client.PoolStats) {
+	l.mu.Lock()
+	b := l.b
+	l.mu.Unlock()
+	if b == nil {
+		return 0, pools
+	}
+	return 1, b.Stats()
+}
+
 // close closes the backend if it was opened.
 func (l *lazyBackend) close() {
 	l.mu.Lock()

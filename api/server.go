@@ -255,6 +255,7 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.onClose = append(d.onClose, func() { u.Close() })
 		own := &lazyBackend{db: db.Name, open: db.OpenRESP2}
 		d.resp2[db.Name] = own
+		metrics.watchRESP2(db.Name, own.stats)
 		d.syncs[db.Name] = &syncTracker{}
 		d.onClose = append(d.onClose, own.close)
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
