@@ -416,16 +416,7 @@ func (u *Users) Stats() (users int, pools client.PoolStats) {
 	}
 	u.mu.Unlock()
 	for _, b := range bs {
-		s := b.Stats()
-		pools.Hits += s.Hits
-		pools.Misses += s.Misses
-		pools.Timeouts += s.Timeouts
-		pools.WaitCount += s.WaitCount
-		pools.WaitDuration += s.WaitDuration
-		pools.TotalConns += s.TotalConns
-		pools.IdleConns += s.IdleConns
-		pools.InUse += s.InUse
-		pools.StaleConns += s.StaleConns
+		pools.Add(b.Stats())
 	}
 	return users, pools
 }

@@ -531,16 +531,7 @@ func (c *Client) Stats() client.PoolStats {
 	defer c.mu.RUnlock()
 	var s client.PoolStats
 	for _, n := range c.nodes {
-		ns := n.c.Stats()
-		s.Hits += ns.Hits
-		s.Misses += ns.Misses
-		s.Timeouts += ns.Timeouts
-		s.WaitCount += ns.WaitCount
-		s.WaitDuration += ns.WaitDuration
-		s.TotalConns += ns.TotalConns
-		s.IdleConns += ns.IdleConns
-		s.InUse += ns.InUse
-		s.StaleConns += ns.StaleConns
+		s.Add(n.c.Stats())
 	}
 	return s
 }

@@ -91,3 +91,17 @@ type Stats struct {
 	// idle too long, closed by the server, or returned dirty or broken.
 	StaleConns uint64 `json:"stale_conns"`
 }
+
+// Add adds o's counters to s, for reports that sum several pools (a
+// cluster's nodes, a database's scope users).
+func (s *Stats) Add(o Stats) {
+	s.Hits += o.Hits
+	s.Misses += o.Misses
+	s.Timeouts += o.Timeouts
+	s.WaitCount += o.WaitCount
+	s.WaitDuration += o.WaitDuration
+	s.TotalConns += o.TotalConns
+	s.IdleConns += o.IdleConns
+	s.InUse += o.InUse
+	s.StaleConns += o.StaleConns
+}
