@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
+	"github.com/redis-gateway/redis-gateway/resp"
 )
 
 // TestAdaptiveAutoPipeline: with AutoPipelineMinBusy, commands one at a
@@ -73,3 +74,52 @@ func TestAdaptiveAutoPipeline(t *testing.T) {
 	}
 	t.Logf("%d batches, %.1f commands each", batches.Load(), float64(batched.Load())/float64(batches.Load()))
 }
+
+// TestAdaptiveAutoPipelineVisits: replies visited (DoVisit, the /command
+// path) count toward the adaptive bound too, so that traffic of visited
+// commands alone is batched under load.
+func TestAdaptiveAutoPipelineVisits(t *testing.T) {
+	s := redistest.Start(t)
+	var batches atomic.Int64
+	c := newClient(t, s, 0, func(cfg *client.Config) {
+		autoPipelined(cfg)
+		cfg.AutoPipelineMinBusy = 2
+		cfg.ObserveBatch = func(int) { batches.Add(1) }
+	})
+	if _, err := c.Do(t.Context(), "SET", "visited", "v"); err != nil {
+		t.Fatal(err)
+	}
+	batches.Store(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for batches.Load() == 0 && time.Now().Before(deadline) {
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		for range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 50 {
+					var rec countingVisitor
+					if err := c.DoVisit(t.Context(), &rec, "GET", "visited"); err != nil || rec.scalars != 1 {
+						failed.Store(fmt.Sprint(err, rec.scalars))
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if f := failed.Load(); f != nil {
+			t.Fatalf("DoVisit GET: %v", f)
+		}
+	}
+	if batches.Load() == 0 {
+		t.Fatal("64 goroutines visiting replies at once never took the shared connections")
+	}
+}
+
+// countingVisitor counts the scalars of a reply.
+type countingVisitor struct{ scalars int }
+
+func (v *countingVisitor) Scalar(client.Value) error  { v.scalars++; return nil }
+func (v *countingVisitor) Begin(resp.Kind, int) error { return nil }
+func (v *countingVisitor) End() error                 { return nil }

@@ -57,6 +57,12 @@ func (c *Client) DoVisit(ctx context.Context, vis Visitor, args ...string) error
 	if err != nil {
 		return err
 	}
+	if c.ap != nil && quick(args) {
+		// counted as doRaw counts its quick commands, so that /command
+		// traffic alone also reaches the adaptive bound
+		c.busy.Add(1)
+		defer c.busy.Add(-1)
+	}
 	done := cn.Watch(ctx)
 	top := topLevel{vis: vis}
 	verr, err := visitExchange(cn, args, &top)
