@@ -21,6 +21,17 @@ type replyVisitor struct {
 	frames []visitFrame
 }
 
+// roomFor makes room for the next element of a reply being encoded,
+// doubling the buffer when less than 64 bytes are left: append grows
+// large slices by 1.25×, which for a long reply allocates about five
+// times its final size in all.
+func roomFor(b []byte) []byte {
+	if cap(b)-len(b) < 64 {
+		return slices.Grow(b, max(len(b), 64))
+	}
+	return b
+}
+
 // visitFrame is an aggregate being written.
 type visitFrame struct {
 	isMap    bool
@@ -67,11 +78,7 @@ func (rv *replyVisitor) after(stringKey bool) {
 // Scalar implements resp.Visitor.
 func (rv *replyVisitor) Scalar(v resp.Value) error {
 	e := rv.e
-	if cap(e.b)-len(e.b) < 64 {
-		// Double: append grows large slices by 1.25×, which for a long
-		// reply allocates about five times its final size in all.
-		e.b = slices.Grow(e.b, max(len(e.b), 64))
-	}
+	e.b = roomFor(e.b)
 	rv.before()
 	stringKey := false
 	switch v.Kind {

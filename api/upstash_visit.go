@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -37,9 +36,7 @@ func (u *upstashVisitor) Scalar(v resp.Value) error {
 	if u.skip > 0 {
 		return nil
 	}
-	if cap(u.b)-len(u.b) < 64 {
-		u.b = slices.Grow(u.b, max(len(u.b), 64)) // double, as replyVisitor does
-	}
+	u.b = roomFor(u.b)
 	u.sep()
 	switch v.Kind {
 	case resp.Integer:
@@ -107,11 +104,10 @@ type upstashBatchJSON struct {
 	run     []int // batch index of each command that ran
 	next    int   // batch entries written so far
 	start   int   // where the current entry starts
-	visited int   // the run index Reply was called for
 }
 
 func newUpstashBatchJSON(b []byte, b64 bool, refused []error) *upstashBatchJSON {
-	j := &upstashBatchJSON{u: upstashVisitor{b: b, b64: b64}, refused: refused, visited: -1}
+	j := &upstashBatchJSON{u: upstashVisitor{b: b, b64: b64}, refused: refused}
 	for i, err := range refused {
 		if err == nil {
 			j.run = append(j.run, i)
@@ -143,20 +139,14 @@ func (j *upstashBatchJSON) open() {
 func (j *upstashBatchJSON) Reply(i int) client.Visitor {
 	j.upTo(j.run[i])
 	j.open()
-	j.visited = i
 	j.u.b = append(j.u.b, `{"result":`...)
 	j.u.counts, j.u.skip = j.u.counts[:0], 0
 	return &j.u
 }
 
-// Done implements client.PipeVisitor.
-func (j *upstashBatchJSON) Done(i int, res client.Result) error {
-	if j.visited != i { // only for a reply that was not visited: never, with RawReplies
-		j.upTo(j.run[i])
-		j.open()
-		j.u.b = append(j.u.b, `{"result":`...)
-		j.u.b = appendUpstashValue(j.u.b, res.Raw, j.u.b64)
-	}
+// Done implements client.PipeVisitor. With RawReplies every reply is
+// visited, so Reply(i) has opened entry i.
+func (j *upstashBatchJSON) Done(_ int, res client.Result) error {
 	if res.Err != nil {
 		j.u.b = appendUpstashError(j.u.b[:j.start], res.Err)
 	} else {

@@ -150,16 +150,8 @@ func walkSchemaRefs(v3 *openapi3.T, f func(*openapi3.SchemaRef)) {
 			return
 		}
 		seen[r.Value] = true
-		v := r.Value
-		for _, p := range v.Properties {
-			walk(p)
-		}
-		walk(v.Items)
-		walk(v.AdditionalProperties.Schema)
-		for _, l := range []openapi3.SchemaRefs{v.OneOf, v.AnyOf, v.AllOf} {
-			for _, x := range l {
-				walk(x)
-			}
+		for _, c := range children(r.Value) {
+			walk(c)
 		}
 	}
 	for _, r := range v3.Components.Schemas {
@@ -186,6 +178,20 @@ func walkSchemaRefs(v3 *openapi3.T, f func(*openapi3.SchemaRef)) {
 	}
 }
 
+// children lists the schemas directly inside v: properties, items,
+// additional properties, and the oneOf/anyOf/allOf branches (nil entries
+// included; the walks skip them).
+func children(v *openapi3.Schema) []*openapi3.SchemaRef {
+	out := make([]*openapi3.SchemaRef, 0, len(v.Properties)+2+len(v.OneOf)+len(v.AnyOf)+len(v.AllOf))
+	for _, p := range v.Properties {
+		out = append(out, p)
+	}
+	out = append(out, v.Items, v.AdditionalProperties.Schema)
+	out = append(out, v.OneOf...)
+	out = append(out, v.AnyOf...)
+	return append(out, v.AllOf...)
+}
+
 // refName is the component name a reference points at, or "".
 func refName(r *openapi3.SchemaRef) string {
 	return strings.TrimPrefix(r.Ref, "#/components/schemas/")
@@ -209,16 +215,8 @@ func reachable(s openapi3.Schemas, roots []*openapi3.SchemaRef) map[string]bool 
 				return
 			}
 		}
-		v := r.Value
-		for _, p := range v.Properties {
-			walk(p)
-		}
-		walk(v.Items)
-		walk(v.AdditionalProperties.Schema)
-		for _, l := range []openapi3.SchemaRefs{v.OneOf, v.AnyOf, v.AllOf} {
-			for _, x := range l {
-				walk(x)
-			}
+		for _, c := range children(r.Value) {
+			walk(c)
 		}
 	}
 	for _, r := range roots {
