@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
 )
@@ -49,6 +50,23 @@ func TestShutdownServesIdleKeepAlives(t *testing.T) {
 	errs := make([]error, conns)
 	closing := make([]bool, conns)
 	g.cancel()
+	// The stop is asynchronous: wait until the gateway drains (a fresh
+	// connection is answered with Connection: close), or a request that
+	// beats the signal is rightly answered as before the stop.
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		res, err := http.Get(g.URL + "/healthz")
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.Close {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway never started draining")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	for i, k := range ks {
 		wg.Go(func() {
 			body := fmt.Sprintf(`{"value":"v%d"}`, i)
