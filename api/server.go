@@ -583,6 +583,13 @@ func (d *deps) respondCommand(w http.ResponseWriter, r *http.Request, raw bool, 
 		writeError(w, r, d.logger, err)
 		return
 	}
+	if vw, ok := b.(visitWithin); ok && (raw || vw.GenericReply(args)) && !client.IsBlocking(args) {
+		// the client owns the deadline: no context timer per command
+		respondWith(w, r, d.logger, http.StatusOK, `{"result":`, "}", func(e *valueEncoder) error {
+			return vw.DoVisitWithin(r.Context(), d.cfg.CommandTimeout, &replyVisitor{e: e}, args...)
+		})
+		return
+	}
 	ctx, cancel, err := d.commandContext(r.Context(), args)
 	if err != nil {
 		writeError(w, r, d.logger, err)
@@ -644,6 +651,13 @@ func (d *deps) transaction(r *http.Request, watch []string, cmds [][]string, pv 
 // (client.Client.DoWithin).
 type timedDoer interface {
 	DoWithin(ctx context.Context, timeout time.Duration, args ...string) (any, error)
+}
+
+// visitWithin is a backend that visits replies under a command timeout
+// it applies itself (client.Client.DoVisitWithin).
+type visitWithin interface {
+	GenericReply(args []string) bool
+	DoVisitWithin(ctx context.Context, timeout time.Duration, vis client.Visitor, args ...string) error
 }
 
 // txVisiting is a backend that streams a transaction's replies.

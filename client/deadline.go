@@ -18,19 +18,41 @@ func (c *Client) DoWithin(ctx context.Context, timeout time.Duration, args ...st
 		return nil, err
 	}
 	shared := c.shared(args)
-	if timeout > 0 && !shared && quick(args) {
-		ctx = &deadlineCtx{Context: ctx, dl: time.Now().Add(timeout)}
-	} else if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.within(ctx, timeout, shared, args)
+	defer cancel()
 	v, err := c.doRaw(ctx, args, shared)
 	if err != nil {
 		return nil, err
 	}
 	return c.Shape(v, args)
 }
+
+// DoVisitWithin is DoVisit under a command timeout that the client owns,
+// as DoWithin is Do's.
+func (c *Client) DoVisitWithin(ctx context.Context, timeout time.Duration, vis Visitor, args ...string) error {
+	if err := CheckCommand(args); err != nil {
+		return err
+	}
+	shared := c.shared(args) && len(args) <= visitMaxArgs
+	ctx, cancel := c.within(ctx, timeout, shared, args)
+	defer cancel()
+	return c.doVisit(ctx, vis, args, shared)
+}
+
+// within bounds ctx by timeout for a command that takes the shared
+// connections or not: a timer-free deadline for a quick pooled command
+// (pool.Conn.Bound enforces it), context.WithTimeout otherwise.
+func (c *Client) within(ctx context.Context, timeout time.Duration, shared bool, args []string) (context.Context, context.CancelFunc) {
+	switch {
+	case timeout <= 0:
+		return ctx, noCancel
+	case !shared && quick(args):
+		return &deadlineCtx{Context: ctx, dl: time.Now().Add(timeout)}, noCancel
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+func noCancel() {}
 
 // deadlineCtx is its parent with an earlier deadline that nothing times:
 // Done is the parent's (a caller who leaves still cancels), Err and

@@ -80,3 +80,29 @@ func TestDoWithinCallerGone(t *testing.T) {
 		t.Fatal("a command of a caller who had left ran")
 	}
 }
+
+// TestDoVisitWithinTimesOutOnAPausedRedis: the visiting path (/command)
+// under the client's own deadline ends at the timeout too, and the next
+// command after the pause gets its own reply.
+func TestDoVisitWithinTimesOutOnAPausedRedis(t *testing.T) {
+	s := redistest.Start(t)
+	c := newClient(t, s, 0, nil)
+	if err := c.DoVisitWithin(t.Context(), time.Second, &countingVisitor{}, "PING"); err != nil {
+		t.Fatal(err) // a connection, handshaken, before the pause
+	}
+	s.Pause()
+	start := time.Now()
+	err := c.DoVisitWithin(t.Context(), 200*time.Millisecond, &countingVisitor{}, "INCR", "n")
+	took := time.Since(start)
+	s.Resume()
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, client.ErrNotSent) {
+		t.Fatalf("INCR on a paused Redis: %v; want DeadlineExceeded, not ErrNotSent", err)
+	}
+	if took < 150*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("timed out after %v, want about 200ms", took)
+	}
+	var rec countingVisitor
+	if err := c.DoVisitWithin(t.Context(), time.Second, &rec, "ECHO", "after"); err != nil || rec.scalars != 1 {
+		t.Fatalf("ECHO after the pause: %v (%d scalars)", err, rec.scalars)
+	}
+}

@@ -45,7 +45,13 @@ func (c *Client) DoVisit(ctx context.Context, vis Visitor, args ...string) error
 	if err := CheckCommand(args); err != nil {
 		return err
 	}
-	if c.shared(args) && len(args) <= visitMaxArgs {
+	return c.doVisit(ctx, vis, args, c.shared(args) && len(args) <= visitMaxArgs)
+}
+
+// doVisit is DoVisit over the shared connections (walking the reply
+// they built) or a pooled one (visiting it as it is read).
+func (c *Client) doVisit(ctx context.Context, vis Visitor, args []string, shared bool) error {
+	if shared {
 		v, err := c.doAutoPipelined(ctx, args)
 		if err != nil {
 			return err
@@ -63,11 +69,19 @@ func (c *Client) DoVisit(ctx context.Context, vis Visitor, args ...string) error
 		c.busy.Add(1)
 		defer c.busy.Add(-1)
 	}
-	done := cn.Watch(ctx)
 	top := topLevel{vis: vis}
-	verr, err := visitExchange(cn, args, &top)
-	if werr := done(); werr != nil && err != nil {
-		err = werr // the cancellation explains the I/O error
+	var verr error
+	if quick(args) {
+		// a socket deadline alone, as doRaw runs quick commands
+		bounded := cn.Bound(ctx)
+		verr, err = visitExchange(cn, args, &top)
+		err = cn.Unbound(ctx, bounded, err)
+	} else {
+		done := cn.Watch(ctx)
+		verr, err = visitExchange(cn, args, &top)
+		if werr := done(); werr != nil && err != nil {
+			err = werr // the cancellation explains the I/O error
+		}
 	}
 	p.Put(cn, err)
 	if err != nil {
