@@ -42,6 +42,12 @@ import (
 // be written is dropped, never sent, and reported as failed. The reader
 // sets the read deadline at most once per quarter of the health timeout,
 // not once per reply.
+//
+// Cost per command: the client's own command timeout (DoWithin) ends the
+// wait through a recycled timer (doUntil), not a context.WithTimeout per
+// command, and a request (with its reply channel) is recycled once its
+// caller took the reply; a request whose caller left early is never
+// reused, since the writer or the reader may still hold it.
 
 // apRequest is one command waiting for its reply.
 type apRequest struct {
@@ -168,24 +174,73 @@ var errAutoPipeClosed = errors.New("client: closed")
 
 // do sends args on one of the connections and waits for the reply or ctx.
 func (ap *autoPipe) do(ctx context.Context, args []string) (Value, error) {
+	return ap.doUntil(ctx, args, time.Time{})
+}
+
+// apRequests recycles requests whose caller took the reply: by then the
+// writer and the reader hold no reference to them (the reader sends the
+// one result and forgets the request). Requests of callers that left
+// early are never put back: the writer or the reader may still see them.
+var apRequests = sync.Pool{New: func() any { return &apRequest{done: make(chan apResult, 1)} }}
+
+// apTimers recycles the timers of doUntil's deadlines (Stop and Reset
+// leave no stale tick in the channel since Go 1.23).
+var apTimers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// doUntil is do with a deadline of the client's own (zero: none): passing
+// it ends the wait as ctx's deadline would (context.DeadlineExceeded), but
+// with a recycled timer instead of a context.WithTimeout per command.
+func (ap *autoPipe) doUntil(ctx context.Context, args []string, deadline time.Time) (Value, error) {
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return Value{}, notSent(context.DeadlineExceeded)
+		}
+		t := apTimers.Get().(*time.Timer)
+		t.Reset(d)
+		defer func() {
+			t.Stop()
+			apTimers.Put(t)
+		}()
+		expired = t.C
+	}
 	c := ap.conns[int(ap.next.Add(1))%len(ap.conns)]
-	req := &apRequest{args: args, done: make(chan apResult, 1)}
+	req := apRequests.Get().(*apRequest)
+	req.args = args
+	req.state.Store(apQueued)
 	select {
 	case c.queue <- req:
 	case <-ctx.Done():
+		req.args = nil
+		apRequests.Put(req) // never queued: nobody else saw it
 		return Value{}, notSent(ctx.Err())
+	case <-expired:
+		req.args = nil
+		apRequests.Put(req)
+		return Value{}, notSent(context.DeadlineExceeded)
 	case <-c.closing:
 		return Value{}, notSent(errAutoPipeClosed)
 	}
+	var cause error
 	select {
 	case r := <-req.done:
+		req.args = nil
+		apRequests.Put(req)
 		return r.v, r.err
 	case <-ctx.Done():
-		if req.state.CompareAndSwap(apQueued, apAbandoned) {
-			return Value{}, notSent(ctx.Err()) // the writer will skip it
-		}
-		return Value{}, ctx.Err() // written: the reply, when it comes, is dropped
+		cause = ctx.Err()
+	case <-expired:
+		cause = context.DeadlineExceeded
 	}
+	if req.state.CompareAndSwap(apQueued, apAbandoned) {
+		return Value{}, notSent(cause) // the writer will skip it
+	}
+	return Value{}, cause // written: the reply, when it comes, is dropped
 }
 
 func (ap *autoPipe) close() {

@@ -100,11 +100,16 @@ type Config struct {
 	AutoPipelineConns int
 	// AutoPipelineMinBusy, when above 0, makes auto-pipelining adaptive:
 	// a command takes the shared connections only while at least this
-	// many quick commands already run on pooled connections; below, it
-	// takes a pooled connection itself. At low concurrency nothing would
-	// be batched, and a command's own connection answers sooner (no hand
-	// over to writer and reader goroutines); under load the pooled
-	// commands in flight pass the bound and the rest are batched.
+	// many other quick commands are in flight (on pooled connections or
+	// on the shared ones); below, it takes a pooled connection itself. At
+	// low concurrency nothing would be batched, and a command's own
+	// connection answers sooner (no hand over to writer and reader
+	// goroutines); under load the commands in flight pass the bound and
+	// the rest are batched. Counting the shared commands too keeps a load
+	// that has started batching on the shared connections: commands
+	// waiting there for their batch stay in the count, where counting
+	// pooled ones alone sent every command that arrived while the pooled
+	// connections happened to be empty back to a connection of its own.
 	AutoPipelineMinBusy int
 	// AutoPipelineHealthTimeout is how long a shared connection may leave
 	// a command without a reply before it is declared dead and replaced
@@ -135,7 +140,7 @@ type Client struct {
 	infos    commandInfoCache
 	ap       *autoPipe    // nil unless Config.AutoPipeline
 	minBusy  int32        // Config.AutoPipelineMinBusy
-	busy     atomic.Int32 // quick commands on pooled connections now (with ap only)
+	busy     atomic.Int32 // quick commands in flight now, pooled or shared (with ap only)
 }
 
 // New returns a Client for cfg. It does not dial: connections are made on
@@ -233,7 +238,7 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 	if err := CheckCommand(args); err != nil {
 		return Value{}, err
 	}
-	return c.doRaw(ctx, args, c.shared(args))
+	return c.doRaw(ctx, args, c.shared(args), time.Time{})
 }
 
 // shared reports whether args go over the auto-pipelined connections now.
@@ -241,10 +246,12 @@ func (c *Client) shared(args []string) bool {
 	return c.ap != nil && autoPipelinable(args) && (c.minBusy == 0 || c.busy.Load() >= c.minBusy)
 }
 
-// doRaw is DoRaw over the shared connections or a pooled one.
-func (c *Client) doRaw(ctx context.Context, args []string, shared bool) (Value, error) {
+// doRaw is DoRaw over the shared connections or a pooled one. deadline,
+// when not zero, bounds a shared command's wait (a pooled command's
+// deadline is in ctx).
+func (c *Client) doRaw(ctx context.Context, args []string, shared bool, deadline time.Time) (Value, error) {
 	if shared {
-		return c.doAutoPipelined(ctx, args)
+		return c.doAutoPipelined(ctx, args, deadline)
 	}
 	start := time.Now()
 	p, cn, err := c.conn(ctx, args, start)
@@ -391,10 +398,21 @@ func (c *Client) Close() error {
 	return errors.Join(c.pool.Close(), c.blocking.Close())
 }
 
-// doAutoPipelined is DoRaw over the shared connections.
-func (c *Client) doAutoPipelined(ctx context.Context, args []string) (Value, error) {
+// doAutoPipelined is DoRaw over the shared connections, waiting until
+// deadline at most (zero: ctx alone bounds the wait). It counts in busy
+// like a quick pooled command, so that the adaptive bound sees every
+// command in flight: once commands are batched they stay batched while
+// the load lasts, instead of falling back to pooled connections as soon
+// as the pooled ones empty.
+func (c *Client) doAutoPipelined(ctx context.Context, args []string, deadline time.Time) (Value, error) {
 	start := time.Now()
-	v, err := c.ap.do(ctx, args)
+	if c.minBusy > 0 {
+		c.busy.Add(1)
+	}
+	v, err := c.ap.doUntil(ctx, args, deadline)
+	if c.minBusy > 0 {
+		c.busy.Add(-1)
+	}
 	if err != nil && v.Kind != 0 {
 		err = nil // a Redis error reply: finish reports it from v
 	}

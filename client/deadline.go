@@ -9,18 +9,19 @@ import (
 // quick command on a pooled connection the deadline is a socket deadline
 // and a bound on the pool wait, not a context timer: no timer, no
 // cancellation watch, one small allocation (a context.WithTimeout costs
-// four, and the watch as many again). Other commands, and every command
-// of an auto-pipelined client (whose wait for a shared reply needs a
-// timer), run under context.WithTimeout as before. The errors are Do's:
-// the deadline passing is context.DeadlineExceeded.
+// four, and the watch as many again). A command that takes the shared
+// auto-pipelined connections waits for its reply under a recycled timer
+// (autoPipe.doUntil), no context either. Other commands run under
+// context.WithTimeout as before. The errors are Do's: the deadline
+// passing is context.DeadlineExceeded.
 func (c *Client) DoWithin(ctx context.Context, timeout time.Duration, args ...string) (any, error) {
 	if err := CheckCommand(args); err != nil {
 		return nil, err
 	}
 	shared := c.shared(args)
-	ctx, cancel := c.within(ctx, timeout, shared, args)
+	ctx, cancel, deadline := c.within(ctx, timeout, shared, args)
 	defer cancel()
-	v, err := c.doRaw(ctx, args, shared)
+	v, err := c.doRaw(ctx, args, shared, deadline)
 	if err != nil {
 		return nil, err
 	}
@@ -34,22 +35,26 @@ func (c *Client) DoVisitWithin(ctx context.Context, timeout time.Duration, vis V
 		return err
 	}
 	shared := c.shared(args) && len(args) <= visitMaxArgs
-	ctx, cancel := c.within(ctx, timeout, shared, args)
+	ctx, cancel, deadline := c.within(ctx, timeout, shared, args)
 	defer cancel()
-	return c.doVisit(ctx, vis, args, shared)
+	return c.doVisit(ctx, vis, args, shared, deadline)
 }
 
 // within bounds ctx by timeout for a command that takes the shared
 // connections or not: a timer-free deadline for a quick pooled command
-// (pool.Conn.Bound enforces it), context.WithTimeout otherwise.
-func (c *Client) within(ctx context.Context, timeout time.Duration, shared bool, args []string) (context.Context, context.CancelFunc) {
+// (pool.Conn.Bound enforces it), a deadline for the shared wait
+// (autoPipe.doUntil) with ctx as it is, context.WithTimeout otherwise.
+func (c *Client) within(ctx context.Context, timeout time.Duration, shared bool, args []string) (context.Context, context.CancelFunc, time.Time) {
 	switch {
 	case timeout <= 0:
-		return ctx, noCancel
-	case !shared && quick(args):
-		return &deadlineCtx{Context: ctx, dl: time.Now().Add(timeout)}, noCancel
+		return ctx, noCancel, time.Time{}
+	case shared:
+		return ctx, noCancel, time.Now().Add(timeout)
+	case quick(args):
+		return &deadlineCtx{Context: ctx, dl: time.Now().Add(timeout)}, noCancel, time.Time{}
 	}
-	return context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, cancel, time.Time{}
 }
 
 func noCancel() {}

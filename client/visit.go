@@ -45,14 +45,15 @@ func (c *Client) DoVisit(ctx context.Context, vis Visitor, args ...string) error
 	if err := CheckCommand(args); err != nil {
 		return err
 	}
-	return c.doVisit(ctx, vis, args, c.shared(args) && len(args) <= visitMaxArgs)
+	return c.doVisit(ctx, vis, args, c.shared(args) && len(args) <= visitMaxArgs, time.Time{})
 }
 
 // doVisit is DoVisit over the shared connections (walking the reply
-// they built) or a pooled one (visiting it as it is read).
-func (c *Client) doVisit(ctx context.Context, vis Visitor, args []string, shared bool) error {
+// they built) or a pooled one (visiting it as it is read). deadline is
+// doRaw's.
+func (c *Client) doVisit(ctx context.Context, vis Visitor, args []string, shared bool, deadline time.Time) error {
 	if shared {
-		v, err := c.doAutoPipelined(ctx, args)
+		v, err := c.doAutoPipelined(ctx, args, deadline)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,161 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis-gateway/redis-gateway/internal/redistest"
+)
+
+// TestAdaptiveCountsSharedCommands: commands waiting on the shared
+// connections count toward AutoPipelineMinBusy, so that while they are in
+// flight the next quick command joins them instead of taking a pooled
+// connection of its own. (Counting pooled commands alone sent every
+// command that arrived while the pooled connections were empty back to
+// the pool, and under HTTP load at c=50 a fifth of the GETs went pooled.)
+func TestAdaptiveCountsSharedCommands(t *testing.T) {
+	s := redistest.Start(t)
+	pc, err := ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Pool: pc, AutoPipeline: true, AutoPipelineMinBusy: 2, AutoPipelineHealthTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	get := []string{"GET", "k"}
+	// Dial both shared connections before Redis stops answering.
+	for range 2 {
+		if _, err := c.doRaw(t.Context(), get, true, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.shared(get) {
+		t.Fatal("an idle client sends GET over the shared connections")
+	}
+
+	s.Pause()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.doRaw(context.Background(), get, true, time.Now().Add(5*time.Second))
+			errs <- err
+		}()
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !c.shared(get) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	joined := c.shared(get)
+	s.Resume()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("GET on the shared connections: %v", err)
+		}
+	}
+	if !joined {
+		t.Fatal("with 3 commands waiting on the shared connections (bound 2), a GET would take a pooled connection")
+	}
+	if n := c.busy.Load(); n != 0 {
+		t.Fatalf("%d commands counted in flight after every one returned", n)
+	}
+}
+
+// TestAutoPipelineDeadlineOnAPausedRedis: a shared command's own deadline
+// (DoWithin, with the recycled timer rather than a context) ends its wait
+// on a Redis that does not answer: context.DeadlineExceeded, not
+// ErrNotSent (it was written); its late reply is dropped, so the next
+// command after the pause gets its own.
+func TestAutoPipelineDeadlineOnAPausedRedis(t *testing.T) {
+	s := redistest.Start(t)
+	pc, err := ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Pool: pc, AutoPipeline: true, AutoPipelineConns: 1, AutoPipelineHealthTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.DoWithin(t.Context(), time.Second, "SET", "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	s.Pause()
+	start := time.Now()
+	_, err = c.DoWithin(t.Context(), 200*time.Millisecond, "INCR", "n")
+	took := time.Since(start)
+	s.Resume()
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNotSent) {
+		t.Fatalf("INCR on a paused Redis: %v; want DeadlineExceeded, not ErrNotSent", err)
+	}
+	if took < 150*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("timed out after %v, want about 200ms", took)
+	}
+	got, err := c.DoWithin(t.Context(), time.Second, "GET", "k")
+	if err != nil || string(got.([]byte)) != "v" {
+		t.Fatalf("GET after the pause: %q, %v; want the GET's own reply", got, err)
+	}
+	// An expired deadline never queues the command.
+	if _, err := c.ap.doUntil(t.Context(), []string{"SET", "late", "x"}, time.Now().Add(-time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNotSent) {
+		t.Fatalf("doUntil past its deadline: %v; want DeadlineExceeded and ErrNotSent", err)
+	}
+	if v := s.Do(t, "EXISTS", "late"); v.Int != 0 {
+		t.Fatal("a command whose deadline had passed ran")
+	}
+}
+
+// TestAutoPipelineRecycledTimersDoNotFire: deadlines that expire and
+// deadlines that do not, on recycled timers and requests from many
+// goroutines: a command that is answered in time is never reported timed
+// out by a timer left over from another, and every reply is the caller's.
+func TestAutoPipelineRecycledTimersDoNotFire(t *testing.T) {
+	s := redistest.Start(t)
+	pc, err := ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Pool: pc, AutoPipeline: true, AutoPipelineHealthTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				if g%4 == 0 {
+					// a deadline that passes before the reply can come
+					_, _ = c.DoWithin(t.Context(), time.Nanosecond, "PING")
+					continue
+				}
+				want := string(rune('a'+g)) + string(rune('a'+i%26))
+				got, err := c.DoWithin(t.Context(), 2*time.Second, "ECHO", want)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if string(got.([]byte)) != want {
+					errs <- errors.New("ECHO " + want + " got " + string(got.([]byte)) + ": a reply crossed")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
