@@ -33,15 +33,22 @@ import (
 //
 // Blocking commands, pipelines, transactions and pub/sub never use it.
 //
-// Batching under load: a writer that wakes for one command does not write
-// it at once. It yields the processor (runtime.Gosched) while that lets
-// more commands arrive, up to apYields times, so the requests that
-// arrived together, whose goroutines were runnable but not yet running,
-// travel in one write; it flushes early at apBatch commands or apBytes
-// bytes. A command whose caller's context has ended by the time it would
-// be written is dropped, never sent, and reported as failed. The reader
-// sets the read deadline at most once per quarter of the health timeout,
-// not once per reply.
+// Batching under load: a connection keeps one batch in flight. While the
+// replies to the last write are outstanding, the commands that arrive
+// wait for them (one round trip at most) and are then written together,
+// so that the batch grows with the load by itself (as an event loop that
+// writes once per turn does), instead of the writer sending each command
+// as it wakes for it. Once it may write, the writer does not write at
+// once either: it yields the processor
+// (runtime.Gosched) while that lets more commands arrive, up to apYields
+// times, so the requests that arrived together, whose goroutines were
+// runnable but not yet running, travel in one write; it flushes early at
+// apBatch commands or apBytes bytes. A command whose caller's context has
+// ended by the time it would be written is dropped, never sent, and
+// reported as failed. A command taken from the queue but not yet written
+// when the connection fails goes to the next connection. The reader sets
+// the read deadline at most once per quarter of the health timeout, not
+// once per reply.
 //
 // Cost per command: the client's own command timeout (DoWithin) ends the
 // wait through a recycled timer (doUntil), not a context.WithTimeout per
@@ -139,6 +146,11 @@ type apConn struct {
 	logger  func(msg string, err error)
 	closing chan struct{}
 	wg      sync.WaitGroup
+	// pending counts the commands written on the current connection
+	// whose replies the reader has not handed back yet; idle gets a token
+	// when it falls to zero (see serve).
+	pending atomic.Int32
+	idle    chan struct{}
 }
 
 const (
@@ -161,6 +173,7 @@ func newAutoPipe(p *pool.Pool, conns int, health time.Duration, logf func(string
 			health:  health,
 			logger:  logf,
 			closing: make(chan struct{}),
+			idle:    make(chan struct{}, 1),
 		}
 		c.wg.Add(1)
 		go c.run()
@@ -255,14 +268,18 @@ func (ap *autoPipe) close() {
 // run owns the connection: dial, serve until it fails, dial again.
 func (c *apConn) run() {
 	defer c.wg.Done()
+	var carry *apRequest // taken from the queue, not written, by the last serve
 	for {
 		// Wait for work before dialing, so an idle client holds nothing.
-		var first *apRequest
-		select {
-		case first = <-c.queue:
-		case <-c.closing:
-			c.failQueued(errAutoPipeClosed)
-			return
+		first := carry
+		carry = nil
+		if first == nil {
+			select {
+			case first = <-c.queue:
+			case <-c.closing:
+				c.failQueued(errAutoPipeClosed)
+				return
+			}
 		}
 		if err := c.down.check(time.Now()); err != nil {
 			first.done <- apResult{err: notSent(err)}
@@ -279,7 +296,8 @@ func (c *apConn) run() {
 			continue
 		}
 		c.down.ok()
-		if c.serve(cn, first) {
+		var closed bool
+		if closed, carry = c.serve(cn, first); closed {
 			return
 		}
 	}
@@ -298,8 +316,9 @@ func (c *apConn) failQueued(err error) {
 }
 
 // serve runs one connection until it fails (false) or the client closes
-// (true).
-func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
+// (true). A command it took from the queue but did not write when the
+// connection failed is returned for the next connection.
+func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool, carry *apRequest) {
 	inflight := make(chan *apRequest, 4*apBatch)
 	dead := make(chan struct{})
 	var once sync.Once
@@ -320,6 +339,7 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 
 	batch := make([]*apRequest, 0, apBatch)
 	next := first
+	c.pending.Store(0)
 	for {
 		batch = batch[:0]
 		size := 0
@@ -368,8 +388,9 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 			for _, req := range batch {
 				req.done <- apResult{err: err}
 			}
-			return false
+			return false, nil
 		}
+		c.pending.Add(int32(len(batch)))
 		for _, req := range batch {
 			select {
 			case inflight <- req:
@@ -379,12 +400,31 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool) {
 		}
 		select {
 		case next = <-c.queue:
+			// One batch in flight: while the last one's replies are
+			// outstanding, the commands arriving meanwhile wait for them
+			// and then travel together.
+			select {
+			case <-c.idle: // a token from a batch already answered
+			default:
+			}
+			if c.pending.Load() > 0 {
+				select {
+				case <-c.idle:
+				case <-dead:
+					return false, next // not written: the next connection takes it
+				case <-c.closing:
+					kill(errAutoPipeClosed)
+					next.done <- apResult{err: notSent(errAutoPipeClosed)}
+					c.failQueued(errAutoPipeClosed)
+					return true, nil
+				}
+			}
 		case <-dead:
-			return false
+			return false, nil
 		case <-c.closing:
 			kill(errAutoPipeClosed)
 			c.failQueued(errAutoPipeClosed)
-			return true
+			return true, nil
 		}
 	}
 }
@@ -425,5 +465,11 @@ func (c *apConn) read(cn *pool.Conn, inflight <-chan *apRequest, kill func(error
 			continue
 		}
 		req.done <- apResult{v: v, err: v.Err()}
+		if c.pending.Add(-1) == 0 {
+			select {
+			case c.idle <- struct{}{}:
+			default:
+			}
+		}
 	}
 }

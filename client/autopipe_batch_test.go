@@ -105,3 +105,125 @@ func TestAutoPipelineDropsGoneCallers(t *testing.T) {
 		t.Fatalf("do with a cancelled ctx: got %v, want context.Canceled", err)
 	}
 }
+
+// TestAutoPipelineOneBatchInFlight: while the replies to a write are
+// outstanding, commands that arrive one by one wait for them and are then
+// written together, in one flush (before, each was written as the writer
+// woke for it: ten flushes of one behind a slow reply). Every caller gets
+// its own reply.
+func TestAutoPipelineOneBatchInFlight(t *testing.T) {
+	s := redistest.Start(t)
+	pc, err := pool.ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pool.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	var mu sync.Mutex
+	var batches []int
+	ap := newAutoPipe(p, 1, 5*time.Second, func(string, error) {})
+	ap.observeBatch(func(n int) { mu.Lock(); batches = append(batches, n); mu.Unlock() })
+	t.Cleanup(ap.close)
+	if _, err := ap.do(t.Context(), []string{"PING"}); err != nil { // dials
+		t.Fatal(err)
+	}
+	mu.Lock()
+	batches = nil
+	mu.Unlock()
+
+	s.Pause() // the first command's reply is outstanding until Resume
+	var wg sync.WaitGroup
+	errs := make(chan error, 11)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		v, err := ap.do(context.Background(), []string{"ECHO", "first"})
+		if err == nil && string(v.Str) != "first" {
+			err = errors.New("ECHO first got " + string(v.Str))
+		}
+		errs <- err
+	}()
+	time.Sleep(30 * time.Millisecond)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := ap.do(context.Background(), []string{"INCR", "ap:waited"})
+			errs <- err
+		}()
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(30 * time.Millisecond)
+	s.Resume()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := s.Do(t, "GET", "ap:waited"); string(v.Str) != "10" {
+		t.Fatalf("ap:waited = %q, want 10", v.Str)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(batches) != 2 || batches[0] != 1 || batches[1] != 10 {
+		t.Fatalf("flushes of %v commands, want [1 10]: the ten that arrived behind an outstanding reply must travel together", batches)
+	}
+}
+
+// TestAutoPipelineWaitingCommandSurvivesDeadConnection: a command waiting
+// for the batch in flight when the connection is declared dead (no reply
+// within the health timeout) was never written, so it runs on the next
+// connection and gets its own reply; the written one fails.
+func TestAutoPipelineWaitingCommandSurvivesDeadConnection(t *testing.T) {
+	s := redistest.Start(t)
+	pc, err := pool.ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pool.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ap := newAutoPipe(p, 1, 300*time.Millisecond, func(string, error) {})
+	t.Cleanup(ap.close)
+	if _, err := ap.do(t.Context(), []string{"PING"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Pause()
+	first := make(chan error, 1)
+	go func() {
+		_, err := ap.do(context.Background(), []string{"ECHO", "written"})
+		first <- err
+	}()
+	time.Sleep(30 * time.Millisecond)
+	second := make(chan error, 1)
+	go func() {
+		v, err := ap.do(context.Background(), []string{"INCR", "ap:carried"})
+		if err == nil && v.Int != 1 {
+			err = errors.New("INCR ap:carried: not its own reply")
+		}
+		second <- err
+	}()
+	if err := <-first; err == nil {
+		t.Fatal("the command written on the connection declared dead succeeded")
+	}
+	time.Sleep(50 * time.Millisecond) // the writer dials again; Redis still paused
+	s.Resume()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatalf("the command that waited, never written: %v; want it run on the next connection", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the command that waited never got a reply")
+	}
+	if v := s.Do(t, "GET", "ap:carried"); string(v.Str) != "1" {
+		t.Fatalf("ap:carried = %q, want 1 (run once)", v.Str)
+	}
+}
