@@ -82,7 +82,18 @@ type apResult struct {
 type autoPipe struct {
 	conns []*apConn
 	next  atomic.Uint32
+	// last is the size of the last batch written on any of the
+	// connections (see batching).
+	last atomic.Int32
 }
+
+// batching reports whether the last batch written carried at least n
+// commands: the load is then high enough that a command joining the
+// shared connections travels with others, even at a moment when fewer
+// than n are in flight (just after a batch's replies came back). The
+// next batch of fewer than n clears it, so a load that falls goes back
+// to pooled connections after one small batch.
+func (ap *autoPipe) batching(n int32) bool { return ap.last.Load() >= n }
 
 // observeBatch sets the hook that gets each flush's command count.
 func (ap *autoPipe) observeBatch(fn func(n int)) {
@@ -138,6 +149,7 @@ func (d *apDown) ok() {
 
 // apConn is one shared connection with its writer and reader goroutines.
 type apConn struct {
+	last    *atomic.Int32 // autoPipe.last
 	p       *pool.Pool
 	down    *apDown     // shared by the client's connections
 	observe func(n int) // nil, or Config.ObserveBatch
@@ -167,6 +179,7 @@ func newAutoPipe(p *pool.Pool, conns int, health time.Duration, logf func(string
 	down := &apDown{}
 	for range conns {
 		c := &apConn{
+			last:    &ap.last,
 			p:       p,
 			down:    down,
 			queue:   make(chan *apRequest, 4*apBatch),
@@ -369,6 +382,9 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool, carry *apR
 			}
 			yields++
 			runtime.Gosched()
+		}
+		if n := int32(len(batch)); c.last.Load() != n {
+			c.last.Store(n) // stored only when it changes: the line stays shared
 		}
 		if len(batch) > 0 && c.observe != nil {
 			c.observe(len(batch))

@@ -159,3 +159,76 @@ func TestAutoPipelineRecycledTimersDoNotFire(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAdaptiveJoinsWhileBatching: after a batch of at least
+// AutoPipelineMinBusy commands, a command joins the shared connections
+// even when none is in flight at that moment (the lull just after a
+// batch's replies came back, when counting alone sent commands back to
+// the pool); one small batch ends it.
+func TestAdaptiveJoinsWhileBatching(t *testing.T) {
+	s := redistest.Start(t)
+	pc, err := ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var batches []int
+	c, err := New(Config{Pool: pc, AutoPipeline: true, AutoPipelineConns: 1, AutoPipelineMinBusy: 3,
+		AutoPipelineHealthTimeout: 5 * time.Second,
+		ObserveBatch:              func(n int) { mu.Lock(); batches = append(batches, n); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	get := []string{"GET", "k"}
+	if _, err := c.doRaw(t.Context(), get, true, time.Time{}); err != nil { // dials
+		t.Fatal(err)
+	}
+	if c.shared(get) {
+		t.Fatal("after a batch of one, an idle client sends GET over the shared connections")
+	}
+
+	// One command in flight on a paused Redis, four behind it: they are
+	// written together once its reply comes.
+	s.Pause()
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.doRaw(context.Background(), get, true, time.Time{})
+			errs <- err
+		}()
+		if i == 0 {
+			time.Sleep(30 * time.Millisecond)
+		}
+	}
+	time.Sleep(30 * time.Millisecond)
+	s.Resume()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	last := batches[len(batches)-1]
+	mu.Unlock()
+	if last != 4 {
+		t.Fatalf("batches %v: want the four that waited written together", batches)
+	}
+	if n := c.busy.Load(); n != 0 {
+		t.Fatalf("%d commands counted in flight", n)
+	}
+	if !c.shared(get) {
+		t.Fatal("right after a batch of 4 (bound 3), a GET would take a pooled connection")
+	}
+	if _, err := c.doRaw(t.Context(), get, true, time.Time{}); err != nil { // a batch of one
+		t.Fatal(err)
+	}
+	if c.shared(get) {
+		t.Fatal("after a batch of one, an idle client still sends GET over the shared connections")
+	}
+}

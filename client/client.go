@@ -110,6 +110,10 @@ type Config struct {
 	// waiting there for their batch stay in the count, where counting
 	// pooled ones alone sent every command that arrived while the pooled
 	// connections happened to be empty back to a connection of its own.
+	// For the same reason a command also joins the shared connections
+	// while the last batch written carried at least this many commands,
+	// whatever is in flight at that moment; the next smaller batch ends
+	// that.
 	AutoPipelineMinBusy int
 	// AutoPipelineHealthTimeout is how long a shared connection may leave
 	// a command without a reply before it is declared dead and replaced
@@ -243,7 +247,7 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (Value, error) {
 
 // shared reports whether args go over the auto-pipelined connections now.
 func (c *Client) shared(args []string) bool {
-	return c.ap != nil && autoPipelinable(args) && (c.minBusy == 0 || c.busy.Load() >= c.minBusy)
+	return c.ap != nil && autoPipelinable(args) && (c.minBusy == 0 || c.busy.Load() >= c.minBusy || c.ap.batching(c.minBusy))
 }
 
 // doRaw is DoRaw over the shared connections or a pooled one. deadline,
