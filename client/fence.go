@@ -120,7 +120,8 @@ func fenceFor(ctx context.Context, cmds ...[]string) (*Fence, error) {
 	for _, args := range cmds {
 		if IsBlocking(args) {
 			if f.Unfenced != nil {
-				if err := f.Unfenced(ctx); err != nil {
+				// the hook's own commands are not the request's
+				if err := f.Unfenced(WithFence(ctx, nil)); err != nil {
 					return nil, notSent(fmt.Errorf("client: mark unfenced: %w", err))
 				}
 			}
