@@ -21,8 +21,13 @@ import (
 // Idempotent-Replayed: true, without running anything. The same key with a
 // different request is 422 IDEMPOTENCY_KEY_REUSED; a duplicate while the
 // first still runs is 409 IDEMPOTENCY_IN_FLIGHT (not sent, Retry-After);
-// a key whose first request was interrupted before its response was stored
-// is 409 IDEMPOTENCY_UNKNOWN (outcome unknown). A request that ran no
+// the request's commands run fenced (client.WithFence, through
+// fencedContext), so that an attempt whose outcome is unknown is left
+// uncertain rather than stored, and its retry answers 409
+// IDEMPOTENCY_REPLY_LOST (outcome ran) when the run key shows that it ran,
+// or runs it again fenced; a key whose unfenced first request (a blocking
+// command, a cluster database) was interrupted before its response was
+// stored is 409 IDEMPOTENCY_UNKNOWN (outcome unknown). A request that ran no
 // command (refused, or not sent: see ranNothing) frees its key, so that
 // its retry runs. GET, HEAD and OPTIONS ignore the header, and so do
 // requests that accept text/event-stream (subscriptions) and requests of
