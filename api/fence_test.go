@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,5 +186,58 @@ func TestIdempotencyScopedFence(t *testing.T) {
 	}
 	if v := rs.Do(t, "GET", "user:42:n"); string(v.Str) != "1" {
 		t.Errorf("user:42:n = %q; want 1", v.Str)
+	}
+}
+
+// TestIdempotencyUncertainAcrossGateways: an uncertain attempt is retried
+// by many clients at once on two gateways sharing one Redis: one retry
+// takes the key over, the others are told it is in flight, and the
+// counter moves once; every later retry gets the one kept answer.
+func TestIdempotencyUncertainAcrossGateways(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	gws := []*gateway{newGateway(t, gatewayOpts{redis: rs}), newGateway(t, gatewayOpts{redis: rs})}
+	store := idempotency.New(idempotency.Config{Backend: gws[0].DBs["0"].Client})
+	for _, ran := range []bool{true, false} {
+		s := keyedSurfaces(fmt.Sprintf("two:%v", ran))[0]
+		key := idemValue(t, s.cmds[0][1])
+		earlierAttempt(t, gws[0], store, s, key, ran, func(a *idempotency.Attempt) {
+			if err := a.Uncertain(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		})
+		hdr := idempotency.Header + `: "` + key + `"`
+		var mu sync.Mutex
+		kinds := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				r := gws[i%2].do(t, "POST", s.path, s.body, hdr)
+				kind := fmt.Sprint(r.Status)
+				if r.Status != http.StatusOK {
+					kind += " " + r.Problem(t).Code
+				}
+				mu.Lock()
+				kinds[kind]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		final := "200"
+		if ran {
+			final = "409 " + CodeIdempotencyReplyLost
+		}
+		if kinds[final] == 0 || kinds[final]+kinds["409 "+CodeIdempotencyInFlight] != 16 {
+			t.Errorf("earlier ran %v: 16 concurrent retries on two gateways answered %v; want %s and in-flight only", ran, kinds, final)
+		}
+		for _, g := range gws {
+			r := g.do(t, "POST", s.path, s.body, hdr)
+			if r.Header.Get(idempotency.ReplayedHeader) != "true" || !strings.HasPrefix(final, fmt.Sprint(r.Status)) {
+				t.Errorf("a later retry: %d %s; want %s replayed", r.Status, r.Body, final)
+			}
+		}
+		if v := rs.Do(t, "GET", s.cmds[0][1]); string(v.Str) != "1" {
+			t.Errorf("%s = %q; want 1", s.cmds[0][1], v.Str)
+		}
 	}
 }
