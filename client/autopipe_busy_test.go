@@ -232,3 +232,40 @@ func TestAdaptiveJoinsWhileBatching(t *testing.T) {
 		t.Fatal("after a batch of one, an idle client still sends GET over the shared connections")
 	}
 }
+
+// TestFencedSharedCommandKeepsItsTimeout: a fenced command (WithFence)
+// runs on a pooled connection even when it would have taken the shared
+// ones; the deadline DoWithin gave the shared wait bounds it there too,
+// so on a paused Redis it ends at its timeout, not when Redis comes back.
+func TestFencedSharedCommandKeepsItsTimeout(t *testing.T) {
+	s := redistest.Start(t)
+	pc, err := ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Pool: pc, AutoPipeline: true, AutoPipelineHealthTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx := WithFence(t.Context(), &Fence{Key: "fence:k", Value: "a1", TTL: time.Minute})
+	if !c.shared([]string{"INCR", "n"}) {
+		t.Fatal("the always-shared client would not send INCR over the shared connections")
+	}
+	if _, err := c.DoWithin(t.Context(), time.Second, "PING"); err != nil {
+		t.Fatal(err)
+	}
+	s.Pause()
+	resumed := time.AfterFunc(4*time.Second, s.Resume)
+	defer resumed.Stop()
+	start := time.Now()
+	_, err = c.DoWithin(ctx, 200*time.Millisecond, "INCR", "n")
+	took := time.Since(start)
+	s.Resume()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("fenced INCR on a paused Redis: %v; want DeadlineExceeded", err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("fenced INCR ended after %v, want about 200ms: it ran without its timeout", took)
+	}
+}

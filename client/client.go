@@ -254,6 +254,13 @@ func (c *Client) shared(args []string) bool {
 // when not zero, bounds a shared command's wait (a pooled command's
 // deadline is in ctx).
 func (c *Client) doRaw(ctx context.Context, args []string, shared bool, deadline time.Time) (Value, error) {
+	if f, err := fenceFor(ctx, args); err != nil {
+		return Value{}, fmt.Errorf("client: %s: %w", upper(args[0]), err)
+	} else if f != nil {
+		ctx, cancel := withDeadline(ctx, deadline)
+		defer cancel()
+		return c.fencedRaw(ctx, f, args)
+	}
 	if shared {
 		return c.doAutoPipelined(ctx, args, deadline)
 	}
@@ -400,6 +407,15 @@ func (c *Client) Close() error {
 		c.ap.close()
 	}
 	return errors.Join(c.pool.Close(), c.blocking.Close())
+}
+
+// withDeadline is ctx bounded by deadline, for a command that was to take
+// the shared connections under it (doRaw's deadline) but runs elsewhere.
+func withDeadline(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
+	if deadline.IsZero() {
+		return ctx, noCancel
+	}
+	return context.WithDeadline(ctx, deadline)
 }
 
 // doAutoPipelined is DoRaw over the shared connections, waiting until
