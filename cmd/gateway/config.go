@@ -19,36 +19,38 @@ import (
 // (GATEWAY_CONFIG / --config), then environment variables, then flags; each
 // later source overrides the earlier. Every field's default is in options.
 type Config struct {
-	Addr              string                       `yaml:"addr" validate:"required,listenaddr"`
-	RedisURL          string                       `yaml:"redis_url" validate:"omitempty,redisurl"`
-	Databases         int                          `yaml:"databases" validate:"gte=0,lte=10000"`
-	NamedDatabases    map[string]NamedDatabase     `yaml:"named_databases" validate:"dive,keys,dbname,endkeys"`
-	Callbacks         map[string]map[string]string `yaml:"callbacks"`
-	Pool              PoolConfig                   `yaml:",inline"`
-	MaxBlocking       int                          `yaml:"max_blocking" validate:"gte=1,lte=10000"`
-	AutoPipeline      bool                         `yaml:"auto_pipeline"`
-	CommandTimeout    time.Duration                `yaml:"command_timeout" validate:"gt=0"`
-	BodyLimit         int64                        `yaml:"body_limit" validate:"gte=1024"`
-	MaxPipeline       int                          `yaml:"max_pipeline" validate:"gte=1,lte=100000"`
-	CORSOrigins       []string                     `yaml:"cors_origins" validate:"dive,required"`
-	AllowedHosts      []string                     `yaml:"allowed_hosts" validate:"dive,required"`
-	TLSCert           string                       `yaml:"tls_cert" validate:"required_with=TLSKey"`
-	TLSKey            string                       `yaml:"tls_key" validate:"required_with=TLSCert"`
-	ReadHeaderTimeout time.Duration                `yaml:"read_header_timeout" validate:"gt=0"`
-	ReadTimeout       time.Duration                `yaml:"read_timeout" validate:"gte=0"`
-	WriteTimeout      time.Duration                `yaml:"write_timeout" validate:"gte=0"`
-	IdleTimeout       time.Duration                `yaml:"idle_timeout" validate:"gte=0"`
-	ShutdownTimeout   time.Duration                `yaml:"shutdown_timeout" validate:"gt=0"`
-	ShutdownDrain     time.Duration                `yaml:"shutdown_drain" validate:"gte=0"`
-	LogLevel          string                       `yaml:"log_level" validate:"oneof=debug info warn error"`
-	LogFormat         string                       `yaml:"log_format" validate:"oneof=json text"`
-	PprofAddr         string                       `yaml:"pprof_addr" validate:"omitempty,hostname_port"`
-	MetricsAddr       string                       `yaml:"metrics_addr" validate:"omitempty,hostname_port"`
-	InsecureNoAuth    bool                         `yaml:"insecure_no_auth"`
-	Tokens            []TokenConfig                `yaml:"tokens" validate:"dive"`
-	DangerousCommands []string                     `yaml:"dangerous_commands"`
-	SubscriberBuffer  int                          `yaml:"subscriber_buffer" validate:"gte=1,lte=1000000"`
-	MaxStreamTails    int                          `yaml:"max_stream_tails" validate:"gte=1,lte=100000"`
+	Addr           string                       `yaml:"addr" validate:"required,listenaddr"`
+	RedisURL       string                       `yaml:"redis_url" validate:"omitempty,redisurl"`
+	Databases      int                          `yaml:"databases" validate:"gte=0,lte=10000"`
+	NamedDatabases map[string]NamedDatabase     `yaml:"named_databases" validate:"dive,keys,dbname,endkeys"`
+	Callbacks      map[string]map[string]string `yaml:"callbacks"`
+	Pool           PoolConfig                   `yaml:",inline"`
+	MaxBlocking    int                          `yaml:"max_blocking" validate:"gte=1,lte=10000"`
+	AutoPipeline   bool                         `yaml:"auto_pipeline"`
+	// AutoPipelineConns is the number of shared connections per database.
+	AutoPipelineConns int           `yaml:"auto_pipeline_conns" validate:"gte=1,lte=64"`
+	CommandTimeout    time.Duration `yaml:"command_timeout" validate:"gt=0"`
+	BodyLimit         int64         `yaml:"body_limit" validate:"gte=1024"`
+	MaxPipeline       int           `yaml:"max_pipeline" validate:"gte=1,lte=100000"`
+	CORSOrigins       []string      `yaml:"cors_origins" validate:"dive,required"`
+	AllowedHosts      []string      `yaml:"allowed_hosts" validate:"dive,required"`
+	TLSCert           string        `yaml:"tls_cert" validate:"required_with=TLSKey"`
+	TLSKey            string        `yaml:"tls_key" validate:"required_with=TLSCert"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" validate:"gt=0"`
+	ReadTimeout       time.Duration `yaml:"read_timeout" validate:"gte=0"`
+	WriteTimeout      time.Duration `yaml:"write_timeout" validate:"gte=0"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" validate:"gte=0"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" validate:"gt=0"`
+	ShutdownDrain     time.Duration `yaml:"shutdown_drain" validate:"gte=0"`
+	LogLevel          string        `yaml:"log_level" validate:"oneof=debug info warn error"`
+	LogFormat         string        `yaml:"log_format" validate:"oneof=json text"`
+	PprofAddr         string        `yaml:"pprof_addr" validate:"omitempty,hostname_port"`
+	MetricsAddr       string        `yaml:"metrics_addr" validate:"omitempty,hostname_port"`
+	InsecureNoAuth    bool          `yaml:"insecure_no_auth"`
+	Tokens            []TokenConfig `yaml:"tokens" validate:"dive"`
+	DangerousCommands []string      `yaml:"dangerous_commands"`
+	SubscriberBuffer  int           `yaml:"subscriber_buffer" validate:"gte=1,lte=1000000"`
+	MaxStreamTails    int           `yaml:"max_stream_tails" validate:"gte=1,lte=100000"`
 	// MaxBlockingPerToken bounds one non-admin token's concurrent blocking
 	// commands per database; 0 means half of max_stream_tails.
 	MaxBlockingPerToken int           `yaml:"max_blocking_per_token" validate:"gte=0,lte=100000"`
@@ -191,6 +193,7 @@ var options = []option{
 	{"GATEWAY_DIAL_TIMEOUT", "dial-timeout", "5s", "dial and handshake timeout", dur(func(c *Config) *time.Duration { return &c.Pool.DialTimeout })},
 	{"GATEWAY_MAX_BLOCKING", "max-blocking", "16", "blocking commands (BLPOP, XREAD BLOCK…) in flight per database", integer(func(c *Config) *int { return &c.MaxBlocking })},
 	{"GATEWAY_AUTO_PIPELINE", "auto-pipeline", "true", "under concurrent load, send single commands over 2 shared connections per database, many per write (adaptive; see docs/architecture.md)", boolean(func(c *Config) *bool { return &c.AutoPipeline })},
+	{"GATEWAY_AUTO_PIPELINE_CONNS", "auto-pipeline-conns", "2", "shared auto-pipelined connections per database (each keeps one batch in flight; fewer connections, bigger batches)", integer(func(c *Config) *int { return &c.AutoPipelineConns })},
 	{"GATEWAY_COMMAND_TIMEOUT", "command-timeout", "5s", "per-command timeout (504 past it); blocking commands add their own timeout", dur(func(c *Config) *time.Duration { return &c.CommandTimeout })},
 	{"GATEWAY_BODY_LIMIT", "body-limit", "8388608", "largest request body in bytes (413 past it)", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -106,12 +106,13 @@ func TestConfigMessages(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"numbers and lists", "databases: -1\nlog_level: loud\nlog_format: xml\npool_size: -3\ncommand_timeout: 0s\n", nil, []string{
+		{"numbers and lists", "databases: -1\nlog_level: loud\nlog_format: xml\npool_size: -3\ncommand_timeout: 0s\nauto_pipeline_conns: 0\n", nil, []string{
 			"databases must be at least 0 (got -1)",
 			`log_level must be one of debug, info, warn or error (got "loud")`,
 			`log_format must be one of json or text (got "xml")`,
 			"pool_size must be at least 0 (got -3)",
 			"command_timeout must be more than 0s (got 0s)",
+			"auto_pipeline_conns must be at least 1 (got 0)",
 		}},
 		{"addresses", "addr: nope\nredis_url: http://user:secret@x\npprof_addr: x\ncors_origins: [\"\"]\ntls_cert: /c.pem\n", nil, []string{
 			`addr must be host:port with a port from 0 to 65535, such as 127.0.0.1:8080 (got "nope")`,

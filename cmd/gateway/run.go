@@ -402,12 +402,13 @@ func openDatabases(cfg Config, logger *slog.Logger, metrics *api.Metrics) ([]*ap
 			pc.InitCommands = init
 			pc.Protocol = proto
 			c, err := client.New(client.Config{
-				Pool:         pc,
-				MaxBlocking:  cfg.MaxBlocking,
-				Observe:      metrics.Observer(name),
-				ObserveBatch: metrics.BatchObserver(name),
-				Logger:       logger.With("db", name),
-				AutoPipeline: autoPipeline,
+				Pool:              pc,
+				MaxBlocking:       cfg.MaxBlocking,
+				Observe:           metrics.Observer(name),
+				ObserveBatch:      metrics.BatchObserver(name),
+				Logger:            logger.With("db", name),
+				AutoPipeline:      autoPipeline,
+				AutoPipelineConns: cfg.AutoPipelineConns,
 				// adaptive: shared connections only once four commands are
 				// in flight on pooled ones (docs/architecture.md)
 				AutoPipelineMinBusy: autoPipelineMinBusy,
