@@ -22,6 +22,7 @@ import (
 	"github.com/redis-gateway/redis-gateway/acl"
 	"github.com/redis-gateway/redis-gateway/api"
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/asynclog"
 	"github.com/redis-gateway/redis-gateway/internal/embedded"
 	"github.com/redis-gateway/redis-gateway/tokens"
 )
@@ -56,7 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
+	// Log lines are batched and written by one goroutine (access-log
+	// lines at every request would otherwise cost a write system call
+	// each); Close writes out the rest when run returns.
+	logw := asynclog.New(stderr, asynclog.Config{})
+	defer logw.Close()
+	logger := newLogger(cfg, logw)
 
 	if cfg.RedisURL == "" && len(cfg.NamedDatabases) == 0 {
 		mr, err := embedded.Start()
@@ -70,6 +76,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "gateway_log_dropped_lines_total",
+		Help: "Log lines dropped because the log output could not keep up (its buffer was full).",
+	}, func() float64 { return float64(logw.Dropped()) }))
 	metrics := api.NewMetrics(reg, reg)
 
 	dbs, err := openDatabases(cfg, logger, metrics)
@@ -120,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			logger.Warn("no allowed_hosts: requests are answered only for loopback Host names (localhost, 127.0.0.1, [::1]); list the names clients use")
 		}
 	}
+	logw.Flush() // the startup lines are out before the gateway says it listens
 	fmt.Fprintf(stdout, "redis-gateway %s listening on %s\n", version, url)
 
 	if cfg.MetricsAddr != "" {
@@ -359,14 +370,41 @@ func usage(w io.Writer) {
 	tw.Flush()
 }
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+// newLogger returns the gateway's logger, writing JSON (or text) lines at
+// the configured level to w. Records at warn and above wake w's writing
+// goroutine, so that they are written at once rather than within the
+// batching interval.
+func newLogger(cfg Config, w *asynclog.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(wakeOnWarn{slog.NewTextHandler(w, opts), w})
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(wakeOnWarn{slog.NewJSONHandler(w, opts), w})
+}
+
+// wakeOnWarn is a slog.Handler that has its batching writer write out a
+// record of level warn or above at once.
+type wakeOnWarn struct {
+	slog.Handler
+	w *asynclog.Writer
+}
+
+func (h wakeOnWarn) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		h.w.Wake()
+	}
+	return err
+}
+
+func (h wakeOnWarn) WithAttrs(as []slog.Attr) slog.Handler {
+	return wakeOnWarn{h.Handler.WithAttrs(as), h.w}
+}
+
+func (h wakeOnWarn) WithGroup(name string) slog.Handler {
+	return wakeOnWarn{h.Handler.WithGroup(name), h.w}
 }
 
 // openDatabases builds one client per database: the numbered ones on
