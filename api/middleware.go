@@ -100,13 +100,18 @@ func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 			if m == nil && !logging {
 				return // nobody would read the route pattern
 			}
-			dur := time.Since(start)
+			end := time.Now()
+			dur := end.Sub(start)
 			route := routePattern(r)
 			m.observeHTTP(route, r.Method, sw.status, dur)
 			if !logging {
 				return
 			}
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			// The record goes to the handler directly: Logger.LogAttrs
+			// would also walk the stack for the caller's PC (runtime.Callers),
+			// which no handler here reads (AddSource is off).
+			rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+			rec.AddAttrs(
 				slog.String("req_id", RequestID(r.Context())),
 				slog.String("method", r.Method),
 				slog.String("route", route),
@@ -114,6 +119,7 @@ func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 				slog.Int64("bytes", sw.bytes),
 				slog.String("dur", dur.String()), // with its unit ("1.2ms"); slog writes a Duration as bare nanoseconds in JSON
 			)
+			_ = logger.Handler().Handle(r.Context(), rec)
 		})
 	}
 }

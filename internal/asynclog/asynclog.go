@@ -27,7 +27,9 @@ type Config struct {
 	// this many bytes. Default 32 KiB.
 	FlushBytes int
 	// MaxBytes bounds the buffer: a line that would take it past this is
-	// dropped and counted. Default 4 MiB.
+	// dropped and counted. Default 4 MiB. The writer holds two buffers (one
+	// filling, one being written), each grown on demand and kept at the
+	// largest size a burst needed: at most about 2 × MaxBytes in all.
 	MaxBytes int
 }
 
@@ -170,10 +172,7 @@ func (w *Writer) run() {
 				w.errs.Add(1)
 			}
 		}
-		if cap(b) > 4*w.cfg.FlushBytes {
-			b = make([]byte, 0, 2*w.cfg.FlushBytes) // a burst grew it: give the memory back
-		}
-		spare = b
+		spare = b // kept at the size a burst grew it to (at most about MaxBytes): no allocation per batch
 	}
 	for {
 		var tc <-chan time.Time
