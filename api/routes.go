@@ -24,7 +24,7 @@ import (
 // addRoutes maps the whole API surface. It is the only place routes are
 // listed.
 func addRoutes(r chi.Router, d *deps) {
-	r.Use(recoverer(d.logger), withRequestID, observe(d.logger, d.metrics), containment(d), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
+	r.Use(front(d.logger, d.metrics), containment(d), cors(d.cfg.CORSOrigins), middleware.GetHead)
 	root := r
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s; the routes are listed at /docs/ (Swagger UI) and /openapi.json", r.URL.Path))
