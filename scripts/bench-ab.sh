@@ -8,7 +8,9 @@
 # per request. Prints the rows and the ratios B/A of the means.
 #
 # A is BASE (a git revision, default main) built from `git archive`; B is
-# this working tree. A_BIN / B_BIN use prebuilt binaries instead.
+# this working tree. A_BIN / B_BIN use prebuilt binaries instead. Each
+# round also measures bench/cmd/bare (net/http writing the same 15-byte
+# body, no Redis) between its two B runs, for the gateway / bare ratios.
 #
 # Usage: scripts/bench-ab.sh   (env: BASE=main ROUNDS=2 DURATION=5s THREADS=2 CONNS=50 A_BIN= B_BIN=)
 set -euo pipefail
@@ -35,6 +37,7 @@ if [ -z "$B_BIN" ]; then
   CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/gateway-b" ./cmd/gateway
   B_BIN=$BENCH_DIR/gateway-b
 fi
+(cd bench && CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/bare" ./cmd/bare)
 LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 start_redis
 redis-cli -p "$REDIS_PORT" set k xxx >/dev/null
@@ -57,8 +60,17 @@ measure() {
 }
 
 for _ in $(seq "$ROUNDS"); do
-  for which in A B B A; do
-    if [ "$which" = A ]; then GATEWAY_BIN=$A_BIN start_gateway; else GATEWAY_BIN=$B_BIN start_gateway; fi
+  for which in A B bare B A; do
+    case $which in
+    A) GATEWAY_BIN=$A_BIN start_gateway ;;
+    B) GATEWAY_BIN=$B_BIN start_gateway ;;
+    bare)
+      GATEWAY_PORT=$(free_port)
+      "$BENCH_DIR/bare" -addr "127.0.0.1:$GATEWAY_PORT" 2>>"$BENCH_DIR/bare.log" &
+      GATEWAY_PID=$!
+      wait_for curl -fsS "http://127.0.0.1:$GATEWAY_PORT/db/0/strings/k"
+      ;;
+    esac
     measure "$which"
     stop_gateway
   done
@@ -66,12 +78,14 @@ done
 
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency GET /db/0/strings/k; A = $BASE, B = working tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+changes')); default configuration (log level info, access log to a file); $(nproc) cores, load average before $LOAD0, after $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %H:%M UTC')"
 echo
-echo "| build | req/s | p99 | gateway CPU µs/req | Redis CPU µs/req |"
+echo "| server | req/s | p99 | server CPU µs/req | Redis CPU µs/req |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 for r in "${rows[@]}"; do echo "| ${r//|/ | } |"; done
 printf '%s\n' "${rows[@]}" | awk -F'|' '
   { n[$1]++; s[$1] += $2; c[$1] += $4 }
   END {
-    printf "\nmean req/s: A %.0f, B %.0f, B/A %.2f; mean gateway CPU µs/req: A %.1f, B %.1f, B/A %.2f\n",
-      s["A"]/n["A"], s["B"]/n["B"], (s["B"]/n["B"])/(s["A"]/n["A"]), c["A"]/n["A"], c["B"]/n["B"], (c["B"]/n["B"])/(c["A"]/n["A"])
+    printf "\nmean req/s: A %.0f, B %.0f, bare %.0f; B/A %.2f; A/bare %.2f, B/bare %.2f\n",
+      s["A"]/n["A"], s["B"]/n["B"], s["bare"]/n["bare"], (s["B"]/n["B"])/(s["A"]/n["A"]), (s["A"]/n["A"])/(s["bare"]/n["bare"]), (s["B"]/n["B"])/(s["bare"]/n["bare"])
+    printf "mean server CPU µs/req: A %.1f, B %.1f, bare %.1f; B/A %.2f; A/bare %.2f, B/bare %.2f\n",
+      c["A"]/n["A"], c["B"]/n["B"], c["bare"]/n["bare"], (c["B"]/n["B"])/(c["A"]/n["A"]), (c["A"]/n["A"])/(c["bare"]/n["bare"]), (c["B"]/n["B"])/(c["bare"]/n["bare"])
   }'
