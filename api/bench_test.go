@@ -18,10 +18,10 @@ import (
 
 // benchServer is a Server over the shared redis-server, called in process
 // (no sockets between client and handler, a real connection to Redis).
-func benchServer(b *testing.B) *Server { return benchServerWith(b, false) }
+func benchServer(tb testing.TB) *Server { return benchServerWith(tb, false) }
 
 // benchServerWith is benchServer with auto-pipelining on or off.
-func benchServerWith(b *testing.B, autoPipeline bool) *Server {
+func benchServerWith(b testing.TB, autoPipeline bool) *Server {
 	b.Helper()
 	reg := prometheus.NewRegistry()
 	metrics := NewMetrics(reg, reg)

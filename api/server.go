@@ -310,10 +310,12 @@ const ctxState ctxKey = iota
 type reqState struct {
 	sw    statusWriter // the observing middleware's writer, allocated with the state
 	id    string
-	query url.Values // parsed once, by queryOf
-	db    *Database  // set by withDatabase
-	p     *principal // set by authenticate
-	sync  *syncState // set by syncTokens, to syncMem
+	idHdr [1]string    // X-Request-Id's header value, allocated with the state
+	hdrs  replyHeaders // ETag's and Content-Length's header values (replyEncoder.send)
+	query url.Values   // parsed once, by queryOf
+	db    *Database    // set by withDatabase
+	p     *principal   // set by authenticate
+	sync  *syncState   // set by syncTokens, to syncMem
 	// syncMem and syncW are syncTokens' state and writer, allocated with
 	// the request state.
 	syncMem syncState
@@ -432,14 +434,14 @@ func front(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			id := requestID(r)
-			w.Header()["X-Request-Id"] = []string{id}
 			st, ok := r.Context().Value(ctxState).(*reqState)
 			if !ok {
 				st = &reqState{}
 				r = r.WithContext(context.WithValue(r.Context(), ctxState, st))
 			}
-			st.id = id
+			st.id = requestID(r)
+			st.idHdr[0] = st.id
+			w.Header()["X-Request-Id"] = st.idHdr[:]
 			if rctx := chi.RouteContext(r.Context()); rctx != nil {
 				rctx.RoutePath = r.URL.EscapedPath()
 			}
