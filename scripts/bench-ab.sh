@@ -27,6 +27,8 @@ HZ=$(getconf CLK_TCK)
 scripts/deps.sh redis wrk
 A_BIN=${A_BIN:-}
 B_BIN=${B_BIN:-}
+A_NAME=${A_BIN:-$BASE}
+B_NAME=${B_BIN:-working tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+changes'))}
 if [ -z "$A_BIN" ]; then
   mkdir -p "$BENCH_DIR/base"
   git archive "$BASE" | tar -x -C "$BENCH_DIR/base"
@@ -76,7 +78,7 @@ for _ in $(seq "$ROUNDS"); do
   done
 done
 
-echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency GET /db/0/strings/k; A = $BASE, B = working tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+changes')); default configuration (log level info, access log to a file); $(nproc) cores, load average before $LOAD0, after $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %H:%M UTC')"
+echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency GET /db/0/strings/k; A = $A_NAME, B = $B_NAME; default configuration (log level info, access log to a file); $(nproc) cores, load average before $LOAD0, after $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %H:%M UTC')"
 echo
 echo "| server | req/s | p99 | server CPU µs/req | Redis CPU µs/req |"
 echo "| --- | ---: | ---: | ---: | ---: |"
