@@ -28,7 +28,8 @@ type Scope struct {
 	// and hear; nil or empty means every channel.
 	Channels []string
 
-	hash string // of Rules, set by NewScope so requests do not rehash it
+	hash  string // of the rules without the fence's, set by NewScope so requests do not rehash it
+	fence string // FencePrefix of the Users the scope runs in (set by Users)
 }
 
 // NewScope returns a scope with its rules' hash computed once, for scopes
@@ -40,10 +41,32 @@ func NewScope(write bool, keys, channels []string) Scope {
 	return s
 }
 
-// rulesHash is the hex of the first 8 bytes of SHA-256 of the rules.
+// rulesHash is the hex of the first 8 bytes of SHA-256 of the rules
+// without the fence's.
 func (s Scope) rulesHash() string {
-	h := sha256.Sum256([]byte(strings.Join(s.Rules(), " ")))
+	h := sha256.Sum256([]byte(strings.Join(s.baseRules(), " ")))
 	return hex.EncodeToString(h[:8])
+}
+
+// FenceID names the scope in the run keys of its keyed requests (see
+// package idempotency): the hash of its rules, the same in every gateway
+// process. Its ACL user may read and write FencePrefix + FenceID + ":*".
+func (s Scope) FenceID() string {
+	if s.hash != "" {
+		return s.hash
+	}
+	return s.rulesHash()
+}
+
+// fenceRule is the key pattern that lets a patterned write scope use its
+// own run keys ("" when it needs none: a read scope writes none, and an
+// unpatterned one may touch every key anyway). It is a plain ~pattern
+// (read and write), which Redis 6 understands too.
+func (s Scope) fenceRule() string {
+	if s.fence == "" || !s.Write || !s.Patterned() {
+		return ""
+	}
+	return "~" + s.fence + s.FenceID() + ":*"
 }
 
 // Patterned reports whether the scope is limited to key patterns.
@@ -64,8 +87,18 @@ var denied = []string{
 
 // Rules returns the ACL SETUSER rules of the scope, after "reset" and the
 // password (which [Users] adds). Rules are applied left to right, so the
-// denials come after the grants they narrow.
+// denials come after the grants they narrow. In [Users] with a
+// FencePrefix, a patterned write scope also gets its run keys.
 func (s Scope) Rules() []string {
+	r := s.baseRules()
+	if fr := s.fenceRule(); fr != "" {
+		r = append(r[:1:1], append([]string{fr}, r[1:]...)...)
+	}
+	return r
+}
+
+// baseRules are the rules without the fence's.
+func (s Scope) baseRules() []string {
 	var r []string
 	if len(s.Keys) == 0 {
 		r = append(r, "allkeys")
@@ -108,9 +141,11 @@ func (s Scope) Rules() []string {
 // rules (another gateway version) is a new user rather than an edit of one
 // that running gateways rely on.
 func (s Scope) UserName(prefix string) string {
-	h := s.hash
-	if h == "" {
-		h = s.rulesHash()
+	h := s.FenceID()
+	if fr := s.fenceRule(); fr != "" {
+		// the run keys' rule is part of the user too
+		sum := sha256.Sum256([]byte(h + " " + fr))
+		h = hex.EncodeToString(sum[:8])
 	}
 	level := "read"
 	if s.Write {
@@ -152,6 +187,11 @@ type Config struct {
 	// gateway passes its Redis credentials, so that only who can already
 	// act as the gateway's identity can derive them.
 	Secret string
+	// FencePrefix, when set, starts the run keys of keyed requests
+	// (idempotency.Store.FencePrefix): the user of a patterned write
+	// scope may also touch FencePrefix + Scope.FenceID + ":*", and no
+	// other key under it. Default "": no such rule.
+	FencePrefix string
 	// Logger receives the one-time notice that ACL users are unavailable.
 	Logger *slog.Logger
 	// MaxUsers bounds the scope backends kept open (signed tokens can
@@ -279,6 +319,7 @@ func (u *Users) BackendRESP2(ctx context.Context, s Scope, creds *Credentials) (
 }
 
 func (u *Users) backend(ctx context.Context, s Scope, creds *Credentials, resp2 bool) (client.Backend, error) {
+	s.fence = u.cfg.FencePrefix
 	open := u.cfg.Open
 	if resp2 {
 		open = u.cfg.OpenRESP2

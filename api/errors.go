@@ -50,17 +50,21 @@ const (
 
 	CodeIdempotencyInFlight  = "IDEMPOTENCY_IN_FLIGHT"  // 409: a request with this Idempotency-Key is still running
 	CodeIdempotencyUnknown   = "IDEMPOTENCY_UNKNOWN"    // 409: the key's first request may have run; its response was not stored
+	CodeIdempotencyReplyLost = "IDEMPOTENCY_REPLY_LOST" // 409: the key's request ran exactly once; its reply was lost
 	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED" // 422: the Idempotency-Key was used for a different request
 )
 
 // Outcomes of a failed command, in Problem.Outcome. A 503 always carries
 // OutcomeNotSent (and Retry-After): retrying it is safe. OutcomeUnknown
 // (502 CONNECTION_LOST, 504 TIMEOUT) means the command may have run: retry
-// only what is idempotent. Errors that are Redis's own reply, or that
-// concern no command, carry no outcome.
+// only what is idempotent. OutcomeRan (409 IDEMPOTENCY_REPLY_LOST) tells a
+// keyed retry that the request ran exactly once under an earlier attempt
+// whose reply was lost. Errors that are Redis's own reply, or that concern
+// no command, carry no outcome.
 const (
 	OutcomeNotSent = "not_sent" // the command certainly never reached Redis
 	OutcomeUnknown = "unknown"  // the command may have reached Redis and run
+	OutcomeRan     = "ran"      // the command ran (exactly once), but its reply was lost
 )
 
 // FieldError is one failed validation.
@@ -92,10 +96,12 @@ type Problem struct {
 	// Errors lists every failed field of a validation error.
 	Errors []FieldError `json:"errors,omitempty"`
 	// Outcome says, for a command that got no reply, whether it may have
-	// reached Redis: "not_sent" (certainly not: safe to retry) or
-	// "unknown" (it may have run). Absent when Redis answered with the
+	// reached Redis: "not_sent" (certainly not: safe to retry),
+	// "unknown" (it may have run) or, for a retry with an
+	// Idempotency-Key, "ran" (it ran exactly once, under an earlier
+	// attempt whose reply was lost). Absent when Redis answered with the
 	// error or no command was involved.
-	Outcome string `json:"outcome,omitempty" enums:"not_sent,unknown" example:"not_sent"`
+	Outcome string `json:"outcome,omitempty" enums:"not_sent,unknown,ran" example:"not_sent"`
 	// Completed is set on a pipeline whose connection failed after its
 	// commands were written: the first Completed commands ran (their
 	// replies were read); whether the others ran is unknown.
@@ -110,7 +116,7 @@ type apiError struct {
 	detail     string
 	fields     []FieldError
 	retryAfter int    // seconds; 0 = none
-	outcome    string // OutcomeNotSent, OutcomeUnknown or ""
+	outcome    string // OutcomeNotSent, OutcomeUnknown, OutcomeRan or ""
 	title      string // "": the status's title
 }
 
@@ -192,6 +198,8 @@ func classify(err error) *apiError {
 	switch {
 	case errors.As(err, &mbe):
 		return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, client.ErrFenced):
+		return errReplyLost
 	case errors.Is(err, client.ErrTxAborted):
 		return errorf(http.StatusConflict, CodeTxAborted, "the transaction was aborted because a watched key changed; nothing ran")
 	case errors.Is(err, client.ErrForbiddenCommand), errors.Is(err, client.ErrEmptyCommand):

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/idempotency"
 )
 
@@ -20,8 +21,13 @@ import (
 // Idempotent-Replayed: true, without running anything. The same key with a
 // different request is 422 IDEMPOTENCY_KEY_REUSED; a duplicate while the
 // first still runs is 409 IDEMPOTENCY_IN_FLIGHT (not sent, Retry-After);
-// a key whose first request was interrupted before its response was stored
-// is 409 IDEMPOTENCY_UNKNOWN (outcome unknown). A request that ran no
+// the request's commands run fenced (client.WithFence, through
+// fencedContext), so that an attempt whose outcome is unknown is left
+// uncertain rather than stored, and its retry answers 409
+// IDEMPOTENCY_REPLY_LOST (outcome ran) when the run key shows that it ran,
+// or runs it again fenced; a key whose unfenced first request (a blocking
+// command, a cluster database) was interrupted before its response was
+// stored is 409 IDEMPOTENCY_UNKNOWN (outcome unknown). A request that ran no
 // command (refused, or not sent: see ranNothing) frees its key, so that
 // its retry runs. GET, HEAD and OPTIONS ignore the header, and so do
 // requests that accept text/event-stream (subscriptions) and requests of
@@ -75,7 +81,20 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 				}
 			})()
 			lctx, cancel := context.WithTimeout(detached, d.cfg.CommandTimeout)
-			a, stored, state, err := store.Begin(lctx, identityOf(st.p), key, idempotency.Fingerprint(r, body))
+			var (
+				a      *idempotency.Attempt
+				stored *idempotency.Response
+				state  idempotency.State
+			)
+			fp := idempotency.Fingerprint(r, body)
+			// fenced unless the backend cannot (a cluster) or the token's
+			// ACL user is one the operator created (whose rules need not
+			// grant the run keys)
+			if fencer, ok := st.db.Client.(client.Fencer); ok && fencer.Fences() && (st.p == nil || st.p.creds == nil) {
+				a, stored, state, err = store.BeginFenced(lctx, identityOf(st.p), key, fp, fenceScope(st.p))
+			} else {
+				a, stored, state, err = store.Begin(lctx, identityOf(st.p), key, fp)
+			}
 			cancel()
 			if err != nil {
 				d.metrics.addIdempotent(st.db.Name, "unavailable")
@@ -98,11 +117,26 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 				return
 			case idempotency.Interrupted:
 				d.metrics.addIdempotent(st.db.Name, "unknown")
-				fail(w, r, &apiError{status: http.StatusConflict, code: CodeIdempotencyUnknown, title: "Outcome unknown", detail: "the first request with this Idempotency-Key may have run, but its response was not stored (its gateway stopped, the response was over the record limit, or the record does not open); it will not run again", outcome: OutcomeUnknown})
+				fail(w, r, &apiError{status: http.StatusConflict, code: CodeIdempotencyUnknown, title: "Outcome unknown", detail: "the first request with this Idempotency-Key may have run, but its response was not stored (its gateway stopped while it ran unfenced, the response was over the record limit, or the record does not open); it will not run again", outcome: OutcomeUnknown})
+				return
+			case idempotency.RanEarlier:
+				// an earlier attempt's reply was lost, and its run key
+				// shows that it ran: this answer becomes the key's
+				d.metrics.addIdempotent(st.db.Name, "reply_lost")
+				rec := idempotency.NewRecorder(w, store.MaxResponse())
+				fail(rec, r, errReplyLost)
+				sctx, cancel := context.WithTimeout(detached, d.cfg.CommandTimeout)
+				defer cancel()
+				if err := a.Complete(sctx, rec.Response()); err != nil {
+					d.logger.Error(msgIdemNotStored, "req_id", st.id, "code", CodeIdempotencyReplyLost, "err", err)
+				}
+				rec.Send()
 				return
 			}
 			rec := idempotency.NewRecorder(w, store.MaxResponse())
 			st.failure = nil
+			st.fence = a.Fence()
+			defer func() { st.fence = nil }()
 			done := false
 			defer func() {
 				if !done {
@@ -117,6 +151,12 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			case ranNothing(st.failure):
 				d.metrics.addIdempotent(st.db.Name, "released")
 				err = a.Release(sctx)
+			case st.failure != nil && (st.failure.outcome == OutcomeUnknown || st.failure.status == 499) && st.fence.Sent():
+				// the fenced commands may have run: the run key will
+				// tell the retry, which must not get this failure
+				// replayed
+				d.metrics.addIdempotent(st.db.Name, "uncertain")
+				err = a.Uncertain(sctx)
 			case st.failure != nil && st.failure.status == 499:
 				// cut short after the client's grace: it may have run, and
 				// a 499 is no answer to replay
@@ -132,6 +172,21 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			rec.Send()
 		})
 	}
+}
+
+// errReplyLost answers a retry whose earlier attempt ran (its run key is
+// set) but whose reply never came: the request ran exactly once.
+var errReplyLost = &apiError{status: http.StatusConflict, code: CodeIdempotencyReplyLost, title: "Reply lost",
+	detail: "the request with this Idempotency-Key ran exactly once, under an earlier attempt whose reply was lost; it will not run again", outcome: OutcomeRan}
+
+// fenceScope names the namespace of a request's run keys: the scope's
+// own (acl.Scope.FenceID, which its ACL user may write) for a token below
+// admin, "gateway" for admin tokens and the open gateway.
+func fenceScope(p *principal) string {
+	if p == nil || p.tok.Level >= LevelAdmin {
+		return "gateway"
+	}
+	return p.scope.FenceID()
 }
 
 // Log messages of the idempotency middleware; repeated ones are

@@ -84,7 +84,7 @@ func NewMetrics(reg prometheus.Registerer, gatherer prometheus.Gatherer) *Metric
 		}, []string{"db"}),
 		idempotent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_idempotency_requests_total",
-			Help: "Requests with an Idempotency-Key by database and result (ran, released, replayed, in_flight, key_reused, unknown, unavailable).",
+			Help: "Requests with an Idempotency-Key by database and result (ran, released, replayed, in_flight, key_reused, unknown, uncertain, reply_lost, unavailable).",
 		}, []string{"db", "result"}),
 	}
 	reg.MustRegister(m.httpRequests, m.httpDuration, m.commands, m.cmdDuration, m.subscribers, m.dropped, m.batch, m.idempotent, poolCollector{m})

@@ -64,13 +64,14 @@ func handleMultiEvents(d *deps) http.HandlerFunc {
 		}
 		// one XREAD over every stream checks the key patterns (by Redis,
 		// through the token's ACL user) before the stream opens
-		pos, err := d.streamPositions(r, keys)
+		groups := streamGroups(database(r).Client, keys)
+		pos, err := d.streamPositions(r, groups)
 		if err != nil {
 			writeError(w, r, d.logger, err)
 			return
 		}
 		db := database(r)
-		if len(keys) > 0 {
+		for range groups {
 			release, err := d.takeTail(db)
 			if err != nil {
 				writeError(w, r, d.logger, err)
@@ -112,20 +113,57 @@ func handleMultiEvents(d *deps) http.HandlerFunc {
 		defer wg.Wait()
 		defer stop()
 		reads := make(chan streamRead)
-		if len(keys) > 0 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+		for _, g := range groups {
+			from := make(map[string]string, len(g)) // the reader's own copy
+			for _, k := range g {
+				from[k] = pos.Get(k)
+			}
+			wg.Go(func() {
 				defer func() {
 					if v := recover(); v != nil {
 						d.logger.Error("stream reader panicked", "req_id", RequestID(ctx), "err", v)
 					}
 				}()
-				d.readStreams(r.WithContext(ctx), keys, pos, reads)
-			}()
+				d.readStreams(r.WithContext(ctx), g, from, reads)
+			})
 		}
 		d.pumpMulti(r, stream, sub, reads, enc, pos)
 	}
+}
+
+// slotted is implemented by backends that spread keys over hash slots (a
+// Redis Cluster), where one command may only name keys of one slot.
+type slotted interface {
+	// KeySlot returns the hash slot of key.
+	KeySlot(key string) int
+}
+
+// streamGroups splits the streams of a multiplexed request into the
+// groups one XREAD may name: all of them in one, or, on a cluster, one
+// group per hash slot (each then has its own reader and blocking
+// connection, and takes its own tail slot), in the order of first
+// appearance.
+func streamGroups(b client.Backend, keys []string) [][]string {
+	if len(keys) == 0 {
+		return nil
+	}
+	s, ok := b.(slotted)
+	if !ok {
+		return [][]string{keys}
+	}
+	var groups [][]string
+	at := map[int]int{}
+	for _, k := range keys {
+		slot := s.KeySlot(k)
+		i, seen := at[slot]
+		if !seen {
+			i = len(groups)
+			at[slot] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], k)
+	}
+	return groups
 }
 
 // streamRead is one XREAD answer of a multiplexed stream, or its error.
@@ -138,20 +176,24 @@ type streamRead struct {
 // Last-Event-ID (or the last_event_id parameter: a new EventSource, opened
 // with a fresh token after the old one expired, cannot send the header but
 // must resume all the same), else start ($ is fixed to the newest ID now, so nothing
-// added meanwhile is skipped). It runs one non-blocking XREAD over all of
-// them first, so that a key the token may not read is refused before the
-// stream opens.
-func (d *deps) streamPositions(r *http.Request, keys []string) (url.Values, error) {
+// added meanwhile is skipped). It runs one non-blocking XREAD over each
+// group of them (see streamGroups) first, so that a key the token may not
+// read is refused before the stream opens.
+func (d *deps) streamPositions(r *http.Request, groups [][]string) (url.Values, error) {
 	pos := url.Values{}
-	if len(keys) == 0 {
+	if len(groups) == 0 {
 		return pos, nil
 	}
-	probe := append([]string{"XREAD", "COUNT", "1", "STREAMS"}, keys...)
-	for range keys {
-		probe = append(probe, "$")
-	}
-	if _, err := d.runDefault(r, probe...); err != nil {
-		return nil, err
+	var keys []string
+	for _, g := range groups {
+		probe := append([]string{"XREAD", "COUNT", "1", "STREAMS"}, g...)
+		for range g {
+			probe = append(probe, "$")
+		}
+		if _, err := d.runDefault(r, probe...); err != nil {
+			return nil, err
+		}
+		keys = append(keys, g...)
 	}
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {
@@ -181,16 +223,13 @@ func (d *deps) streamPositions(r *http.Request, keys []string) (url.Values, erro
 	return pos, nil
 }
 
-// readStreams runs XREAD BLOCK over every stream and hands each answer to
-// reads until the request ends. Positions advance here, in the reader's
-// own copy; the writer keeps the one it reports in event ids.
-func (d *deps) readStreams(r *http.Request, keys []string, start url.Values, reads chan<- streamRead) {
+// readStreams runs XREAD BLOCK over the streams keys and hands each
+// answer to reads until the request ends. Positions advance in pos, the
+// reader's own copy (from each stream's start); the writer keeps the ones
+// it reports in event ids.
+func (d *deps) readStreams(r *http.Request, keys []string, pos map[string]string, reads chan<- streamRead) {
 	ctx := r.Context()
 	block := strconv.FormatInt(max(d.cfg.Heartbeat.Milliseconds(), 1), 10)
-	pos := map[string]string{}
-	for _, k := range keys {
-		pos[k] = start.Get(k)
-	}
 	for ctx.Err() == nil {
 		args := append([]string{"XREAD", "COUNT", "100", "BLOCK", block, "STREAMS"}, keys...)
 		for _, k := range keys {

@@ -802,8 +802,9 @@ func TestReliabilityGracefulShutdown(t *testing.T) {
 //     unknown one 0 or 1 (counted), none above 1.
 //   - "idempotency key": each INCR has its own key and Idempotency-Key and
 //     is retried on every failure until an answer is final (a 200, a
-//     replayed answer, IDEMPOTENCY_UNKNOWN). No key may exceed 1 (no
-//     retry ran twice); every acknowledged one is 1.
+//     replayed answer, IDEMPOTENCY_REPLY_LOST). Every counter is exactly
+//     1 (each INCR meant once ran once, thanks to the fence), and no final
+//     answer is IDEMPOTENCY_UNKNOWN or a replayed failure.
 //
 // In both, each counter equals the acknowledged INCRs plus the
 // unknown-outcome ones that ran, which the test counts.
@@ -918,6 +919,22 @@ func retryScenario(t *testing.T, fault string, autoPipeline bool, idem bool) {
 			n, _ := strconv.Atoi(string(v.Str))
 			o := a.final
 			kinds[o.kind()]++
+			if idem {
+				switch {
+				case n != 1:
+					t.Errorf("%s = %d after %d tries ending in %s: each INCR with an Idempotency-Key must run exactly once", a.key, n, a.tries, o.kind())
+				case o.code == CodeIdempotencyReplyLost && o.sent == OutcomeRan:
+					acked++
+				case o.status == http.StatusOK:
+					acked++
+					if o.crossed {
+						t.Errorf("%s: crossed reply: %s", a.key, o.detail)
+					}
+				default:
+					t.Errorf("%s: final answer %s (outcome %q) after %d tries; want 200 or IDEMPOTENCY_REPLY_LOST", a.key, o.kind(), o.sent, a.tries)
+				}
+				continue
+			}
 			switch {
 			case n > 1:
 				t.Errorf("%s = %d after %d tries ending in %s: an INCR ran more than once", a.key, n, a.tries, o.kind())
@@ -955,8 +972,8 @@ func retryScenario(t *testing.T, fault string, autoPipeline bool, idem bool) {
 
 // idemIncr INCRs key with an Idempotency-Key, retrying every failure
 // until the answer is final: a 200, a replayed answer (the key's first
-// response), IDEMPOTENCY_UNKNOWN, or an answer that is neither retryable
-// nor replayed.
+// response), IDEMPOTENCY_REPLY_LOST or IDEMPOTENCY_UNKNOWN, or an answer
+// that is neither retryable nor replayed.
 func idemIncr(ctx context.Context, hc *http.Client, base, key string) attempt {
 	a := attempt{key: key}
 	body, _ := json.Marshal(map[string]any{"command": []string{"INCR", key}})
@@ -990,7 +1007,7 @@ func idemIncr(ctx context.Context, hc *http.Client, base, key string) attempt {
 				_ = json.Unmarshal(data, &p)
 				o.code, o.sent = p.Code, p.Outcome
 			}
-			if o.status == http.StatusOK || res.Header.Get("Idempotent-Replayed") == "true" || o.code == CodeIdempotencyUnknown {
+			if o.status == http.StatusOK || res.Header.Get("Idempotent-Replayed") == "true" || o.code == CodeIdempotencyUnknown || o.code == CodeIdempotencyReplyLost {
 				a.final = o
 				return a
 			}

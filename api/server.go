@@ -249,7 +249,15 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		h := newHub(db, logger, metrics, d.cfg.SubscriberBuffer, d.cfg.CommandTimeout)
 		d.hubs[db.Name] = h
 		d.onClose = append(d.onClose, h.close)
-		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, OpenRESP2: db.OpenRESP2, Secret: db.ACLSecret, Logger: logger.With("db", db.Name)})
+		secret := d.cfg.IdempotencySecret
+		if secret == "" {
+			secret = db.ACLSecret
+		}
+		store := idempotency.New(idempotency.Config{Backend: db.Client, TTL: d.cfg.IdempotencyTTL, Lease: d.cfg.IdempotencyLease, Secret: secret})
+		d.idem[db.Name] = store
+		// a scope's ACL user may write its own run keys (the fences of its
+		// keyed requests), nothing else of the store's prefix
+		u := acl.New(acl.Config{Admin: db.Client, Open: db.OpenScoped, OpenRESP2: db.OpenRESP2, Secret: db.ACLSecret, Logger: logger.With("db", db.Name), FencePrefix: store.FencePrefix()})
 		d.users[db.Name] = u
 		metrics.watchScopes(db.Name, u.Stats)
 		d.onClose = append(d.onClose, func() { u.Close() })
@@ -259,11 +267,6 @@ func NewServer(logger *slog.Logger, cfg Config, dbs []*Database, metrics *Metric
 		d.syncs[db.Name] = &syncTracker{}
 		d.onClose = append(d.onClose, own.close)
 		d.tails[db.Name] = make(chan struct{}, d.cfg.MaxStreamTails)
-		secret := d.cfg.IdempotencySecret
-		if secret == "" {
-			secret = db.ACLSecret
-		}
-		d.idem[db.Name] = idempotency.New(idempotency.Config{Backend: db.Client, TTL: d.cfg.IdempotencyTTL, Lease: d.cfg.IdempotencyLease, Secret: secret})
 	}
 	d.onClose = append(d.onClose, flushFailures)
 	sort.Slice(d.names, func(i, j int) bool { return dbLess(d.names[i], d.names[j]) })
@@ -323,6 +326,9 @@ type reqState struct {
 	// failure is the last error written for the request (by writeError
 	// or upstashError), read by the idempotency middleware.
 	failure *apiError
+	// fence is the run key fence of a keyed request (set by the
+	// idempotency middleware; see fencedContext).
+	fence *client.Fence
 }
 
 // stateOf returns the request's state, or an empty one outside the router.
@@ -539,7 +545,7 @@ func pathParam(r *http.Request, name string) (string, error) {
 // POOL_TIMEOUT before anything is sent, so that one token cannot hold
 // every blocking connection of a database.
 func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Context, context.CancelFunc, error) {
-	ctx = d.syncContext(ctx, cmds...)
+	ctx = fencedContext(d.syncContext(ctx, cmds...))
 	for _, args := range cmds {
 		if _, ok := client.BlockingTimeout(args); ok {
 			release, err := d.blockers.hold(ctx, d.cfg.MaxBlockingPerToken)
@@ -552,6 +558,18 @@ func (d *deps) commandContext(ctx context.Context, cmds ...[]string) (context.Co
 	}
 	c, cancel := d.timeoutContext(ctx, cmds...)
 	return c, cancel, nil
+}
+
+// fencedContext attaches the request's fence (set by the idempotency
+// middleware for a keyed request) to ctx, so that the request's commands
+// run fenced (client.WithFence); without one it returns ctx. Only the
+// calls that run the request's commands take it: lookups of the gateway's
+// own (COMMAND INFO, replication offsets, ACL users) do not.
+func fencedContext(ctx context.Context) context.Context {
+	if f := stateOf(ctx).fence; f != nil {
+		return client.WithFence(ctx, f)
+	}
+	return ctx
 }
 
 // timeoutContext is commandContext without the blocking slots.
@@ -577,7 +595,7 @@ func (d *deps) do(r *http.Request, args ...string) (any, error) {
 	}
 	if td, ok := b.(timedDoer); ok && !client.IsBlocking(args) {
 		// The client owns the deadline: no context timer per command.
-		return td.DoWithin(d.syncContext(r.Context(), args), d.cfg.CommandTimeout, args...)
+		return td.DoWithin(fencedContext(d.syncContext(r.Context(), args)), d.cfg.CommandTimeout, args...)
 	}
 	ctx, cancel, err := d.commandContext(r.Context(), args)
 	if err != nil {
@@ -603,7 +621,7 @@ func (d *deps) respondCommand(w http.ResponseWriter, r *http.Request, raw bool, 
 	if vw, ok := b.(visitWithin); ok && (raw || vw.GenericReply(args)) && !client.IsBlocking(args) {
 		// the client owns the deadline: no context timer per command
 		respondWith(w, r, d.logger, http.StatusOK, `{"result":`, "}", func(e *valueEncoder) error {
-			return vw.DoVisitWithin(r.Context(), d.cfg.CommandTimeout, &replyVisitor{e: e}, args...)
+			return vw.DoVisitWithin(fencedContext(r.Context()), d.cfg.CommandTimeout, &replyVisitor{e: e}, args...)
 		})
 		return
 	}

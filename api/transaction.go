@@ -29,7 +29,7 @@ type TransactionRequest struct {
 // @Param        encoding  query  string              false  "utf8 (default) or base64"  Enums(utf8, base64)
 // @Param        body      body   TransactionRequest  true   "Watched keys and commands"
 // @Param        Redis-Sync-Token  header  string  false  "Read-your-writes token from an earlier response (docs/upstash.md#sync-tokens)"
-// @Param        Idempotency-Key  header  string  false  "Run at most once per token and key: a retry with the same key and request gets the first response (Idempotent-Replayed: true); another request with the key is 422 IDEMPOTENCY_KEY_REUSED, a duplicate in flight 409 IDEMPOTENCY_IN_FLIGHT"
+// @Param        Idempotency-Key  header  string  false  "Run at most once per token and key: a retry with the same key and request gets the first response (Idempotent-Replayed: true); another request with the key is 422 IDEMPOTENCY_KEY_REUSED, a duplicate in flight 409 IDEMPOTENCY_IN_FLIGHT; a retry after an unknown outcome whose request ran is 409 IDEMPOTENCY_REPLY_LOST (outcome ran)"
 // @Success      200  {object}  PipelineReply
 // @Header       200  {string}  Redis-Sync-Token  "Token to send with the next request so that its reads see this request's writes"
 // @Failure      400  {object}  Problem

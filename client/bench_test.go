@@ -6,7 +6,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
 )
 
@@ -69,5 +71,35 @@ func BenchmarkPipeline100(b *testing.B) {
 		if _, err := c.Pipe(context.Background(), cmds); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkFence measures one INCR on a pooled connection, unfenced and
+// fenced (WATCH K + GET K, then MULTI, SET K, INCR, EXEC: one round trip
+// more), sequentially, in the order plain, fenced, fenced, plain so that
+// a drift of the shared machine hits both alike. Each fenced INCR has its
+// own run key.
+func BenchmarkFence(b *testing.B) {
+	s := redistest.Start(b)
+	c := newClient(b, s, 0, nil)
+	ctx := context.Background()
+	var n atomic.Int64
+	for _, fenced := range []bool{false, true, true, false} {
+		name := "plain"
+		if fenced {
+			name = "fenced"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				cctx := ctx
+				if fenced {
+					cctx = client.WithFence(ctx, &client.Fence{Key: fmt.Sprintf("bench:fence:%d", n.Add(1)), Value: "a", TTL: time.Minute})
+				}
+				if _, err := c.DoRaw(cctx, "INCR", "bench:n"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

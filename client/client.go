@@ -243,6 +243,11 @@ func (c *Client) shared(args []string) bool {
 
 // doRaw is DoRaw over the shared connections or a pooled one.
 func (c *Client) doRaw(ctx context.Context, args []string, shared bool) (Value, error) {
+	if f, err := fenceFor(ctx, args); err != nil {
+		return Value{}, fmt.Errorf("client: %s: %w", upper(args[0]), err)
+	} else if f != nil {
+		return c.fencedRaw(ctx, f, args)
+	}
 	if shared {
 		return c.doAutoPipelined(ctx, args)
 	}

@@ -79,7 +79,8 @@ func (c *Client) CommandInfo(ctx context.Context, args []string) (CommandInfo, e
 }
 
 func (c *Client) fetchCommandInfo(ctx context.Context, name string) (CommandInfo, error) {
-	v, err := c.DoRaw(ctx, "COMMAND", "INFO", name)
+	// never fenced: a lookup, not the request's commands
+	v, err := c.DoRaw(WithFence(ctx, nil), "COMMAND", "INFO", name)
 	if err != nil {
 		return CommandInfo{}, fmt.Errorf("client: command info: %w", err)
 	}

@@ -55,6 +55,11 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
+	if f, err := c.batchFence(ctx, cmds); err != nil {
+		return nil, err
+	} else if f != nil {
+		return c.fencedPipe(ctx, f, cmds)
+	}
 	start := time.Now()
 	pl, cn, err := c.pipeConn(ctx, cmds, start)
 	if err != nil {
@@ -80,6 +85,24 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 		return nil, &PipelineError{Results: out, Err: err}
 	}
 	return out, nil
+}
+
+// batchFence checks every command of a pipeline and returns the fence
+// it runs under (nil: none, or unfenced).
+func (c *Client) batchFence(ctx context.Context, cmds [][]string) (*Fence, error) {
+	if FenceFrom(ctx) == nil {
+		return nil, nil
+	}
+	for i, args := range cmds {
+		if err := CheckCommand(args); err != nil {
+			return nil, fmt.Errorf("command %d: %w", i, err)
+		}
+	}
+	f, err := fenceFor(ctx, cmds...)
+	if err != nil {
+		return nil, fmt.Errorf("client: pipeline: %w", err)
+	}
+	return f, nil
 }
 
 // pipeConn checks every command of a pipeline and takes a connection for
@@ -189,6 +212,11 @@ func (e *TxError) Unwrap() error { return e.Err }
 //
 // To read values between WATCH and MULTI, use [Client.Tx].
 func (c *Client) Transaction(ctx context.Context, watch []string, cmds [][]string) ([]Result, error) {
+	if f, err := fenceFor(ctx, cmds...); err != nil {
+		return nil, fmt.Errorf("client: transaction: %w", err)
+	} else if f != nil {
+		return c.fencedTransaction(ctx, f, watch, cmds, nil)
+	}
 	tx, err := c.Tx(ctx, watch...)
 	if err != nil {
 		return nil, err

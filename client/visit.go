@@ -51,6 +51,11 @@ func (c *Client) DoVisit(ctx context.Context, vis Visitor, args ...string) error
 // doVisit is DoVisit over the shared connections (walking the reply
 // they built) or a pooled one (visiting it as it is read).
 func (c *Client) doVisit(ctx context.Context, vis Visitor, args []string, shared bool) error {
+	if f, err := fenceFor(ctx, args); err != nil {
+		return fmt.Errorf("client: %s: %w", upper(args[0]), err)
+	} else if f != nil {
+		return c.fencedVisit(ctx, f, vis, args)
+	}
 	if shared {
 		v, err := c.doAutoPipelined(ctx, args)
 		if err != nil {
@@ -163,6 +168,11 @@ func (c *Client) PipeVisit(ctx context.Context, cmds [][]string, pv PipeVisitor)
 	if len(cmds) == 0 {
 		return nil
 	}
+	if f, err := c.batchFence(ctx, cmds); err != nil {
+		return err
+	} else if f != nil {
+		return c.fencedPipeVisit(ctx, f, nil, cmds, pv)
+	}
 	start := time.Now()
 	pl, cn, err := c.pipeConn(ctx, cmds, start)
 	if err != nil {
@@ -242,6 +252,12 @@ func (c *Client) visitReply(visit func(Visitor) (error, error), read func() (Val
 // while EXEC's reply is read (see [Client.PipeVisit]); the errors are
 // Transaction's, then the first error of pv.
 func (c *Client) TransactionVisit(ctx context.Context, watch []string, cmds [][]string, pv PipeVisitor) error {
+	if f, err := fenceFor(ctx, cmds...); err != nil {
+		return fmt.Errorf("client: transaction: %w", err)
+	} else if f != nil {
+		_, err := c.fencedTransaction(ctx, f, watch, cmds, pv)
+		return err
+	}
 	tx, err := c.Tx(ctx, watch...)
 	if err != nil {
 		return err

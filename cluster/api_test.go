@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis-gateway/redis-gateway/api"
 	"github.com/redis-gateway/redis-gateway/cluster"
@@ -72,6 +75,58 @@ func testHTTP(t *testing.T, rc *redistest.Cluster) {
 		out := fmt.Sprint(body["results"])
 		if !strings.Contains(out, "result:3") || !strings.Contains(out, "CROSSSLOT") {
 			t.Errorf("results: got %s, want GET p:c = 3 in order and a CROSSSLOT error for the MSET", out)
+		}
+	})
+
+	t.Run("EventsAcrossSlots", func(t *testing.T) {
+		// one multiplexed SSE over streams in different hash slots: each
+		// slot gets its own XREAD (one XREAD naming both is CROSSSLOT)
+		a, b := "ev:a", "ev:b"
+		if cluster.Slot(a) == cluster.Slot(b) {
+			t.Fatalf("%s and %s share slot %d; the test needs two", a, b, cluster.Slot(a))
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", hs.URL+"/db/0/events?stream="+a+"&stream="+b, nil)
+		req.Header.Set("Accept", "text/event-stream")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != 200 {
+			raw, _ := io.ReadAll(res.Body)
+			t.Fatalf("GET /events over two slots: got %d %s, want 200", res.StatusCode, raw)
+		}
+		for _, k := range []string{a, b} {
+			if st, body := call(t, "POST", "/db/0/command", `{"command":["XADD","`+k+`","*","from","`+k+`"]}`); st != 200 {
+				t.Fatalf("XADD %s: got %d %v", k, st, body)
+			}
+		}
+		got := map[string]bool{}
+		sc := bufio.NewScanner(res.Body)
+		for len(got) < 2 && sc.Scan() {
+			line := sc.Text()
+			if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, `"stream":"ev:`) {
+				var e struct {
+					Stream string
+					Fields map[string]string
+				}
+				if err := json.Unmarshal([]byte(data), &e); err != nil {
+					t.Fatalf("entry %s: %v", data, err)
+				}
+				if e.Fields["from"] != e.Stream {
+					t.Fatalf("entry %s: its field names another stream", data)
+				}
+				got[e.Stream] = true
+			}
+			if strings.HasPrefix(line, "event: error") {
+				sc.Scan()
+				t.Fatalf("error event: %s", sc.Text())
+			}
+		}
+		if !got[a] || !got[b] {
+			t.Fatalf("entries seen from %v, want both %s and %s (scan: %v)", got, a, b, sc.Err())
 		}
 	})
 

@@ -581,3 +581,8 @@ func (c *Client) Close() error {
 }
 
 var _ client.Backend = (*Client)(nil)
+
+// KeySlot returns the hash slot of key (see [Slot]). The HTTP layer uses
+// it to split commands that may only name keys of one slot, such as the
+// XREAD of a multiplexed event stream.
+func (c *Client) KeySlot(key string) int { return Slot(key) }

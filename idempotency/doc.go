@@ -25,6 +25,25 @@
 // gave up before running anything (its SET reached Redis late), and the
 // duplicate takes the key over.
 //
+// # Fences
+//
+// A record is kept apart from the request's effect, so on its own it can
+// only make a retry at-most-once: after an attempt whose reply never came
+// (or whose gateway stopped), nothing in the record says whether the
+// request ran. [Store.BeginFenced] adds a fence: the attempt's commands
+// run with client.WithFence under a run key K
+// ([Store.FencePrefix] + scope + ":{hash}") set to the attempt's id inside
+// the commands' own MULTI/EXEC, after WATCH K. An attempt whose outcome is
+// unknown ends with [Attempt.Uncertain] instead of storing its failure; a
+// retry that finds the record uncertain, or interrupted, takes the key
+// over (one retry at a time, through a take key) and reads K: set, the
+// request ran exactly once ([RanEarlier]); unset, it runs again under a
+// new attempt id, and WATCH K keeps an older attempt still unread in a
+// paused Redis from running as well. An attempt that runs a command the
+// fence cannot cover (a blocking one) marks its record unfenced first,
+// and is [Interrupted] as before when its gateway stops. See
+// docs/reliability.md for the argument and its limits.
+//
 // [Recorder] holds the response until it is stored; a response the
 // handler flushes (a stream) passes through and is not kept.
 //

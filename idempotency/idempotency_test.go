@@ -1,9 +1,11 @@
 package idempotency
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,3 +182,156 @@ func TestStoreTakeover(t *testing.T) {
 
 // recKey is the record's Redis key, for tests.
 func (s *Store) recKey(identity, key string) string { return s.keys(identity, key).rec }
+
+// TestStoreUncertainRetry: an attempt whose fenced INCR may have run
+// (its reply never came) is left uncertain, not stored; the retry takes
+// the key over and reads the run key: set, the request ran earlier;
+// unset, the retry runs it under a new attempt id.
+func TestStoreUncertainRetry(t *testing.T) {
+	s, rs := newStore(t, "")
+	ctx := t.Context()
+	c := s.cfg.Backend.(*client.Client)
+	for _, ran := range []bool{true, false} {
+		key := fmt.Sprintf("ran %v", ran)
+		a, _, st, err := s.BeginFenced(ctx, "id", key, "fp", "gw")
+		if err != nil || st != Started || a.Fence() == nil {
+			t.Fatalf("BeginFenced: %v %v, fence %v", st, err, a.Fence())
+		}
+		f := a.Fence()
+		if !strings.HasPrefix(f.Key, s.FencePrefix()+"gw:") {
+			t.Fatalf("run key %q is not under %sgw:", f.Key, s.FencePrefix())
+		}
+		if ran {
+			if _, err := c.DoRaw(client.WithFence(ctx, f), "INCR", key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.Uncertain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b, _, st, err := s.BeginFenced(ctx, "id", key, "fp", "gw")
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case ran && st != RanEarlier:
+			t.Fatalf("retry after an attempt that ran: %v, want RanEarlier", st)
+		case !ran && st != Started:
+			t.Fatalf("retry after an attempt that did not run: %v, want Started", st)
+		}
+		if b.Fence().Key != f.Key || b.Fence().Value == f.Value {
+			t.Errorf("retry's fence %v: want the same run key with a new attempt id (was %v)", b.Fence(), f)
+		}
+		if _, _, st, _ := s.BeginFenced(ctx, "id", key, "fp", "gw"); st != InFlight {
+			t.Errorf("a second retry while the first holds the key: %v, want InFlight", st)
+		}
+		if !ran {
+			if _, err := c.DoRaw(client.WithFence(ctx, b.Fence()), "INCR", key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Complete(ctx, &Response{Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+		if n := string(rs.Do(t, "GET", key).Str); n != "1" {
+			t.Errorf("%s = %s; want 1", key, n)
+		}
+		if _, got, st, _ := s.BeginFenced(ctx, "id", key, "fp", "gw"); st != Replay || got.Status != 200 {
+			t.Errorf("after the retry completed: %v, want its response replayed", st)
+		}
+	}
+}
+
+// TestStoreInterruptedRetry: a gateway that stopped in the middle of a
+// fenced attempt leaves its marker and run key without a lease; once the
+// lease has lapsed a retry takes over and the run key tells whether the
+// attempt ran. An unfenced attempt (marked by the Unfenced hook) stays
+// Interrupted.
+func TestStoreInterruptedRetry(t *testing.T) {
+	s, _ := newStore(t, "")
+	s.cfg.Lease = 150 * time.Millisecond
+	ctx := t.Context()
+	c := s.cfg.Backend.(*client.Client)
+	for _, tc := range []struct {
+		name string
+		run  func(f *client.Fence) error
+		want State
+	}{
+		{"ran fenced", func(f *client.Fence) error { _, err := c.DoRaw(client.WithFence(ctx, f), "INCR", "n1"); return err }, RanEarlier},
+		{"stopped before running", func(*client.Fence) error { return nil }, Started},
+		{"ran unfenced", func(f *client.Fence) error {
+			_, err := c.DoRaw(client.WithFence(ctx, f), "BLPOP", "nolist", "0.01")
+			return err
+		}, Interrupted},
+	} {
+		a, _, _, err := s.BeginFenced(ctx, "id", tc.name, "fp", "gw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.run(a.Fence()); err != nil {
+			t.Fatal(err)
+		}
+		a.Abandon()
+		st := InFlight
+		for deadline := time.Now().Add(5 * time.Second); st == InFlight && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			_, _, st, err = s.BeginFenced(ctx, "id", tc.name, "fp", "gw")
+		}
+		if err != nil || st != tc.want {
+			t.Errorf("%s: retry after the lease: %v %v, want %v", tc.name, st, err, tc.want)
+		}
+	}
+}
+
+// TestStoreTwoGateways: two stores (two gateway processes) on one Redis
+// share the records: an uncertain attempt of one is taken over by exactly
+// one retry among many sent to both at once, and the counter moves once.
+func TestStoreTwoGateways(t *testing.T) {
+	s1, rs := newStore(t, "shared")
+	pc, _ := client.ParseURL(rs.URL(0))
+	c2, err := client.New(client.Config{Pool: pc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	s2 := New(Config{Backend: c2, Secret: "shared"})
+	ctx := t.Context()
+	a, _, _, err := s1.BeginFenced(ctx, "id", "k", "fp", "gw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Uncertain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	states := map[State]int{}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			s := s1
+			if i%2 == 1 {
+				s = s2
+			}
+			b, _, st, err := s.BeginFenced(ctx, "id", "k", "fp", "gw")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if st == Started {
+				v, err := s.cfg.Backend.DoRaw(client.WithFence(ctx, b.Fence()), "INCR", "n")
+				if err != nil || v.Int != 1 {
+					t.Errorf("the retry that took over: %v %v", v, err)
+				}
+				_ = b.Complete(ctx, &Response{Status: 200})
+			}
+			mu.Lock()
+			states[st]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if states[Started] != 1 || states[Started]+states[InFlight]+states[Replay] != 16 {
+		t.Errorf("states of 16 concurrent retries: %v; want one Started, the others InFlight or Replay", states)
+	}
+	if n := string(rs.Do(t, "GET", "n").Str); n != "1" {
+		t.Errorf("n = %s; want 1", n)
+	}
+}

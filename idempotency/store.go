@@ -113,8 +113,16 @@ const (
 	// Interrupted: the first request's gateway stopped before storing its
 	// response (or the response was too large to keep, or the record does
 	// not open): its commands may have run, and the key will not run them
-	// again.
+	// again. With fencing ([Store.BeginFenced]) this is left only for
+	// attempts that ran unfenced (a blocking command), for records too
+	// large to keep and for records that do not open.
 	Interrupted
+	// RanEarlier: an earlier attempt's outcome was unknown (its reply
+	// never came, or its gateway stopped), and its run key shows that it
+	// ran: the request ran exactly once and its response was lost. The
+	// returned [Attempt] holds the key; complete it with the answer to
+	// keep for later retries.
+	RanEarlier
 )
 
 // Response is a stored response.
@@ -133,6 +141,9 @@ type record struct {
 	Attempt     string    `json:"attempt,omitempty"` // random, per Begin
 	Started     int64     `json:"started,omitempty"` // Unix ms`
 	Done        bool      `json:"done,omitempty"`
+	Fence       string    `json:"fence,omitempty"`     // the run key K of the request's fenced attempts
+	Unfenced    bool      `json:"unfenced,omitempty"`  // the attempt may run without the fence
+	Uncertain   bool      `json:"uncertain,omitempty"` // the attempt ran fenced and its outcome is unknown`
 	TooLarge    bool      `json:"too_large,omitempty"`
 	Response    *Response `json:"response,omitempty"`
 }
@@ -143,13 +154,30 @@ type Attempt struct {
 	s        *Store
 	keys     keyNames
 	fp       string
+	id       string
+	fence    *client.Fence // nil: unfenced
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	finished bool
 }
 
 // keyNames are the Redis keys of one idempotency key, in one hash slot.
-type keyNames struct{ rec, lease, run string }
+// tag is the hash of (identity, key) they share.
+type keyNames struct{ rec, lease, run, tag string }
+
+// take is the key a retry takes before it takes over attempt's record.
+func (k keyNames) take(attempt string) string { return k.rec + ":take:" + attempt }
+
+// FencePrefix starts every run key (fence) of the store:
+// Prefix + "run:". A run key is FencePrefix + scope + ":" + a hash of the
+// identity and the key, so that an ACL user may be given its scope's
+// run keys alone (the pattern FencePrefix + scope + ":*").
+func (s *Store) FencePrefix() string { return s.cfg.Prefix + "run:" }
+
+// fenceKey is the run key of the request of k under scope.
+func (s *Store) fenceKey(scope string, k keyNames) string {
+	return s.FencePrefix() + scope + ":{" + k.tag + "}"
+}
 
 // keys returns the Redis keys of (identity, key).
 func (s *Store) keys(identity, key string) keyNames {
@@ -159,15 +187,17 @@ func (s *Store) keys(identity, key string) keyNames {
 	h.Write([]byte(key))
 	tag := hex.EncodeToString(h.Sum(nil)[:16])
 	rec := s.cfg.Prefix + "{" + tag + "}"
-	return keyNames{rec: rec, lease: rec + ":lease", run: rec + ":run"}
+	return keyNames{rec: rec, lease: rec + ":lease", run: rec + ":run", tag: tag}
 }
 
 // Begin looks up key for identity and, when it is free, takes it for a
-// request with fingerprint fp. It returns the [Attempt] (Started only), the
-// stored response (Replay only) and the state. The record's commands are
-// idempotent or checked, so a transport failure is retried a few times
-// (5–40 ms apart); an error means Redis could not be asked, and nothing of
-// the request has run.
+// request with fingerprint fp, whose commands run unfenced: an attempt
+// whose outcome is unknown is stored as it ended, and one interrupted
+// before storing its response leaves the key [Interrupted]. It returns the
+// [Attempt] (Started only), the stored response (Replay only) and the
+// state. The record's commands are idempotent or checked, so a transport
+// failure is retried a few times (5–40 ms apart); an error means Redis
+// could not be asked, and nothing of the request has run.
 //
 // Three keys share one hash slot: the record (marker, then response), the
 // lease (alive while the owner runs) and the run key, which names the one
@@ -175,13 +205,34 @@ func (s *Store) keys(identity, key string) keyNames {
 // the request runs, so a marker without a run key is one whose owner gave
 // up before running anything, and a later attempt may take it over.
 func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, *Response, State, error) {
+	return s.begin(ctx, identity, key, fp, "", false)
+}
+
+// BeginFenced is [Begin] for a request whose commands run fenced
+// ([Attempt.Fence], client.WithFence) by a run key in scope's namespace
+// (see [Store.FencePrefix]). An attempt whose outcome is unknown is left
+// uncertain ([Attempt.Uncertain]) rather than stored, and so is one whose
+// gateway stopped: a retry takes the key over (one retry at a time) and
+// reads the run key: set, the request ran and its reply was lost
+// ([RanEarlier]); unset, the retry runs it again fenced with a new attempt
+// id, and the fence keeps an older attempt that Redis has not yet read
+// from running too.
+func (s *Store) BeginFenced(ctx context.Context, identity, key, fp, scope string) (*Attempt, *Response, State, error) {
+	return s.begin(ctx, identity, key, fp, scope, true)
+}
+
+func (s *Store) begin(ctx context.Context, identity, key, fp, scope string, fenced bool) (*Attempt, *Response, State, error) {
 	k := s.keys(identity, key)
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return nil, nil, 0, fmt.Errorf("idempotency: attempt id: %w", err)
 	}
 	attempt := hex.EncodeToString(id)
-	marker, err := s.seal(k.rec, record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli()})
+	fresh := record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli(), Unfenced: !fenced}
+	if fenced {
+		fresh.Fence = s.fenceKey(scope, k)
+	}
+	marker, err := s.seal(k.rec, fresh)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -194,7 +245,7 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 		v, err := s.cfg.Backend.DoRaw(ctx, "SET", k.rec, marker, "NX", "PX", ttl)
 		switch {
 		case err == nil && !v.IsNull():
-			return s.started(ctx, k, fp, attempt, false)
+			return s.started(ctx, k, fresh)
 		case err != nil:
 			lastErr = fmt.Errorf("idempotency: take key: %w", err)
 			if errors.Is(err, client.ErrNotSent) {
@@ -217,11 +268,13 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 		case r.Fingerprint != fp:
 			return nil, nil, Mismatch, nil
 		case r.Attempt == attempt:
-			return s.started(ctx, k, fp, attempt, false)
+			return s.started(ctx, k, fresh)
 		case r.Done && r.Response != nil:
 			return nil, r.Response, Replay, nil
 		case r.Done:
 			return nil, nil, Interrupted, nil
+		case r.Uncertain:
+			return s.takeOver(ctx, k, r, fresh)
 		case time.Since(time.UnixMilli(r.Started)) < s.cfg.Lease:
 			return nil, nil, InFlight, nil // its owner may be taking its lease just now
 		}
@@ -232,7 +285,7 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 		}
 		if v.Int == 0 {
 			// the owner gave up before running anything: take over
-			return s.started(ctx, k, fp, attempt, true)
+			return s.takeOver(ctx, k, r, fresh)
 		}
 		v, err = s.cfg.Backend.DoRaw(ctx, "EXISTS", k.lease)
 		if err != nil {
@@ -242,7 +295,11 @@ func (s *Store) Begin(ctx context.Context, identity, key, fp string) (*Attempt, 
 		if v.Int == 1 {
 			return nil, nil, InFlight, nil
 		}
-		return nil, nil, Interrupted, nil // it may have run: never again
+		if r.Unfenced || r.Fence == "" {
+			return nil, nil, Interrupted, nil // it may have run: never again
+		}
+		return s.takeOver(ctx, k, r, fresh) // its run key tells
+
 	}
 	if lastErr == nil {
 		return nil, nil, InFlight, nil // the key keeps changing hands: as busy
@@ -284,16 +341,14 @@ func (s *Store) do(ctx context.Context, args ...string) error {
 	return err
 }
 
-// started takes the lease and then the run key for attempt; takeover
-// also rewrites the marker (another attempt's) as attempt's own. When the
-// run key is taken by another attempt, the key is in flight.
-func (s *Store) started(ctx context.Context, k keyNames, fp, attempt string, takeover bool) (*Attempt, *Response, State, error) {
+// started takes the lease and then the run key for the attempt of
+// marker m (its record is in place). When the run key is taken by another
+// attempt, the key is in flight.
+func (s *Store) started(ctx context.Context, k keyNames, m record) (*Attempt, *Response, State, error) {
 	free := func() {
-		if !takeover {
-			dctx, cancel := s.detached(ctx)
-			defer cancel()
-			_ = s.do(dctx, "DEL", k.rec, k.lease) // nothing ran: free the key again
-		}
+		dctx, cancel := s.detached(ctx)
+		defer cancel()
+		_ = s.do(dctx, "DEL", k.rec, k.lease) // nothing ran: free the key again
 	}
 	if err := s.do(ctx, "SET", k.lease, "1", "PX", s.leaseMS()); err != nil {
 		free()
@@ -308,7 +363,7 @@ func (s *Store) started(ctx context.Context, k keyNames, fp, attempt string, tak
 		if try > 0 && !backoff(ctx, try) {
 			break
 		}
-		if v, err = s.cfg.Backend.DoRaw(ctx, "SET", k.run, attempt, "NX", "PX", ttl); err == nil {
+		if v, err = s.cfg.Backend.DoRaw(ctx, "SET", k.run, m.Attempt, "NX", "PX", ttl); err == nil {
 			break
 		}
 		var re *client.Error
@@ -319,7 +374,7 @@ func (s *Store) started(ctx context.Context, k keyNames, fp, attempt string, tak
 			// the SET may have landed: read back whose the run key is
 			if g, gerr := s.cfg.Backend.DoRaw(ctx, "GET", k.run); gerr == nil && !g.IsNull() {
 				v, err = g, nil
-				if string(g.Str) != attempt {
+				if string(g.Str) != m.Attempt {
 					v = client.Value{Kind: resp.Null}
 				}
 				break
@@ -334,22 +389,115 @@ func (s *Store) started(ctx context.Context, k keyNames, fp, attempt string, tak
 	if v.IsNull() {
 		return nil, nil, InFlight, nil // another attempt took it first
 	}
-	a := &Attempt{s: s, keys: k, fp: fp, stop: make(chan struct{})}
-	if takeover {
-		marker, err := s.seal(k.rec, record{Fingerprint: fp, Attempt: attempt, Started: time.Now().UnixMilli()})
-		if err == nil {
-			err = s.do(ctx, "SET", k.rec, marker, "PX", ttl)
-		}
-		if err != nil {
-			dctx, cancel := s.detached(ctx)
-			defer cancel()
-			_ = a.Release(dctx)
-			return nil, nil, 0, fmt.Errorf("idempotency: take over key: %w", err)
-		}
+	return s.attempt(k, m), nil, Started, nil
+}
+
+// attempt returns the running Attempt of marker m, its lease kept alive.
+func (s *Store) attempt(k keyNames, m record) *Attempt {
+	a := &Attempt{s: s, keys: k, fp: m.Fingerprint, id: m.Attempt, stop: make(chan struct{})}
+	if m.Fence != "" {
+		a.fence = &client.Fence{Key: m.Fence, Value: m.Attempt, TTL: s.cfg.TTL, Unfenced: a.markUnfenced}
 	}
 	a.wg.Add(1)
 	go a.keepLease()
+	return a
+}
+
+// takeOver takes the key from the attempt of record old, which will not
+// finish it (it gave up before running, its outcome is unknown, or its
+// gateway stopped), for the attempt of marker m: first the take key of
+// old's attempt (SET NX, for a lease's time: one retry at a time), then
+// the lease, the run key and the record. With a fence, the run key K then
+// tells whether old ran: set, [RanEarlier]; unset, [Started] (fenced, so
+// an old attempt that Redis has not yet read cannot run as well).
+func (s *Store) takeOver(ctx context.Context, k keyNames, old, m record) (*Attempt, *Response, State, error) {
+	if m.Fence != "" && old.Fence != "" {
+		m.Fence = old.Fence // the request's run key, whatever scope asks now
+	}
+	v, err := s.cfg.Backend.DoRaw(ctx, "SET", k.take(old.Attempt), m.Attempt, "NX", "PX", s.leaseMS())
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("idempotency: take over key: %w", err)
+	}
+	if v.IsNull() {
+		return nil, nil, InFlight, nil // another retry is taking it over
+	}
+	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
+	marker, err := s.seal(k.rec, m)
+	if err == nil {
+		err = s.do(ctx, "SET", k.lease, "1", "PX", s.leaseMS())
+	}
+	if err == nil {
+		err = s.do(ctx, "SET", k.run, m.Attempt, "PX", ttl)
+	}
+	if err == nil {
+		err = s.do(ctx, "SET", k.rec, marker, "PX", ttl)
+	}
+	if err != nil {
+		// the record may still be old's: a later retry takes it over
+		// once the take key expires
+		return nil, nil, 0, fmt.Errorf("idempotency: take over key: %w", err)
+	}
+	a := s.attempt(k, m)
+	if m.Fence == "" {
+		return a, nil, Started, nil
+	}
+	g, err := s.cfg.Backend.DoRaw(ctx, "GET", m.Fence)
+	if err != nil {
+		// nothing of this attempt ran: leave the record to the next retry
+		a.end()
+		dctx, cancel := s.detached(ctx)
+		defer cancel()
+		_ = s.do(dctx, "DEL", k.lease)
+		return nil, nil, 0, fmt.Errorf("idempotency: read run key: %w", err)
+	}
+	if !g.IsNull() {
+		return a, nil, RanEarlier, nil
+	}
 	return a, nil, Started, nil
+}
+
+// markUnfenced rewrites the attempt's marker as one that may run without
+// its fence, before a command that cannot be fenced is sent: a retry that
+// finds it interrupted then knows that the run key cannot tell.
+func (a *Attempt) markUnfenced(ctx context.Context) error {
+	m := record{Fingerprint: a.fp, Attempt: a.id, Started: time.Now().UnixMilli(), Unfenced: true}
+	if a.fence != nil {
+		m.Fence = a.fence.Key
+	}
+	sealed, err := a.s.seal(a.keys.rec, m)
+	if err != nil {
+		return err
+	}
+	return a.s.do(ctx, "SET", a.keys.rec, sealed, "PX", strconv.FormatInt(a.s.cfg.TTL.Milliseconds(), 10))
+}
+
+// Fence returns the fence the attempt's commands run under (nil for an
+// attempt begun with [Store.Begin]); attach it with client.WithFence.
+func (a *Attempt) Fence() *client.Fence { return a.fence }
+
+// Uncertain ends an attempt whose fenced commands may have run but whose
+// reply never came: the record keeps the attempt (not a response) and the
+// lease and run key are freed, so that a retry takes the key over and
+// reads the run key instead of getting this attempt's failure replayed.
+// If it fails, the marker stays without a lease, which a retry handles
+// the same way once the lease has lapsed.
+func (a *Attempt) Uncertain(ctx context.Context) error {
+	defer a.end()
+	m := record{Fingerprint: a.fp, Attempt: a.id, Started: time.Now().UnixMilli(), Uncertain: true}
+	if a.fence != nil {
+		m.Fence = a.fence.Key
+	}
+	sealed, err := a.s.seal(a.keys.rec, m)
+	if err != nil {
+		return err
+	}
+	if err := a.s.do(ctx, "SET", a.keys.rec, sealed, "PX", strconv.FormatInt(a.s.cfg.TTL.Milliseconds(), 10)); err != nil {
+		return fmt.Errorf("idempotency: mark uncertain: %w", err)
+	}
+	if err := a.s.do(ctx, "DEL", a.keys.lease, a.keys.run); err != nil {
+		return fmt.Errorf("idempotency: free lease: %w", err)
+	}
+	return nil
 }
 
 // detached is ctx without its cancellation, bounded by the lease, for

@@ -317,8 +317,8 @@ func (c *Client) Replicas() []string {
 // ReadFromReplicas, or nil for the primary: commands Redis does not flag
 // readonly, blocking ones, and no usable replica.
 func (c *Client) replicaFor(ctx context.Context, args []string) *client.Client {
-	if !c.cfg.ReadFromReplicas {
-		return nil
+	if !c.cfg.ReadFromReplicas || client.FenceFrom(ctx) != nil {
+		return nil // a fenced command sets its run key: the primary's
 	}
 	list := c.replicas.Load()
 	if list == nil || len(*list) == 0 {
@@ -560,6 +560,10 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (client.Value, error
 	})
 	return v, err
 }
+
+// Fences reports true: commands run under client.WithFence go to the
+// primary's client, which fences them.
+func (c *Client) Fences() bool { return true }
 
 // Do runs one command and shapes its reply.
 func (c *Client) Do(ctx context.Context, args ...string) (any, error) {
