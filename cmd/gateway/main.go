@@ -12,26 +12,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// gcPercent is the garbage collector's target (GOGC) when the environment
-// sets none. The gateway's live heap is small and almost everything a
-// request allocates is garbage when it ends, so at Go's default of 100 the
-// collector runs many times a second under load; at 400 it spent 12 % less
-// CPU per request and kept about 15 MiB more resident at 50 connections
-// (docs/benchmarks.md, "Lean request path"). GOGC=100 restores Go's
-// default; GOMEMLIMIT bounds the heap as usual.
-const gcPercent = 400
-
 func main() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
