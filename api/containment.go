@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 )
 
 // hostPolicy decides which Host headers the gateway answers: loopback
@@ -119,6 +120,21 @@ func containment(d *deps) func(http.Handler) http.Handler {
 	if d.cfg.UpstashPrefix != "off" {
 		upstash = "/" + strings.Trim(d.cfg.UpstashPrefix, "/") + "/"
 	}
+	// lastHost is the last Host header allowed: clients send the same one
+	// request after request, and comparing it is cheaper than parsing it
+	// (the policy never changes, so an allowed value stays allowed).
+	var lastHost atomic.Pointer[string]
+	allowed := func(host string) bool {
+		if p := lastHost.Load(); p != nil && *p == host {
+			return true
+		}
+		if !hosts.allows(host) {
+			return false
+		}
+		h := host // (only this copy escapes, on this path alone)
+		lastHost.Store(&h)
+		return true
+	}
 	return func(next http.Handler) http.Handler {
 		if !checkHost && !open {
 			return next
@@ -128,7 +144,7 @@ func containment(d *deps) func(http.Handler) http.Handler {
 			if upstash != "" && strings.HasPrefix(r.URL.Path, upstash) {
 				fail = d.upstashError
 			}
-			if checkHost && !hosts.allows(r.Host) {
+			if checkHost && !allowed(r.Host) {
 				fail(w, r, errorf(http.StatusForbidden, CodeForbiddenHost, "the Host header names neither a loopback address nor an allowed host (allowed_hosts)"))
 				return
 			}

@@ -172,7 +172,8 @@ func (e *replyEncoder) send(w http.ResponseWriter, r *http.Request, logger *slog
 			// one gets its own.
 			tag = tag[:len(tag)-1] + `-gz"`
 		}
-		hv := &replyHeaders{etag: [1]string{tag}}
+		hv := &stateOf(r.Context()).hdrs // allocated with the request state
+		hv.etag[0] = tag
 		h["Etag"] = hv.etag[:]
 		cl = hv.length[:]
 		if status == http.StatusOK && ifNoneMatch(r, tag) {
@@ -250,7 +251,8 @@ func gzipInto(buf *bytes.Buffer, body []byte) ([]byte, error) {
 }
 
 // replyHeaders holds the value slices of a reply's ETag and
-// Content-Length headers in one allocation.
+// Content-Length headers; it lives in the request state (reqState.hdrs),
+// so they cost no allocation of their own.
 type replyHeaders struct{ etag, length [1]string }
 
 // Header values shared by every response (never modified).

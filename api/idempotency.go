@@ -140,7 +140,7 @@ func idempotent(d *deps, fail errorWriter) func(http.Handler) http.Handler {
 			done := false
 			defer func() {
 				if !done {
-					a.Abandon() // a panic: the recoverer answers, the key stays interrupted
+					a.Abandon() // a panic: front answers 500, the key stays interrupted
 				}
 			}()
 			next.ServeHTTP(rec, r.WithContext(ctx))

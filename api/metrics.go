@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,13 @@ type Metrics struct {
 	dropped      *prometheus.CounterVec
 	batch        *prometheus.HistogramVec
 	idempotent   *prometheus.CounterVec
+
+	// httpSeries and cmdSeries hold the series of the request path,
+	// resolved on first use (no label hashing per request); their keys
+	// come from closed sets (route patterns, standard methods, database
+	// names, command-table names).
+	httpSeries sync.Map // httpKey → *routeSeries
+	cmdSeries  sync.Map // cmdKey → *commandSeries
 
 	mu     sync.Mutex
 	dbs    []*Database        // pools reported at scrape time
@@ -118,16 +126,7 @@ func (m *Metrics) ObserveCommand(db, cmd string, d time.Duration, err error) {
 	if m == nil {
 		return
 	}
-	outcome := "ok"
-	if err != nil {
-		outcome = "error"
-		if _, ok := err.(*client.Error); ok {
-			outcome = "redis_error"
-		}
-	}
-	cmd = commandLabel(cmd)
-	m.commands.WithLabelValues(db, cmd, outcome).Inc()
-	m.cmdDuration.WithLabelValues(db, cmd).Observe(d.Seconds())
+	m.commandSeriesFor(db, cmd).observe(d, err)
 }
 
 // Observer returns a client.Config.Observe hook for database db.
@@ -135,7 +134,53 @@ func (m *Metrics) Observer(db string) func(string, time.Duration, error) {
 	if m == nil {
 		return nil
 	}
-	return func(cmd string, d time.Duration, err error) { m.ObserveCommand(db, cmd, d, err) }
+	return func(cmd string, d time.Duration, err error) { m.commandSeriesFor(db, cmd).observe(d, err) }
+}
+
+// cmdKey names the series of one command label on one database.
+type cmdKey struct{ db, cmd string }
+
+// commandSeries are the series of one command label on one database:
+// one counter per outcome and the duration histogram.
+type commandSeries struct {
+	ok, redisErr, failed prometheus.Counter
+	dur                  prometheus.Observer
+}
+
+func (s *commandSeries) observe(d time.Duration, err error) {
+	switch {
+	case err == nil:
+		s.ok.Inc()
+	default:
+		if _, ok := err.(*client.Error); ok {
+			s.redisErr.Inc()
+		} else {
+			s.failed.Inc()
+		}
+	}
+	s.dur.Observe(d.Seconds())
+}
+
+// commandSeriesFor returns the series of cmd on db, resolved once per
+// command label. Only names of the command table are keys of the cache as
+// given; any other text is labelled (and looked up) by its label, so no
+// request text is ever kept.
+func (m *Metrics) commandSeriesFor(db, cmd string) *commandSeries {
+	if s, ok := m.cmdSeries.Load(cmdKey{db, cmd}); ok {
+		return s.(*commandSeries)
+	}
+	label := commandLabel(cmd)
+	if s, ok := m.cmdSeries.Load(cmdKey{db, label}); ok {
+		return s.(*commandSeries)
+	}
+	s := &commandSeries{
+		ok:       m.commands.WithLabelValues(db, label, "ok"),
+		redisErr: m.commands.WithLabelValues(db, label, "redis_error"),
+		failed:   m.commands.WithLabelValues(db, label, "error"),
+		dur:      m.cmdDuration.WithLabelValues(db, label),
+	}
+	got, _ := m.cmdSeries.LoadOrStore(cmdKey{db, label}, s)
+	return got.(*commandSeries)
 }
 
 // BatchObserver returns a client.Config.ObserveBatch hook for database db.
@@ -217,11 +262,73 @@ func (m *Metrics) observeHTTP(route, method string, status int, dur time.Duratio
 	if m == nil {
 		return
 	}
-	method = methodLabel(method)
-	m.httpRequests.WithLabelValues(route, method, statusText(status)).Inc()
-	if !strings.HasSuffix(route, "/events") && !strings.HasSuffix(route, "/ws") {
-		m.httpDuration.WithLabelValues(route, method).Observe(dur.Seconds())
+	s := m.routeSeriesFor(route, methodLabel(method))
+	s.counter(status).Inc()
+	if s.dur != nil {
+		s.dur.Observe(dur.Seconds())
 	}
+}
+
+// httpKey names the series of one route pattern and method label.
+type httpKey struct{ route, method string }
+
+// routeSeries are the series of one route pattern and method: the
+// duration histogram (nil for streams) and one request counter per status
+// code seen, in a list that is replaced, never changed, when a code is
+// added (a route answers a handful of codes).
+type routeSeries struct {
+	route, method string
+	dur           prometheus.Observer
+	statuses      atomic.Pointer[[]statusCounter]
+	mu            sync.Mutex // serialises additions to statuses
+	requests      *prometheus.CounterVec
+}
+
+type statusCounter struct {
+	code int
+	c    prometheus.Counter
+}
+
+// counter returns the request counter of status code, resolving it on
+// the code's first use.
+func (s *routeSeries) counter(code int) prometheus.Counter {
+	if l := s.statuses.Load(); l != nil {
+		for _, sc := range *l {
+			if sc.code == code {
+				return sc.c
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur []statusCounter
+	if l := s.statuses.Load(); l != nil {
+		cur = *l
+	}
+	for _, sc := range cur {
+		if sc.code == code {
+			return sc.c
+		}
+	}
+	c := s.requests.WithLabelValues(s.route, s.method, statusText(code))
+	next := append(append(make([]statusCounter, 0, len(cur)+1), cur...), statusCounter{code, c})
+	s.statuses.Store(&next)
+	return c
+}
+
+// routeSeriesFor returns the series of route and method (a method label),
+// resolved on first use.
+func (m *Metrics) routeSeriesFor(route, method string) *routeSeries {
+	k := httpKey{route, method}
+	if s, ok := m.httpSeries.Load(k); ok {
+		return s.(*routeSeries)
+	}
+	s := &routeSeries{route: route, method: method, requests: m.httpRequests}
+	if !strings.HasSuffix(route, "/events") && !strings.HasSuffix(route, "/ws") {
+		s.dur = m.httpDuration.WithLabelValues(route, method)
+	}
+	got, _ := m.httpSeries.LoadOrStore(k, s)
+	return got.(*routeSeries)
 }
 
 // statusTexts holds "100"…"599", so labelling a request allocates nothing.

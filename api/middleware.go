@@ -77,45 +77,36 @@ func routePattern(r *http.Request) string {
 // at most one entry per route.
 var patternCache sync.Map
 
-// observe wraps the writer once to learn the status and size, then records
-// the request in the metrics and writes one access-log line: request ID,
-// method, route pattern (not the path: keys stay out of logs and label
-// values), status, size, duration.
-func observe(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			var sw *statusWriter
-			if st, ok := r.Context().Value(ctxState).(*reqState); ok {
-				sw = &st.sw
-				*sw = statusWriter{ResponseWriter: w}
-			} else {
-				sw = &statusWriter{ResponseWriter: w}
-			}
-			next.ServeHTTP(sw, r)
-			if sw.status == 0 {
-				sw.status = http.StatusOK
-			}
-			logging := logger.Enabled(r.Context(), slog.LevelInfo)
-			if m == nil && !logging {
-				return // nobody would read the route pattern
-			}
-			dur := time.Since(start)
-			route := routePattern(r)
-			m.observeHTTP(route, r.Method, sw.status, dur)
-			if !logging {
-				return
-			}
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("req_id", RequestID(r.Context())),
-				slog.String("method", r.Method),
-				slog.String("route", route),
-				slog.Int("status", sw.status),
-				slog.Int64("bytes", sw.bytes),
-				slog.String("dur", dur.String()), // with its unit ("1.2ms"); slog writes a Duration as bare nanoseconds in JSON
-			)
-		})
+// observeRequest records a finished request (its status and size in sw)
+// in the metrics and the access log; see front.
+func observeRequest(logger *slog.Logger, m *Metrics, r *http.Request, sw *statusWriter, start time.Time) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
 	}
+	logging := logger.Enabled(r.Context(), slog.LevelInfo)
+	if m == nil && !logging {
+		return // nobody would read the route pattern
+	}
+	end := time.Now()
+	dur := end.Sub(start)
+	route := routePattern(r)
+	m.observeHTTP(route, r.Method, sw.status, dur)
+	if !logging {
+		return
+	}
+	// The record goes to the handler directly: Logger.LogAttrs would also
+	// walk the stack for the caller's PC (runtime.Callers), which no
+	// handler here reads (AddSource is off).
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(
+		slog.String("req_id", RequestID(r.Context())),
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.Int("status", sw.status),
+		slog.Int64("bytes", sw.bytes),
+		slog.String("dur", dur.String()), // with its unit ("1.2ms"); slog writes a Duration as bare nanoseconds in JSON
+	)
+	_ = logger.Handler().Handle(r.Context(), rec)
 }
 
 // cors answers preflight requests and adds CORS headers for allowed

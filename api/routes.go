@@ -24,7 +24,7 @@ import (
 // addRoutes maps the whole API surface. It is the only place routes are
 // listed.
 func addRoutes(r chi.Router, d *deps) {
-	r.Use(recoverer(d.logger), withRequestID, observe(d.logger, d.metrics), containment(d), cors(d.cfg.CORSOrigins), escapedRouting, middleware.GetHead)
+	r.Use(front(d.logger, d.metrics), containment(d), cors(d.cfg.CORSOrigins), middleware.GetHead)
 	root := r
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, d.logger, errorf(http.StatusNotFound, CodeNotFound, "no route for %s; the routes are listed at /docs/ (Swagger UI) and /openapi.json", r.URL.Path))
@@ -51,8 +51,12 @@ func addRoutes(r chi.Router, d *deps) {
 		upstashRoutes(r, d, "/"+strings.Trim(d.cfg.UpstashPrefix, "/"), root)
 	}
 
-	r.Route("/db/{db}", func(r chi.Router) {
-		r.Use(authenticate(d), withDatabase(d), syncTokens(d, "Redis-Sync-Token"), idempotent(d, d.problem))
+	// The database routes sit in the root router (a group, not a mounted
+	// subrouter): chi routes a request once, without a second pass that
+	// would set its path values and join its route pattern again.
+	r.Group(func(g chi.Router) {
+		g.Use(authenticate(d), withDatabase(d), syncTokens(d, "Redis-Sync-Token"), idempotent(d, d.problem))
+		r := prefixed{g, "/db/{db}"}
 
 		r.Get("/keys", handleKeysScan(d))
 		r.Get("/keys/{key}", handleKeyGet(d))
@@ -126,3 +130,14 @@ func allowedMethods(root chi.Routes, r *http.Request) string {
 	}
 	return strings.Join(allow, ", ")
 }
+
+// prefixed registers routes on a router under a path prefix.
+type prefixed struct {
+	r      chi.Router
+	prefix string
+}
+
+func (p prefixed) Get(pattern string, h http.HandlerFunc)    { p.r.Get(p.prefix+pattern, h) }
+func (p prefixed) Put(pattern string, h http.HandlerFunc)    { p.r.Put(p.prefix+pattern, h) }
+func (p prefixed) Post(pattern string, h http.HandlerFunc)   { p.r.Post(p.prefix+pattern, h) }
+func (p prefixed) Delete(pattern string, h http.HandlerFunc) { p.r.Delete(p.prefix+pattern, h) }

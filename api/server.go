@@ -308,15 +308,17 @@ type ctxKey int
 const ctxState ctxKey = iota
 
 // reqState is what the middleware learns about a request, stored in its
-// context once (by withRequestID) and filled in place by later middleware,
+// context once (by front) and filled in place by later middleware,
 // so that each step does not copy the request to add one value.
 type reqState struct {
 	sw    statusWriter // the observing middleware's writer, allocated with the state
 	id    string
-	query url.Values // parsed once, by queryOf
-	db    *Database  // set by withDatabase
-	p     *principal // set by authenticate
-	sync  *syncState // set by syncTokens, to syncMem
+	idHdr [1]string    // X-Request-Id's header value, allocated with the state
+	hdrs  replyHeaders // ETag's and Content-Length's header values (replyEncoder.send)
+	query url.Values   // parsed once, by queryOf
+	db    *Database    // set by withDatabase
+	p     *principal   // set by authenticate
+	sync  *syncState   // set by syncTokens, to syncMem
 	// syncMem and syncW are syncTokens' state and writer, allocated with
 	// the request state.
 	syncMem syncState
@@ -393,28 +395,19 @@ func withRequestContext(mux *chi.Mux) http.Handler {
 	})
 }
 
-// withRequestID takes X-Request-ID from the client when it is sane, or
-// makes one, and echoes it in the response, in the request state (made
-// here when the router runs outside a requestContext).
-func withRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var id string
-		if v := r.Header["X-Request-Id"]; len(v) > 0 { // canonical key: no Header.Get canonicalisation
-			id = v[0]
-		}
-		if !saneID(id) {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header()["X-Request-Id"] = []string{id}
-		if st, ok := r.Context().Value(ctxState).(*reqState); ok {
-			st.id = id
-			next.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxState, &reqState{id: id})))
-	})
+// requestID returns the client's X-Request-ID when it is sane, or a new
+// random one.
+func requestID(r *http.Request) string {
+	var id string
+	if v := r.Header["X-Request-Id"]; len(v) > 0 { // canonical key: no Header.Get canonicalisation
+		id = v[0]
+	}
+	if !saneID(id) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	return id
 }
 
 func saneID(id string) bool {
@@ -429,37 +422,61 @@ func saneID(id string) bool {
 	return true
 }
 
-// recoverer turns a handler panic into a 500 problem, once, at the
-// outermost layer. http.ErrAbortHandler is re-panicked (a deliberate
-// abort).
-func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
+// front is the outermost middleware, the work of four in one layer:
+//
+//   - it takes X-Request-ID from the client when it is sane, or makes one,
+//     and echoes it in the response and the request state (made here when
+//     the router runs outside a requestContext);
+//   - it makes chi match on the escaped path, so that %2F stays inside a
+//     path segment (handlers read segments with pathParam);
+//   - it turns a handler panic into a 500 problem, once; a deliberate abort
+//     (http.ErrAbortHandler) is re-panicked;
+//   - it wraps the writer once to learn the status and size, then records
+//     the request in the metrics and writes one access-log line: request
+//     ID, method, route pattern (not the path: keys stay out of logs and
+//     label values), status, size, duration. A request whose handler
+//     panicked is recorded with the status it was answered with.
+func front(logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			defer func() {
-				if v := recover(); v != nil {
-					if v == http.ErrAbortHandler {
-						panic(v)
-					}
-					logger.Error("handler panicked", "req_id", RequestID(r.Context()), "err", fmt.Sprint(v))
-					if r.Header.Get("Connection") != "Upgrade" {
-						writeError(w, r, logger, fmt.Errorf("panic: %v", v))
-					}
-				}
-			}()
-			next.ServeHTTP(w, r)
+			start := time.Now()
+			st, ok := r.Context().Value(ctxState).(*reqState)
+			if !ok {
+				st = &reqState{}
+				r = r.WithContext(context.WithValue(r.Context(), ctxState, st))
+			}
+			st.id = requestID(r)
+			st.idHdr[0] = st.id
+			w.Header()["X-Request-Id"] = st.idHdr[:]
+			if rctx := chi.RouteContext(r.Context()); rctx != nil {
+				rctx.RoutePath = r.URL.EscapedPath()
+			}
+			sw := &st.sw
+			*sw = statusWriter{ResponseWriter: w}
+			serveRecovering(next, sw, r, logger)
+			observeRequest(logger, m, r, sw, start)
 		})
 	}
 }
 
-// escapedRouting makes chi match on the escaped path, so that %2F stays
-// inside a path segment; handlers read segments with pathParam.
-func escapedRouting(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rctx := chi.RouteContext(r.Context()); rctx != nil {
-			rctx.RoutePath = r.URL.EscapedPath()
+// serveRecovering runs next, and answers a panic in it with a 500
+// INTERNAL problem (the panic value is logged, not sent), unless the request was a protocol upgrade; it re-panics
+// http.ErrAbortHandler.
+func serveRecovering(next http.Handler, w http.ResponseWriter, r *http.Request, logger *slog.Logger) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			logger.Error("handler panicked", "req_id", RequestID(r.Context()), "err", fmt.Sprint(v))
+			if r.Header.Get("Connection") != "Upgrade" {
+				// a 500 INTERNAL, said so: an error classify does not know
+				// would read as a lost Redis connection (502 CONNECTION_LOST)
+				writeError(w, r, logger, errorf(http.StatusInternalServerError, CodeInternal, "internal error"))
+			}
 		}
-		next.ServeHTTP(w, r)
-	})
+	}()
+	next.ServeHTTP(w, r)
 }
 
 // errorWriter renders an error in the format of one surface of the API.

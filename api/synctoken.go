@@ -37,6 +37,25 @@ type syncState struct {
 // safe for concurrent use.
 type syncTracker struct {
 	last atomic.Int64
+	text atomic.Pointer[tokenText] // the last token formatted
+}
+
+// tokenText is a token and its decimal text.
+type tokenText struct {
+	n int64
+	s string
+}
+
+// format returns n in decimal. Reads answer the same token until the next
+// write moves it, so the last one formatted is kept and reused (no string
+// per response).
+func (t *syncTracker) format(n int64) string {
+	if c := t.text.Load(); c != nil && c.n == n {
+		return c.s
+	}
+	c := &tokenText{n, strconv.FormatInt(n, 10)}
+	t.text.Store(c)
+	return c.s
 }
 
 // raise makes the tracker at least n and returns its value.
@@ -150,7 +169,7 @@ func (d *deps) syncTokenOut(r *http.Request) string {
 			}
 		}
 	}
-	return strconv.FormatInt(out, 10)
+	return tr.format(out)
 }
 
 // readsFromReplicas reports whether b may serve reads from replicas now.

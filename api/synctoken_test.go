@@ -3,6 +3,7 @@ package api
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -66,5 +67,31 @@ func TestSyncTokensPassThrough(t *testing.T) {
 	rep := g.do(t, "OPTIONS", "/upstash/0", nil, "Origin: https://app.example", "Access-Control-Request-Method: POST", "Access-Control-Request-Headers: upstash-sync-token, authorization")
 	if got := rep.Header.Get("Access-Control-Allow-Headers"); !strings.Contains(got, "upstash-sync-token") {
 		t.Errorf("preflight Access-Control-Allow-Headers %q, want upstash-sync-token", got)
+	}
+}
+
+// TestSyncTokenTextIsReused: the token's text is formatted once per value
+// (reads answer the same token until a write moves it), and is right for
+// every value, from many goroutines at once.
+func TestSyncTokenTextIsReused(t *testing.T) {
+	var tr syncTracker // (not parallel: AllocsPerRun refuses to run in parallel tests)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				n := int64(1000 + (i+g)%7)
+				if got := tr.format(n); got != strconv.FormatInt(n, 10) {
+					t.Errorf("format(%d) = %q", n, got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	tr.format(123456)
+	if a := testing.AllocsPerRun(100, func() { tr.format(123456) }); a != 0 {
+		t.Errorf("formatting the same token again allocates %.0f times, want 0", a)
 	}
 }

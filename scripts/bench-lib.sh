@@ -46,12 +46,16 @@ start_redis() {
 
 # start_gateway builds the gateway (once) and starts it against the private Redis;
 # it sets GATEWAY_PORT and GATEWAY_PID. Extra environment may be passed as
-# NAME=value arguments.
+# NAME=value arguments. The gateway runs in its default configuration, as
+# users run it: log level info, so one access-log line per request, written
+# to a file ($BENCH_DIR/gateway.log). GATEWAY_BIN runs another binary
+# instead of building this tree's (scripts/bench-ab.sh).
 start_gateway() {
-  [ -x "$BENCH_DIR/gateway" ] || (cd "$(dirname "${BASH_SOURCE[0]}")/.." && CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/gateway" ./cmd/gateway)
+  local bin=${GATEWAY_BIN:-$BENCH_DIR/gateway}
+  [ -x "$bin" ] || (cd "$(dirname "${BASH_SOURCE[0]}")/.." && CGO_ENABLED=0 go build -trimpath -o "$bin" ./cmd/gateway)
   GATEWAY_PORT=$(free_port)
   env GATEWAY_ADDR="127.0.0.1:$GATEWAY_PORT" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
-    GATEWAY_LOG_LEVEL=warn "$@" "$BENCH_DIR/gateway" >"$BENCH_DIR/gateway.log" 2>&1 &
+    "$@" "$bin" >>"$BENCH_DIR/gateway.log" 2>&1 &
   GATEWAY_PID=$!
   wait_for curl -fsS "http://127.0.0.1:$GATEWAY_PORT/readyz"
 }

@@ -338,6 +338,7 @@ func TestMetricsScrape(t *testing.T) {
 		`gateway_scope_pool_connections{db="0",state="idle"} 0`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
+		`gateway_log_dropped_lines_total 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

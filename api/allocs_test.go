@@ -1,0 +1,37 @@
+//go:build !race
+
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestTypedGetAllocations keeps the allocations of a typed GET through
+// the whole handler (routing, middleware, metrics, JSON access log, the
+// command to a real redis-server, the reply) from creeping back: 13 when
+// this was written, 38 before the lean-path work (docs/benchmarks.md).
+// Not run under the race detector, which allocates on its own.
+func TestTypedGetAllocations(t *testing.T) {
+	srv := benchServer(t) // the benchmark's server: same metrics and logger
+	put := httptest.NewRequest("PUT", "/db/0/strings/allocs:k", strings.NewReader(`{"value":"xxx"}`))
+	put.Header.Set("Content-Type", "application/json")
+	srv.ServeHTTP(httptest.NewRecorder(), put)
+	req := httptest.NewRequest("GET", "/db/0/strings/allocs:k", nil)
+	w := &discardWriter{h: http.Header{}}
+	serve := func() {
+		clear(w.h)
+		w.code = 0
+		srv.ServeHTTP(w, req)
+	}
+	serve() // first use resolves metric series, opens the connection
+	if w.code != http.StatusOK {
+		t.Fatalf("GET: %d", w.code)
+	}
+	const most = 15
+	if n := testing.AllocsPerRun(200, serve); n > most {
+		t.Errorf("a typed GET allocates %.1f times, want at most %d", n, most)
+	}
+}
