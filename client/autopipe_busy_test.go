@@ -255,6 +255,13 @@ func TestFencedSharedCommandKeepsItsTimeout(t *testing.T) {
 	if _, err := c.DoWithin(t.Context(), time.Second, "PING"); err != nil {
 		t.Fatal(err)
 	}
+	// a fenced command of another request leaves a pooled connection
+	// idle, so the one under test is written rather than stuck dialling
+	// (a handshake with a paused Redis times out with its own error)
+	warm := WithFence(t.Context(), &Fence{Key: "fence:warm", Value: "w1", TTL: time.Minute})
+	if _, err := c.DoWithin(warm, time.Second, "INCR", "warm"); err != nil {
+		t.Fatal(err)
+	}
 	s.Pause()
 	resumed := time.AfterFunc(4*time.Second, s.Resume)
 	defer resumed.Stop()

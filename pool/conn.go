@@ -124,7 +124,9 @@ func (cn *Conn) Close() error {
 // becomes ctx's deadline (or none), and cancelling ctx interrupts any
 // blocked read or write. The returned function undoes this; it returns
 // ctx.Err() when ctx ended while watched, in which case the connection is
-// marked broken (a reply may be half read). Otherwise it clears the
+// marked broken (a reply may be half read), and context.DeadlineExceeded
+// once ctx's deadline has passed (even before ctx's timer noticed).
+// Otherwise it clears the
 // deadline: left on the socket, it would fail the idle liveness check of a
 // connection idle longer than the last command's timeout, and the pool
 // would re-dial it long before Config.MaxIdleTime.
@@ -150,6 +152,15 @@ func (cn *Conn) Watch(ctx context.Context) (done func() error) {
 		}
 		if !dl.IsZero() {
 			_ = cn.nc.SetDeadline(time.Time{})
+			// The socket's deadline is ctx's, and it may fire before
+			// ctx's own timer does: an exchange that failed with
+			// os.ErrDeadlineExceeded then still gets the deadline as its
+			// explanation. (Callers use the error only when the exchange
+			// failed; nothing interrupted it, so it is not marked broken
+			// here.)
+			if !time.Now().Before(dl) {
+				return context.DeadlineExceeded
+			}
 		}
 		return nil
 	}
