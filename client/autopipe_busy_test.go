@@ -119,15 +119,7 @@ func TestAutoPipelineDeadlineOnAPausedRedis(t *testing.T) {
 // out by a timer left over from another, and every reply is the caller's.
 func TestAutoPipelineRecycledTimersDoNotFire(t *testing.T) {
 	s := redistest.Start(t)
-	pc, err := ParseURL(s.URL(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(Config{Pool: pc, AutoPipeline: true, AutoPipelineHealthTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := alwaysShared(t, s)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for g := range 16 {
@@ -239,15 +231,7 @@ func TestAdaptiveJoinsWhileBatching(t *testing.T) {
 // so on a paused Redis it ends at its timeout, not when Redis comes back.
 func TestFencedSharedCommandKeepsItsTimeout(t *testing.T) {
 	s := redistest.Start(t)
-	pc, err := ParseURL(s.URL(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(Config{Pool: pc, AutoPipeline: true, AutoPipelineHealthTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := alwaysShared(t, s)
 	ctx := WithFence(t.Context(), &Fence{Key: "fence:k", Value: "a1", TTL: time.Minute})
 	if !c.shared([]string{"INCR", "n"}) {
 		t.Fatal("the always-shared client would not send INCR over the shared connections")
@@ -266,7 +250,7 @@ func TestFencedSharedCommandKeepsItsTimeout(t *testing.T) {
 	resumed := time.AfterFunc(4*time.Second, s.Resume)
 	defer resumed.Stop()
 	start := time.Now()
-	_, err = c.DoWithin(ctx, 200*time.Millisecond, "INCR", "n")
+	_, err := c.DoWithin(ctx, 200*time.Millisecond, "INCR", "n")
 	took := time.Since(start)
 	s.Resume()
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -275,4 +259,20 @@ func TestFencedSharedCommandKeepsItsTimeout(t *testing.T) {
 	if took > 2*time.Second {
 		t.Fatalf("fenced INCR ended after %v, want about 200ms: it ran without its timeout", took)
 	}
+}
+
+// alwaysShared returns a client of s's database 0 whose single commands
+// always take the auto-pipelined connections (no adaptive bound).
+func alwaysShared(t *testing.T, s *redistest.Server) *Client {
+	t.Helper()
+	pc, err := ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Pool: pc, AutoPipeline: true, AutoPipelineHealthTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
