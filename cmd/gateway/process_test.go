@@ -208,21 +208,3 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-// TestBinaryGCTarget: the binary runs its collector at gcPercent unless
-// GOGC says otherwise (read back from the Go collector's own gauge).
-func TestBinaryGCTarget(t *testing.T) {
-	for _, tc := range []struct {
-		env  []string
-		want string
-	}{
-		{nil, "go_gc_gogc_percent 400"},
-		{[]string{"GOGC=100"}, "go_gc_gogc_percent 100"},
-	} {
-		p := startBinary(t, tc.env)
-		code, body := httpDo(t, "GET", p.URL+"/metrics", "")
-		if code != 200 || !strings.Contains(body, "\n"+tc.want+"\n") {
-			t.Errorf("env %v: /metrics %d lacks %q", tc.env, code, tc.want)
-		}
-	}
-}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,16 +40,6 @@ func closeWhenDraining(next http.Handler, draining *atomic.Bool) http.Handler {
 	})
 }
 
-// gcPercent is the garbage collector's target (GOGC) when the environment
-// sets none. The gateway's live heap is small and almost everything a
-// request allocates is garbage when it ends, so at Go's default of 100 the
-// collector runs many times a second under load; at 400 the gateway spent
-// 12 % less CPU per request, and kept about 15 MiB more resident at 50
-// connections and 5 KiB more per idle connection (docs/benchmarks.md,
-// "Lean request path"). GOGC=100 restores Go's default; GOMEMLIMIT bounds
-// the heap as usual.
-const gcPercent = 400
-
 // errHelp is returned after --help or --version printed what was asked.
 var errHelp = errors.New("help requested")
 
@@ -67,9 +56,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		return err
-	}
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
 	}
 	// Log lines are batched and written by one goroutine (access-log
 	// lines at every request would otherwise cost a write system call
