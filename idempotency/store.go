@@ -350,11 +350,18 @@ func (s *Store) started(ctx context.Context, k keyNames, m record) (*Attempt, *R
 		defer cancel()
 		_ = s.do(dctx, "DEL", k.rec, k.lease) // nothing ran: free the key again
 	}
+	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
+	if p, ok := s.cfg.Backend.(piper); ok {
+		if a, st, err, done := s.startedPiped(ctx, p, k, m, ttl); done {
+			return a, nil, st, err
+		}
+		// nothing was sent, or what landed is unknown and the run key is
+		// not ours: take the lease and the run key one by one
+	}
 	if err := s.do(ctx, "SET", k.lease, "1", "PX", s.leaseMS()); err != nil {
 		free()
 		return nil, nil, 0, fmt.Errorf("idempotency: take lease: %w", err)
 	}
-	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
 	var (
 		v   client.Value
 		err error
@@ -390,6 +397,75 @@ func (s *Store) started(ctx context.Context, k keyNames, m record) (*Attempt, *R
 		return nil, nil, InFlight, nil // another attempt took it first
 	}
 	return s.attempt(k, m), nil, Started, nil
+}
+
+// piper is a Doer that also sends several commands in one write on one
+// connection (*client.Client and every client.Backend).
+type piper interface {
+	Pipe(ctx context.Context, cmds [][]string) ([]client.Result, error)
+}
+
+// startedPiped takes the lease and the run key of marker m in one round
+// trip: both SETs go in one write, the lease first, as [Store.started]
+// sends them one by one. done is false when the caller must take them one
+// by one instead: nothing was sent, or the write failed midway and the run
+// key, read back, is not this attempt's (the sequential path's SET NX then
+// decides). When the lease is refused but the run key was taken, nothing
+// has run: the record, the lease and the run key are freed, as they are
+// when the sequential path's lease is refused.
+func (s *Store) startedPiped(ctx context.Context, p piper, k keyNames, m record, ttl string) (a *Attempt, st State, err error, done bool) {
+	res, err := p.Pipe(ctx, [][]string{
+		{"SET", k.lease, "1", "PX", s.leaseMS()},
+		{"SET", k.run, m.Attempt, "NX", "PX", ttl},
+	})
+	if err != nil {
+		if errors.Is(err, client.ErrNotSent) {
+			return nil, 0, nil, false
+		}
+		// either SET may have landed: read back whose the run key is
+		g, gerr := s.cfg.Backend.DoRaw(ctx, "GET", k.run)
+		if gerr != nil {
+			// leave the marker, which reads as interrupted if our run
+			// key landed and as free if it did not
+			return nil, 0, fmt.Errorf("idempotency: take run key: %w", err), true
+		}
+		if g.IsNull() || string(g.Str) != m.Attempt {
+			return nil, 0, nil, false
+		}
+		// the run key is ours; the lease may not have landed
+		if lerr := s.do(ctx, "SET", k.lease, "1", "PX", s.leaseMS()); lerr != nil {
+			s.freeTaken(ctx, k)
+			return nil, 0, fmt.Errorf("idempotency: take lease: %w", lerr), true
+		}
+		return s.attempt(k, m), Started, nil, true
+	}
+	lease, run := res[0], res[1]
+	if lease.Err != nil {
+		if run.Err == nil && !run.Raw.IsNull() {
+			s.freeTaken(ctx, k) // our run key, and nothing ran
+		} else {
+			dctx, cancel := s.detached(ctx)
+			_ = s.do(dctx, "DEL", k.rec, k.lease)
+			cancel()
+		}
+		return nil, 0, fmt.Errorf("idempotency: take lease: %w", lease.Err), true
+	}
+	if run.Err != nil {
+		// as the sequential path: the lease is held, the marker left
+		return nil, 0, fmt.Errorf("idempotency: take run key: %w", run.Err), true
+	}
+	if run.Raw.IsNull() {
+		return nil, InFlight, nil, true // another attempt took it first
+	}
+	return s.attempt(k, m), Started, nil, true
+}
+
+// freeTaken frees the record, the lease and the run key of an attempt
+// that took its run key but ran nothing.
+func (s *Store) freeTaken(ctx context.Context, k keyNames) {
+	dctx, cancel := s.detached(ctx)
+	defer cancel()
+	_ = s.do(dctx, "DEL", k.rec, k.lease, k.run)
 }
 
 // attempt returns the running Attempt of marker m, its lease kept alive.
