@@ -9,7 +9,8 @@ import (
 )
 
 // tripCounter passes every call to a real client and counts the round
-// trips: one per DoRaw, one per Pipe (one write, replies read in order).
+// trips: one per DoRaw, one per Pipe (one write, replies read in order),
+// one per Transaction without WATCH (MULTI … EXEC in one write).
 type tripCounter struct {
 	c     *client.Client
 	trips atomic.Int64
@@ -25,6 +26,11 @@ func (t *tripCounter) Pipe(ctx context.Context, cmds [][]string) ([]client.Resul
 	return t.c.Pipe(ctx, cmds)
 }
 
+func (t *tripCounter) Transaction(ctx context.Context, watch []string, cmds [][]string) ([]client.Result, error) {
+	t.trips.Add(1)
+	return t.c.Transaction(ctx, watch, cmds)
+}
+
 // doerOnly hides Pipe: a Backend that runs one command at a time.
 type doerOnly struct{ d Doer }
 
@@ -34,8 +40,8 @@ func (d doerOnly) DoRaw(ctx context.Context, args ...string) (client.Value, erro
 
 // TestStoreFirstRequestRoundTrips pins the record's own round trips of a
 // first keyed request (no contention): Begin's SET NX, then the lease and
-// the run key in one write, then Complete's two. It was 5 before the lease
-// and the run key were pipelined.
+// the run key in one write, then Complete's response and freed lease in
+// one MULTI/EXEC. It was 5 before.
 func TestStoreFirstRequestRoundTrips(t *testing.T) {
 	s, rs := newStore(t, "s1")
 	ctx := t.Context()
@@ -67,8 +73,11 @@ func TestStoreFirstRequestRoundTrips(t *testing.T) {
 		if err := a.Complete(ctx, &Response{Status: 200}); err != nil {
 			t.Fatal(err)
 		}
-		if n := tc.trips.Load(); n != 4 {
-			t.Errorf("fenced %v: Begin+Complete took %d round trips, want 4", fenced, n)
+		if n := tc.trips.Load(); n != 3 {
+			t.Errorf("fenced %v: Begin+Complete took %d round trips, want 3", fenced, n)
+		}
+		if v := rs.Do(t, "EXISTS", k.lease, k.run); v.Int != 0 {
+			t.Fatalf("fenced %v: after Complete %d of lease and run key exist, want 0", fenced, v.Int)
 		}
 		if _, r, got, _ := st.Begin(ctx, "id", key, "fp"); got != Replay || r.Status != 200 {
 			t.Fatalf("fenced %v: retry: %v, want Replay", fenced, got)
@@ -87,6 +96,9 @@ func TestStoreFirstRequestRoundTrips(t *testing.T) {
 	if err := a.Complete(ctx, &Response{Status: 200}); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, got, _ := one.Begin(ctx, "id", "one", "fp"); got != Replay {
+		t.Fatalf("doer only retry: %v, want Replay", got)
+	}
 }
 
 // TestStorePipedRunKeyTaken: when another attempt holds the run key, the
@@ -98,5 +110,33 @@ func TestStorePipedRunKeyTaken(t *testing.T) {
 	rs.Do(t, "SET", k.run, "someone-else", "PX", "60000")
 	if _, _, got, err := s.Begin(ctx, "id", "k", "fp"); err != nil || got != InFlight {
 		t.Fatalf("run key held: %v %v, want InFlight", got, err)
+	}
+}
+
+// TestStoreCompleteAllOrNothing: when Redis refuses to store the response
+// (out of memory), Complete fails and frees neither the lease nor the run
+// key, so that a retry reads the request as interrupted instead of
+// running it again.
+func TestStoreCompleteAllOrNothing(t *testing.T) {
+	s, rs := newStore(t, "s1")
+	ctx := t.Context()
+	a, _, got, err := s.Begin(ctx, "id", "k", "fp")
+	if err != nil || got != Started {
+		t.Fatalf("Begin: %v %v", got, err)
+	}
+	rs.Do(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+	rs.Do(t, "CONFIG", "SET", "maxmemory", "1")
+	err = a.Complete(ctx, &Response{Status: 200, Body: []byte("ok")})
+	rs.Do(t, "CONFIG", "SET", "maxmemory", "0")
+	if err == nil {
+		t.Fatal("Complete out of memory: nil error")
+	}
+	k := s.keys("id", "k")
+	if v := rs.Do(t, "EXISTS", k.run); v.Int != 1 {
+		t.Fatal("Complete out of memory freed the run key")
+	}
+	// the lease still stands (it lapses on its own): a retry waits
+	if _, _, got, _ := s.Begin(ctx, "id", "k", "fp"); got != InFlight {
+		t.Fatalf("retry after a failed Complete: %v, want InFlight", got)
 	}
 }

@@ -310,6 +310,42 @@ func (s *Store) begin(ctx context.Context, identity, key, fp, scope string, fenc
 // maxTries bounds the tries of each record command.
 const maxTries = 4
 
+// transactioner is a Doer that also runs commands in MULTI/EXEC, sent in
+// one write (*client.Client and every client.Backend).
+type transactioner interface {
+	Transaction(ctx context.Context, watch []string, cmds [][]string) ([]client.Result, error)
+}
+
+// tx runs idempotent record commands as one MULTI/EXEC, retrying
+// transport failures (running them twice changes nothing). MULTI/EXEC
+// runs all of them or none: a command refused when queued (out of memory,
+// a read-only replica) aborts EXEC, and SET and DEL cannot fail once run.
+func (s *Store) tx(ctx context.Context, t transactioner, cmds [][]string) error {
+	var err error
+	for try := range maxTries {
+		if try > 0 && !backoff(ctx, try) {
+			break
+		}
+		var res []client.Result
+		if res, err = t.Transaction(ctx, nil, cmds); err == nil {
+			for _, r := range res {
+				if r.Err != nil {
+					return r.Err
+				}
+			}
+			return nil
+		}
+		var (
+			re *client.Error
+			te *client.TxError
+		)
+		if errors.As(err, &re) || errors.As(err, &te) || errors.Is(err, client.ErrTxAborted) {
+			return err // Redis answered: trying again would not change that
+		}
+	}
+	return err
+}
+
 // backoff waits before try (5, 10, 20 ms…, at most 40 ms); false when ctx
 // ended first.
 func backoff(ctx context.Context, try int) bool {
@@ -623,6 +659,17 @@ func (a *Attempt) Complete(ctx context.Context, resp *Response) error {
 		return err
 	}
 	ttl := strconv.FormatInt(a.s.cfg.TTL.Milliseconds(), 10)
+	if t, ok := a.s.cfg.Backend.(transactioner); ok {
+		// one round trip, all or nothing: the lease and the run key are
+		// never freed without the response stored
+		if err := a.s.tx(ctx, t, [][]string{
+			{"SET", a.keys.rec, sealed, "PX", ttl},
+			{"DEL", a.keys.lease, a.keys.run},
+		}); err != nil {
+			return fmt.Errorf("idempotency: store response: %w", err)
+		}
+		return nil
+	}
 	if err := a.s.do(ctx, "SET", a.keys.rec, sealed, "PX", ttl); err != nil {
 		return fmt.Errorf("idempotency: store response: %w", err)
 	}
