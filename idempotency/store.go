@@ -388,7 +388,7 @@ func (s *Store) started(ctx context.Context, k keyNames, m record) (*Attempt, *R
 	}
 	ttl := strconv.FormatInt(s.cfg.TTL.Milliseconds(), 10)
 	if p, ok := s.cfg.Backend.(piper); ok {
-		if a, st, err, done := s.startedPiped(ctx, p, k, m, ttl); done {
+		if a, st, done, err := s.startedPiped(ctx, p, k, m, ttl); done {
 			return a, nil, st, err
 		}
 		// nothing was sent, or what landed is unknown and the run key is
@@ -449,31 +449,31 @@ type piper interface {
 // decides). When the lease is refused but the run key was taken, nothing
 // has run: the record, the lease and the run key are freed, as they are
 // when the sequential path's lease is refused.
-func (s *Store) startedPiped(ctx context.Context, p piper, k keyNames, m record, ttl string) (a *Attempt, st State, err error, done bool) {
+func (s *Store) startedPiped(ctx context.Context, p piper, k keyNames, m record, ttl string) (a *Attempt, st State, done bool, err error) {
 	res, err := p.Pipe(ctx, [][]string{
 		{"SET", k.lease, "1", "PX", s.leaseMS()},
 		{"SET", k.run, m.Attempt, "NX", "PX", ttl},
 	})
 	if err != nil {
 		if errors.Is(err, client.ErrNotSent) {
-			return nil, 0, nil, false
+			return nil, 0, false, nil
 		}
 		// either SET may have landed: read back whose the run key is
 		g, gerr := s.cfg.Backend.DoRaw(ctx, "GET", k.run)
 		if gerr != nil {
 			// leave the marker, which reads as interrupted if our run
 			// key landed and as free if it did not
-			return nil, 0, fmt.Errorf("idempotency: take run key: %w", err), true
+			return nil, 0, true, fmt.Errorf("idempotency: take run key: %w", err)
 		}
 		if g.IsNull() || string(g.Str) != m.Attempt {
-			return nil, 0, nil, false
+			return nil, 0, false, nil
 		}
 		// the run key is ours; the lease may not have landed
 		if lerr := s.do(ctx, "SET", k.lease, "1", "PX", s.leaseMS()); lerr != nil {
 			s.freeTaken(ctx, k)
-			return nil, 0, fmt.Errorf("idempotency: take lease: %w", lerr), true
+			return nil, 0, true, fmt.Errorf("idempotency: take lease: %w", lerr)
 		}
-		return s.attempt(k, m), Started, nil, true
+		return s.attempt(k, m), Started, true, nil
 	}
 	lease, run := res[0], res[1]
 	if lease.Err != nil {
@@ -484,16 +484,16 @@ func (s *Store) startedPiped(ctx context.Context, p piper, k keyNames, m record,
 			_ = s.do(dctx, "DEL", k.rec, k.lease)
 			cancel()
 		}
-		return nil, 0, fmt.Errorf("idempotency: take lease: %w", lease.Err), true
+		return nil, 0, true, fmt.Errorf("idempotency: take lease: %w", lease.Err)
 	}
 	if run.Err != nil {
 		// as the sequential path: the lease is held, the marker left
-		return nil, 0, fmt.Errorf("idempotency: take run key: %w", run.Err), true
+		return nil, 0, true, fmt.Errorf("idempotency: take run key: %w", run.Err)
 	}
 	if run.Raw.IsNull() {
-		return nil, InFlight, nil, true // another attempt took it first
+		return nil, InFlight, true, nil // another attempt took it first
 	}
-	return s.attempt(k, m), Started, nil, true
+	return s.attempt(k, m), Started, true, nil
 }
 
 // freeTaken frees the record, the lease and the run key of an attempt
