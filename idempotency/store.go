@@ -139,11 +139,11 @@ type Response struct {
 type record struct {
 	Fingerprint string    `json:"fp"`
 	Attempt     string    `json:"attempt,omitempty"` // random, per Begin
-	Started     int64     `json:"started,omitempty"` // Unix ms`
+	Started     int64     `json:"started,omitempty"` // Unix ms
 	Done        bool      `json:"done,omitempty"`
 	Fence       string    `json:"fence,omitempty"`     // the run key K of the request's fenced attempts
 	Unfenced    bool      `json:"unfenced,omitempty"`  // the attempt may run without the fence
-	Uncertain   bool      `json:"uncertain,omitempty"` // the attempt ran fenced and its outcome is unknown`
+	Uncertain   bool      `json:"uncertain,omitempty"` // the attempt ran fenced and its outcome is unknown
 	TooLarge    bool      `json:"too_large,omitempty"`
 	Response    *Response `json:"response,omitempty"`
 }
