@@ -68,15 +68,7 @@ func TestAutoPipelineBatches(t *testing.T) {
 // that the SET never reaches Redis, while the live one runs.
 func TestAutoPipelineDropsGoneCallers(t *testing.T) {
 	s := redistest.Start(t)
-	pc, err := pool.ParseURL(s.URL(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pool.New(pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := testPool(t, s)
 	var bc batchCounter
 	ap := newAutoPipe(p, 1, 2*time.Second, func(string, error) {})
 	ap.observeBatch(bc.observe)
@@ -113,15 +105,7 @@ func TestAutoPipelineDropsGoneCallers(t *testing.T) {
 // its own reply.
 func TestAutoPipelineOneBatchInFlight(t *testing.T) {
 	s := redistest.Start(t)
-	pc, err := pool.ParseURL(s.URL(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pool.New(pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := testPool(t, s)
 	var mu sync.Mutex
 	var batches []int
 	ap := newAutoPipe(p, 1, 5*time.Second, func(string, error) {})
@@ -181,15 +165,7 @@ func TestAutoPipelineOneBatchInFlight(t *testing.T) {
 // connection and gets its own reply; the written one fails.
 func TestAutoPipelineWaitingCommandSurvivesDeadConnection(t *testing.T) {
 	s := redistest.Start(t)
-	pc, err := pool.ParseURL(s.URL(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pool.New(pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := testPool(t, s)
 	ap := newAutoPipe(p, 1, 300*time.Millisecond, func(string, error) {})
 	t.Cleanup(ap.close)
 	if _, err := ap.do(t.Context(), []string{"PING"}); err != nil {
@@ -226,4 +202,19 @@ func TestAutoPipelineWaitingCommandSurvivesDeadConnection(t *testing.T) {
 	if v := s.Do(t, "GET", "ap:carried"); string(v.Str) != "1" {
 		t.Fatalf("ap:carried = %q, want 1 (run once)", v.Str)
 	}
+}
+
+// testPool returns a pool over s's database 0, closed with the test.
+func testPool(t *testing.T, s *redistest.Server) *pool.Pool {
+	t.Helper()
+	pc, err := pool.ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pool.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }
