@@ -175,21 +175,19 @@ func TestSSESlowSubscriberIsLagged(t *testing.T) {
 	}
 	defer srv.Close()
 	waitFor(t, func() bool { return numsub(t, shared, ch) == 1 })
+	// The fast subscriber takes each message before the next is published:
+	// its buffer (4, like the slow one's) must never be what drops it, or
+	// a loaded machine turns this test into a hang.
 	var got []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ev := range fast.events {
-			got = append(got, string(ev.payload))
-			if len(got) == 10 {
-				return
-			}
-		}
-	}()
 	for i := range 10 {
 		shared.Do(t, "PUBLISH", ch, fmt.Sprint(i))
+		select {
+		case ev := <-fast.events:
+			got = append(got, string(ev.payload))
+		case <-time.After(5 * time.Second):
+			t.Fatalf("fast subscriber: message %d did not arrive within 5s (got %v)", i, got)
+		}
 	}
-	<-done
 	if strings.Join(got, ",") != "0,1,2,3,4,5,6,7,8,9" {
 		t.Fatalf("fast subscriber got %v, want all 10 in order", got)
 	}
