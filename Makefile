@@ -54,7 +54,7 @@ bench:
 bench-http: ## gateway HTTP throughput next to redis-benchmark (starts its own redis-server and gateway)
 	scripts/bench-http.sh
 
-bench-peers: ## gateway (defaults, auto_pipeline) next to bare net/http, naive net/http+go-redis, webdis and redis-benchmark: req/s, p99, server and Redis CPU per request, c = 1..1000, idle-connection memory; appends to docs/benchmarks.md
+bench-peers: ## gateway (defaults, auto_pipeline) next to bare net/http, naive net/http+go-redis, floor (net/http + one pipelined Redis connection), webdis and redis-benchmark: req/s, p99, server and Redis CPU per request, c = 1..1000, idle-connection memory; appends to docs/benchmarks.md
 	scripts/bench-peers.sh
 
 bench-client: ## this project's Go client next to go-redis and rueidis (module bench/), then benchstat

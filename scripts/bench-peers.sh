@@ -8,11 +8,13 @@
 #   gateway pipeline     POST /db/0/pipeline, 10 × ["GET","k"]
 #   bare                 bench/cmd/bare: net/http writing a fixed 15-byte body, no Redis
 #   naive                bench/cmd/naive: net/http + go-redis + json.NewEncoder
+#   floor                bench/cmd/floor: net/http + GET over one shared pipelined Redis
+#                        connection, no features (what any net/http gateway can reach here)
 #   webdis               GET /GET/k and GET /7/GET/k (webdis, C + libevent, apt package)
 #   redis-benchmark      GET and SET against Redis itself, no HTTP
 #
 # Starts its own redis-server, two gateways (pooled and auto_pipeline),
-# bare, naive and webdis on free loopback ports and stops them on exit.
+# bare, naive, floor and webdis on free loopback ports and stops them on exit.
 # Every row records wrk's req/s, p50, p99, non-2xx answers and socket
 # errors, and the CPU (utime+stime from /proc/PID/stat) the server process
 # and redis-server spent over the run divided by the requests completed.
@@ -53,10 +55,10 @@ if ! fits "$IDLE_CONNS"; then
   echo "bench-peers: open-files limit $NOFILE: IDLE_CONNS lowered to $IDLE_CONNS" >&2
 fi
 
-BARE_PID="" NAIVE_PID="" WEBDIS_PID="" GW_PID="" GWA_PID=""
+BARE_PID="" NAIVE_PID="" FLOOR_PID="" WEBDIS_PID="" GW_PID="" GWA_PID=""
 peers_cleanup() {
   local pid
-  for pid in "$BARE_PID" "$NAIVE_PID" "$WEBDIS_PID" "$GW_PID" "$GWA_PID"; do
+  for pid in "$BARE_PID" "$NAIVE_PID" "$FLOOR_PID" "$WEBDIS_PID" "$GW_PID" "$GWA_PID"; do
     if [ -n "$pid" ]; then
       kill "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -80,6 +82,7 @@ trap peers_cleanup EXIT
 scripts/deps.sh redis wrk webdis
 (cd bench && CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/bare" ./cmd/bare &&
   CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/naive" ./cmd/naive &&
+  CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/floor" ./cmd/floor &&
   CGO_ENABLED=0 go build -trimpath -o "$BENCH_DIR/idleconns" ./cmd/idleconns)
 start_redis
 redis-cli -p "$REDIS_PORT" -n 0 set k xxx >/dev/null
@@ -99,6 +102,9 @@ BARE_PID=$!
 NAIVE_PORT=$(free_port)
 "$BENCH_DIR/naive" -addr "127.0.0.1:$NAIVE_PORT" -redis "127.0.0.1:$REDIS_PORT" 2>"$BENCH_DIR/naive.log" &
 NAIVE_PID=$!
+FLOOR_PORT=$(free_port)
+"$BENCH_DIR/floor" -addr "127.0.0.1:$FLOOR_PORT" -redis "127.0.0.1:$REDIS_PORT" 2>"$BENCH_DIR/floor.log" &
+FLOOR_PID=$!
 
 # webdis: its own config, 2 HTTP threads (one per core here, as Debian's
 # shipped config has), pool_size left at its default, no daemon, errors-only
@@ -120,9 +126,11 @@ cat >"$BENCH_DIR/webdis.json" <<EOF
 EOF
 bare="http://127.0.0.1:$BARE_PORT"
 naive="http://127.0.0.1:$NAIVE_PORT"
+floor="http://127.0.0.1:$FLOOR_PORT"
 wd="http://127.0.0.1:$WEBDIS_PORT"
 wait_for curl -fsS "$bare/db/0/strings/k"
 wait_for curl -fsS "$naive/db/0/strings/k"
+wait_for curl -fsS "$floor/db/0/strings/k"
 # webdis's Redis connections: the clients Redis has after webdis served a
 # request, less those it had before webdis started.
 clients() { redis-cli -p "$REDIS_PORT" info clients | awk -F: '/^connected_clients/ {print $2 + 0}'; }
@@ -153,6 +161,7 @@ for base in "$gw" "$gwa"; do
 done
 check '{"value":"xxx"}' "$bare/db/0/strings/k"
 check '{"value":"xxx"}' "$naive/db/0/strings/k"
+check '{"value":"xxx"}' "$floor/db/0/strings/k"
 check '{"GET":"xxx"}' "$wd/GET/k"
 check '{"GET":"xxx"}' "$wd/7/GET/k"
 
@@ -184,11 +193,12 @@ main_rows() {
   measure_wrk "gateway, auto_pipeline, POST /db/0/pipeline 10×GET" "$GWA_PID" "$gwa/metrics" "$c" -s scripts/wrk-pipeline10.lua "$gwa/db/0/pipeline"
   measure_wrk "bare (net/http, fixed body)" "$BARE_PID" - "$c" "$bare/db/0/strings/k"
   measure_wrk "naive (net/http + go-redis + encoding/json)" "$NAIVE_PID" - "$c" "$naive/db/0/strings/k"
+  measure_wrk "floor (net/http + one pipelined Redis connection, no features)" "$FLOOR_PID" - "$c" "$floor/db/0/strings/k"
   measure_wrk "webdis GET /GET/k" "$WEBDIS_PID" - "$c" "$wd/GET/k"
   measure_wrk "webdis GET /7/GET/k" "$WEBDIS_PID" - "$c" "$wd/7/GET/k"
 }
 
-# The sweep at other concurrencies: GET on both gateways, bare and webdis,
+# The sweep at other concurrencies: GET on both gateways, bare, floor and webdis,
 # and the command and pipeline endpoints on both gateways.
 sweep_rows() {
   local c=$1
@@ -199,6 +209,7 @@ sweep_rows() {
   measure_wrk "gateway POST /db/0/pipeline 10×GET" "$GW_PID" "$gw/metrics" "$c" -s scripts/wrk-pipeline10.lua "$gw/db/0/pipeline"
   measure_wrk "gateway, auto_pipeline, POST /db/0/pipeline 10×GET" "$GWA_PID" "$gwa/metrics" "$c" -s scripts/wrk-pipeline10.lua "$gwa/db/0/pipeline"
   measure_wrk "bare (net/http, fixed body)" "$BARE_PID" - "$c" "$bare/db/0/strings/k"
+  measure_wrk "floor (net/http + one pipelined Redis connection, no features)" "$FLOOR_PID" - "$c" "$floor/db/0/strings/k"
   measure_wrk "webdis GET /GET/k" "$WEBDIS_PID" - "$c" "$wd/GET/k"
 }
 
@@ -235,6 +246,7 @@ G7="gateway GET /db/7/strings/k"
 A="gateway, auto_pipeline, GET /db/0/strings/k"
 A7="gateway, auto_pipeline, GET /db/7/strings/k"
 B="bare (net/http, fixed body)"
+F="floor (net/http + one pipelined Redis connection, no features)"
 W="webdis GET /GET/k"
 W7="webdis GET /7/GET/k"
 GC="gateway POST /db/0/command GET"
@@ -248,7 +260,7 @@ report() {
   echo
   echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+changes'), $(nproc) cores, load average before the run $LOAD0, $(go version | awk '{print $3}'), redis $(redis-server --version | awk '{print $3}' | sed 's/^v=//'), webdis $(dpkg-query -W -f '${Version}' webdis 2>/dev/null || echo '?') (2 threads, pool_size at its default: $webdis_conns Redis connections opened), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), open files $NOFILE."
   echo
-  echo "Replies: gateway GET \`{\"value\":\"xxx\"}\` (15 B); bare the same fixed 15 B; naive the same plus a newline; webdis \`{\"GET\":\"xxx\"}\` (13 B); gateway /command \`{\"result\":\"xxx\"}\`; gateway /pipeline \`{\"results\":[{\"result\":\"xxx\"} ×10]}\` (10 GETs per request: its req/s are HTTP requests, its CPU per request covers 10 commands). CPU columns: µs of utime+stime per completed request, server process (all threads) and redis-server."
+  echo "Replies: gateway GET \`{\"value\":\"xxx\"}\` (15 B); bare the same fixed 15 B; naive the same plus a newline; floor the same 15 B; webdis \`{\"GET\":\"xxx\"}\` (13 B); gateway /command \`{\"result\":\"xxx\"}\`; gateway /pipeline \`{\"results\":[{\"result\":\"xxx\"} ×10]}\` (10 GETs per request: its req/s are HTTP requests, its CPU per request covers 10 commands). CPU columns: µs of utime+stime per completed request, server process (all threads) and redis-server."
   echo
   echo "#### c = $CONNS"
   echo
@@ -260,10 +272,12 @@ report() {
   echo "| --- | ---: | ---: |"
   c=$CONNS
   echo "| gateway / bare, req/s | $(ratio "$(f "$G" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$B" $c 3)") |"
+  echo "| gateway / floor, req/s | $(ratio "$(f "$G" $c 3)" "$(f "$F" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$F" $c 3)") |"
   echo "| gateway / webdis, req/s | $(ratio "$(f "$G" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$W" $c 3)") |"
   echo "| gateway db 7 / db 0, req/s | $(ratio "$(f "$G7" $c 3)" "$(f "$G" $c 3)") | $(ratio "$(f "$A7" $c 3)" "$(f "$A" $c 3)") |"
   echo "| gateway db 7 / webdis /7/, req/s | $(ratio "$(f "$G7" $c 3)" "$(f "$W7" $c 3)") | $(ratio "$(f "$A7" $c 3)" "$(f "$W7" $c 3)") |"
   echo "| gateway / bare, server CPU per request | $(ratio "$(f "$G" $c 8)" "$(f "$B" $c 8)") | $(ratio "$(f "$A" $c 8)" "$(f "$B" $c 8)") |"
+  echo "| gateway / floor, server CPU per request | $(ratio "$(f "$G" $c 8)" "$(f "$F" $c 8)") | $(ratio "$(f "$A" $c 8)" "$(f "$F" $c 8)") |"
   echo "| gateway / webdis, server CPU per request | $(ratio "$(f "$G" $c 8)" "$(f "$W" $c 8)") | $(ratio "$(f "$A" $c 8)" "$(f "$W" $c 8)") |"
   echo "| Redis CPU per GET, µs (webdis: $(f "$W" $c 9)) | $(f "$G" $c 9) | $(f "$A" $c 9) |"
   echo
