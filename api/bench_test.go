@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/jsonlog"
 )
 
 // benchServer is a Server over the shared redis-server, called in process
@@ -22,6 +23,13 @@ func benchServer(tb testing.TB) *Server { return benchServerWith(tb, false) }
 
 // benchServerWith is benchServer with auto-pipelining on or off.
 func benchServerWith(b testing.TB, autoPipeline bool) *Server {
+	// Production logs JSON at info level, one access line per request,
+	// through jsonlog (cmd/gateway's newLogger).
+	return benchServerLogging(b, autoPipeline, jsonlog.New(io.Discard, nil))
+}
+
+// benchServerLogging is benchServerWith logging through h.
+func benchServerLogging(b testing.TB, autoPipeline bool, h slog.Handler) *Server {
 	b.Helper()
 	reg := prometheus.NewRegistry()
 	metrics := NewMetrics(reg, reg)
@@ -34,13 +42,42 @@ func benchServerWith(b testing.TB, autoPipeline bool) *Server {
 			cfg.AutoPipeline = autoPipeline
 		}))
 	}
-	// Production logs JSON at info level: one access line per request.
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logger := slog.New(h)
 	// httptest requests carry Host example.com, which open mode refuses
 	// unless it is configured (DNS-rebinding protection).
 	srv := NewServer(logger, Config{AllowedHosts: []string{"example.com"}}, dbs, metrics)
 	b.Cleanup(srv.Close)
 	return srv
+}
+
+// BenchmarkHandlerMiddleware measures what every request pays before and
+// after its handler, with no Redis in the way: GET /healthz through the
+// whole middleware stack (request ID, metrics, access log, containment,
+// routing), with the access line written by jsonlog (production) and by
+// slog.JSONHandler, in one run.
+func BenchmarkHandlerMiddleware(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		h    slog.Handler
+	}{
+		{"log=jsonlog", jsonlog.New(io.Discard, nil)},
+		{"log=slog", slog.NewJSONHandler(io.Discard, nil)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := benchServerLogging(b, false, tc.h)
+			req := httptest.NewRequest("GET", "/healthz", nil)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				w.code = 0
+				srv.ServeHTTP(w, req)
+				if w.code != http.StatusOK {
+					b.Fatalf("GET /healthz: %d", w.code)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkHandlerGetString measures the whole handler path of
