@@ -12,17 +12,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
-	"time"
+
+	"github.com/redis-gateway/redis-gateway/bench/internal/peer"
 )
 
 // body is what the gateway sends for GET /db/0/strings/k when k holds "xxx",
@@ -51,28 +50,5 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		w.Header().Set("Content-Length", length)
 		_, _ = w.Write(body)
 	})
-	return serve(ctx, *addr, h)
-}
-
-// serve listens first, so a busy port fails at once, then serves until ctx
-// is done and shuts down within 5 s.
-func serve(ctx context.Context, addr string, h http.Handler) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("bare: listen: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("bare: serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("bare: shutdown: %w", err)
-	}
-	return nil
+	return peer.Serve(ctx, "bare", *addr, h)
 }

@@ -36,7 +36,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,7 +48,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
+
+	"github.com/redis-gateway/redis-gateway/bench/internal/peer"
 )
 
 func main() {
@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	p := newPipe()
 	go p.write(conn, logger)
 	go p.read(conn, logger)
-	return serve(ctx, *addr, p)
+	return peer.Serve(ctx, "floor", *addr, p)
 }
 
 // call is one GET in flight. The reader fills body and sends the status on
@@ -204,27 +204,4 @@ func (p *pipe) read(conn net.Conn, logger *log.Logger) {
 		c.body = append(b[:start+n], bodyClose...)
 		c.done <- http.StatusOK
 	}
-}
-
-// serve listens first, so a busy port fails at once, then serves until ctx
-// is done and shuts down within 5 s.
-func serve(ctx context.Context, addr string, h http.Handler) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("floor: listen: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("floor: serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("floor: shutdown: %w", err)
-	}
-	return nil
 }

@@ -22,12 +22,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
+
+	"github.com/redis-gateway/redis-gateway/bench/internal/peer"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /db/0/strings/{key}", handleGet(logger, rdb))
-	return serve(ctx, *addr, mux)
+	return peer.Serve(ctx, "naive", *addr, mux)
 }
 
 // handleGet serves GET /db/0/strings/{key}.
@@ -76,27 +76,4 @@ func handleGet(logger *slog.Logger, rdb *redis.Client) http.Handler {
 			logger.Info("write", "err", err)
 		}
 	})
-}
-
-// serve listens first, so a busy port fails at once, then serves until ctx
-// is done and shuts down within 5 s.
-func serve(ctx context.Context, addr string, h http.Handler) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("naive: listen: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("naive: serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("naive: shutdown: %w", err)
-	}
-	return nil
 }
