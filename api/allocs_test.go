@@ -21,11 +21,7 @@ func TestTypedGetAllocations(t *testing.T) {
 	srv.ServeHTTP(httptest.NewRecorder(), put)
 	req := httptest.NewRequest("GET", "/db/0/strings/allocs:k", nil)
 	w := &discardWriter{h: http.Header{}}
-	serve := func() {
-		clear(w.h)
-		w.code = 0
-		srv.ServeHTTP(w, req)
-	}
+	serve := func() { w.serve(srv, req) }
 	serve() // first use resolves metric series, opens the connection
 	if w.code != http.StatusOK {
 		t.Fatalf("GET: %d", w.code)
