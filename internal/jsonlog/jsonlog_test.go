@@ -199,3 +199,30 @@ func BenchmarkAccessLine(b *testing.B) {
 		})
 	}
 }
+
+// refuse is a slog.Handler that fails the test when a record reaches it.
+type refuse struct{ t *testing.T }
+
+func (r refuse) Enabled(context.Context, slog.Level) bool { return true }
+func (r refuse) Handle(_ context.Context, rec slog.Record) error {
+	r.t.Errorf("record %q took slog's path", rec.Message)
+	return nil
+}
+func (r refuse) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r refuse) WithGroup(string) slog.Handler      { return r }
+
+// TestFlatRecordsTakeTheFastPath: the access line's kinds of attribute
+// never reach slog.JSONHandler (else the package would cost what slog
+// costs and every test above would still pass).
+func TestFlatRecordsTakeTheFastPath(t *testing.T) {
+	var buf bytes.Buffer
+	h := New(&buf, nil).(*Handler)
+	h.slow = refuse{t}
+	l := slog.New(h.WithAttrs([]slog.Attr{slog.String("db", "0")}))
+	record(l, slog.LevelInfo, "request", slog.String("req_id", "x"), slog.Int("status", 200),
+		slog.Int64("bytes", 16), slog.Uint64("u", 1), slog.Bool("b", true),
+		slog.Duration("d", time.Millisecond), slog.Time("t", when))
+	if !strings.Contains(buf.String(), `"msg":"request","db":"0","req_id":"x","status":200`) {
+		t.Fatalf("line %q", buf.String())
+	}
+}
