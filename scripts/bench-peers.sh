@@ -285,10 +285,10 @@ report() {
   echo
   print_measured | awk -v c="$CONNS" -F' \\| ' 'NR <= 2 || $2 != c' | grep -v 'redis-benchmark' || true
   echo
-  echo "| c | gateway / bare | auto_pipeline / bare | gateway / webdis | auto_pipeline / webdis | auto_pipeline / pooled: GET | /command | /pipeline | auto_pipeline / pooled, server CPU per GET |"
-  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| c | gateway / bare | auto_pipeline / bare | gateway / webdis | auto_pipeline / webdis | auto_pipeline / pooled: GET | /command | /pipeline | auto_pipeline / pooled, server CPU per GET | auto_pipeline / floor | auto_pipeline / bare, server CPU per GET | auto_pipeline / floor, server CPU per GET |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for c in $SWEEP; do
-    echo "| $c | $(ratio "$(f "$G" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$G" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$G" $c 3)") | $(ratio "$(f "$AC" $c 3)" "$(f "$GC" $c 3)") | $(ratio "$(f "$AP" $c 3)" "$(f "$GP" $c 3)") | $(ratio "$(f "$A" $c 8)" "$(f "$G" $c 8)") |"
+    echo "| $c | $(ratio "$(f "$G" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$B" $c 3)") | $(ratio "$(f "$G" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$W" $c 3)") | $(ratio "$(f "$A" $c 3)" "$(f "$G" $c 3)") | $(ratio "$(f "$AC" $c 3)" "$(f "$GC" $c 3)") | $(ratio "$(f "$AP" $c 3)" "$(f "$GP" $c 3)") | $(ratio "$(f "$A" $c 8)" "$(f "$G" $c 8)") | $(ratio "$(f "$A" $c 3)" "$(f "$F" $c 3)") | $(ratio "$(f "$A" $c 8)" "$(f "$B" $c 8)") | $(ratio "$(f "$A" $c 8)" "$(f "$F" $c 8)") |"
   done
   echo
   echo "#### Memory per idle keep-alive connection ($IDLE_CONNS connections, one GET each, VmRSS 2 s later; fresh servers, before the load)"
