@@ -27,9 +27,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/redis-gateway/redis-gateway/bench/internal/peer"
-
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redis-gateway/redis-gateway/bench/internal/peer"
 )
 
 func main() {
