@@ -417,17 +417,28 @@ func (c *Client) fencedPipe(ctx context.Context, f *Fence, cmds [][]string) ([]R
 func (c *Client) fencedPipeVisit(ctx context.Context, f *Fence, watch []string, cmds [][]string, pv PipeVisitor) error {
 	start := time.Now()
 	var verr error
+	// each command's error reply, recorded once the batch has run whole
+	// (a transport failure records every command with it instead)
+	var rerrs []error
+	if c.observe != nil {
+		rerrs = make([]error, len(cmds))
+	}
 	err := c.runFenced(ctx, f, "pipeline", watch, cmds, func(cn *pool.Conn, i int) error {
-		_, e, err := c.visitReply(cn.VisitElem, cn.ReadElem, cmds[i], i, pv)
+		res, e, err := c.visitReply(cn.VisitElem, cn.ReadElem, cmds[i], i, pv)
 		if verr == nil {
 			verr = e
+		}
+		if rerrs != nil {
+			rerrs[i] = replyErr(res)
 		}
 		return err
 	})
 	if err != nil {
 		return c.fencedBatchErr(cmds, start, err)
 	}
-	c.observedPipe(cmds, start, nil)
+	for i, rerr := range rerrs {
+		c.observe(commandName(cmds[i]), time.Since(start), rerr)
+	}
 	return verr
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,6 +215,47 @@ func TestFencePipeline(t *testing.T) {
 		t.Errorf("n = %s; want 3", n)
 	}
 	assertClean(t, s, c, "K")
+}
+
+// TestPipeVisitObservesErrorReplies: Config.Observe gets each command of
+// a PipeVisit once, with its error reply, fenced or not (the fenced path
+// used to record every command as succeeded).
+func TestPipeVisitObservesErrorReplies(t *testing.T) {
+	s := redistest.Start(t)
+	var mu sync.Mutex
+	seen := map[string][]error{}
+	c := oneConn(t, s, func(cfg *client.Config) {
+		cfg.Observe = func(cmd string, _ time.Duration, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[cmd] = append(seen[cmd], err)
+		}
+	})
+	s.Do(t, "SET", "str", "x")
+	cmds := [][]string{{"INCR", "n"}, {"LPUSH", "str", "v"}, {"GET", "str"}}
+	for name, ctx := range map[string]context.Context{"unfenced": t.Context(), "fenced": ctx2(t, "K", "obs")} {
+		clear(seen)
+		pv := &nopPipe{}
+		if err := c.PipeVisit(ctx, cmds, pv); err != nil || pv.done != 3 {
+			t.Fatalf("%s PipeVisit: %v, %d replies; want 3", name, err, pv.done)
+		}
+		mu.Lock()
+		for _, cmd := range []string{"INCR", "LPUSH", "GET"} {
+			errs := seen[cmd]
+			if len(errs) != 1 {
+				t.Errorf("%s: %s observed %d times; want once", name, cmd, len(errs))
+				continue
+			}
+			var re *client.Error
+			if wrong := errors.As(errs[0], &re) && re.Code == "WRONGTYPE"; wrong != (cmd == "LPUSH") {
+				t.Errorf("%s: %s observed with %v", name, cmd, errs[0])
+			}
+		}
+		mu.Unlock()
+	}
+	if n := string(s.Do(t, "GET", "n").Str); n != "2" {
+		t.Errorf("n = %s; want 2 (each PipeVisit ran once)", n)
+	}
 }
 
 // nopPipe counts the replies of a PipeVisit.

@@ -213,17 +213,22 @@ func (c *Client) pipeVisitExchange(cn *pool.Conn, cmds [][]string, pv PipeVisito
 			return i, verr, err
 		}
 		if c.observe != nil {
-			var rerr error
-			if re := (*Error)(nil); errors.As(res.Err, &re) {
-				rerr = re
-			}
-			c.observe(commandName(args), time.Since(start), rerr)
+			c.observe(commandName(args), time.Since(start), replyErr(res))
 		}
 		if verr == nil {
 			verr = e
 		}
 	}
 	return len(cmds), verr, nil
+}
+
+// replyErr is the error reply in res, for Config.Observe: nil when the
+// reply was no error, or when only a callback failed on it.
+func replyErr(res Result) error {
+	if re := (*Error)(nil); errors.As(res.Err, &re) {
+		return re
+	}
+	return nil
 }
 
 // visitReply reads the reply to command i (args), with visit when it is
