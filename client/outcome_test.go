@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/redis-gateway/redis-gateway/client"
+	"github.com/redis-gateway/redis-gateway/internal/faultproxy"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
 )
 
@@ -123,5 +125,61 @@ func TestPipelineCutMidwayReportsWhatRan(t *testing.T) {
 	}
 	if v := s.Do(t, "GET", "cut"); string(v.Str) != "1" {
 		t.Fatalf("counter %q, want 1: only the commands reported ran", v.Str)
+	}
+}
+
+// TestPipelineWriteCutMidwayMayHaveRun: when the connection breaks while a
+// pipeline is still being written, the commands that reached Redis ran and
+// the rest did not. The error is a *PipelineError that does not match
+// ErrNotSent (some ran: a caller must not resend blindly), which the keys
+// seen over an admin connection confirm, and the client serves the next
+// command on a new connection.
+func TestPipelineWriteCutMidwayMayHaveRun(t *testing.T) {
+	s := redistest.Start(t)
+	p, err := faultproxy.Start(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	c := newClient(t, s, 0, func(cfg *client.Config) {
+		cfg.Pool.Addr = p.Addr()
+		cfg.Pool.PoolSize = 1
+	})
+	ctx := t.Context()
+	if _, err := c.DoRaw(ctx, "PING"); err != nil { // handshake done before the cut is armed
+		t.Fatal(err)
+	}
+	// 32 SETs of 512 KiB: 16 MiB, more than the socket buffers hold, so
+	// the client is still writing when the proxy resets the connection
+	// after the first 1 MiB and a bit (two SETs whole, the third in part).
+	const n, size = 32, 512 << 10
+	val := strings.Repeat("v", size)
+	cmds := make([][]string, n)
+	for i := range cmds {
+		cmds[i] = []string{"SET", "wcut:" + strconv.Itoa(i), val}
+	}
+	p.CutRequestAfter(2*size + 4096)
+	_, err = c.Pipe(ctx, cmds)
+	var pe *client.PipelineError
+	if !errors.As(err, &pe) || errors.Is(err, client.ErrNotSent) {
+		t.Fatalf("pipeline whose write was cut: %v; want a *PipelineError without ErrNotSent", err)
+	}
+	ran := 0
+	for i := range n {
+		if s.Do(t, "EXISTS", "wcut:"+strconv.Itoa(i)).Int == 1 {
+			if ran != i {
+				t.Fatalf("wcut:%d exists but wcut:%d does not: Redis runs a connection's commands in order", i, ran)
+			}
+			ran++
+		}
+	}
+	if ran != 2 {
+		t.Fatalf("%d SETs ran; want the 2 that reached Redis whole before the cut", ran)
+	}
+	if _, _, cuts := p.Stats(); cuts != 1 {
+		t.Fatalf("proxy cuts = %d; want 1", cuts)
+	}
+	if v, err := c.DoRaw(ctx, "SET", "after", "1"); err != nil || v.Err() != nil {
+		t.Fatalf("command after the cut: %v %v; want OK on a new connection", v, err)
 	}
 }

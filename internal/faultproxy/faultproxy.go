@@ -11,7 +11,10 @@
 //   - reset every open connection with a TCP RST ([Proxy.ResetAll]),
 //   - cut the next reply in half: the next chunk the server sends is
 //     forwarded only in part, then that connection is closed
-//     ([Proxy.CutNextReply]).
+//     ([Proxy.CutNextReply]),
+//   - cut a request midway: after the next n bytes from the clients, the
+//     connection carrying them is reset on the client's side and closed
+//     on the server's ([Proxy.CutRequestAfter]).
 //
 // It is for tests on loopback only; it makes no attempt at throughput.
 package faultproxy
@@ -35,6 +38,9 @@ type Proxy struct {
 	latency   atomic.Int64 // time.Duration
 	blackhole atomic.Bool
 	cutNext   atomic.Bool
+	// cutReq is the client→server bytes left before CutRequestAfter's
+	// cut; below zero: no cut armed.
+	cutReq atomic.Int64
 
 	accepted atomic.Int64
 	cuts     atomic.Int64
@@ -71,7 +77,11 @@ func (l *link) setServer(s net.Conn) bool {
 
 // close ends the link; with reset, both sides get a TCP RST instead of a
 // FIN.
-func (l *link) close(reset bool) {
+func (l *link) close(reset bool) { l.end(reset, reset) }
+
+// end ends the link, resetting the client side and the server side as
+// asked (a side not reset gets a FIN).
+func (l *link) end(resetClient, resetServer bool) {
 	l.mu.Lock()
 	if l.ended {
 		l.mu.Unlock()
@@ -81,14 +91,17 @@ func (l *link) close(reset bool) {
 	server := l.server
 	l.mu.Unlock()
 	close(l.done)
-	for _, c := range []net.Conn{l.client, server} {
-		if c == nil {
+	for _, side := range []struct {
+		c     net.Conn
+		reset bool
+	}{{l.client, resetClient}, {server, resetServer}} {
+		if side.c == nil {
 			continue
 		}
-		if tc, ok := c.(*net.TCPConn); ok && reset {
+		if tc, ok := side.c.(*net.TCPConn); ok && side.reset {
 			_ = tc.SetLinger(0)
 		}
-		_ = c.Close()
+		_ = side.c.Close()
 	}
 }
 
@@ -101,6 +114,7 @@ func Start(target string) (*Proxy, error) {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}
 	p := &Proxy{target: target, ln: ln, links: map[*link]struct{}{}}
+	p.cutReq.Store(-1)
 	p.wg.Add(1)
 	go p.acceptLoop()
 	return p, nil
@@ -126,6 +140,32 @@ func (p *Proxy) SetBlackhole(on bool) { p.blackhole.Store(on) }
 // before that connection is closed on both sides. Other connections are
 // not affected. Calling it again before a chunk arrived changes nothing.
 func (p *Proxy) CutNextReply() { p.cutNext.Store(true) }
+
+// CutRequestAfter arranges for the client→server traffic, on any
+// connection, to be cut once n more bytes have passed: the chunk that
+// crosses the bound is forwarded up to it, and that connection is then
+// reset (TCP RST) on both sides, so a client still writing gets an error.
+// The server has received exactly n bytes of what the clients sent since
+// the call. Other connections are not affected.
+func (p *Proxy) CutRequestAfter(n int64) { p.cutReq.Store(n) }
+
+// takeRequestBytes counts n client→server bytes against CutRequestAfter's
+// bound; cut reports that they cross it, after the first left of them.
+func (p *Proxy) takeRequestBytes(n int64) (left int64, cut bool) {
+	for {
+		left = p.cutReq.Load()
+		switch {
+		case left < 0:
+			return 0, false
+		case n <= left:
+			if p.cutReq.CompareAndSwap(left, left-n) {
+				return 0, false
+			}
+		case p.cutReq.CompareAndSwap(left, -1):
+			return left, true
+		}
+	}
+}
 
 // ResetAll closes every open connection with a TCP RST on both sides and
 // returns how many it closed. New connections are accepted as usual.
@@ -265,6 +305,13 @@ func (p *Proxy) pump(l *link, src, dst net.Conn, fromServer bool) {
 				p.cuts.Add(1)
 				_, _ = dst.Write(chunk[:n/2])
 				return
+			case !fromServer:
+				if left, cut := p.takeRequestBytes(int64(n)); cut {
+					p.cuts.Add(1)
+					_, _ = dst.Write(chunk[:left])
+					l.end(true, false)
+					return
+				}
 			}
 			if len(chunk) > 0 {
 				if _, werr := dst.Write(chunk); werr != nil {

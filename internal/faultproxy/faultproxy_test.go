@@ -148,6 +148,55 @@ func TestCutNextReply(t *testing.T) {
 	}
 }
 
+// TestCutRequestAfter: the server reads exactly the bytes before the
+// bound and then an orderly end; the client, still writing, is reset.
+func TestCutRequestAfter(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b, _ := io.ReadAll(c) // EOF: the server side gets a FIN
+		got <- b
+	}()
+	p := startProxy(t, ln.Addr().String())
+	c := dial(t, p)
+	if _, err := io.WriteString(c, "before|"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // forwarded before the cut is armed
+	p.CutRequestAfter(5)
+	var werr error
+	for range 200 { // the reset reaches the client while it writes
+		if _, werr = io.WriteString(c, "0123456789"); werr != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if werr == nil {
+		t.Fatal("writes after the cut kept succeeding")
+	}
+	select {
+	case b := <-got:
+		if string(b) != "before|01234" {
+			t.Fatalf("server read %q; want %q", b, "before|01234")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("server side not closed after the cut")
+	}
+	if _, _, cuts := p.Stats(); cuts != 1 {
+		t.Fatalf("cuts = %d, want 1", cuts)
+	}
+}
+
 func TestResetAll(t *testing.T) {
 	t.Parallel()
 	p := startProxy(t, echoServer(t))
