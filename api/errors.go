@@ -102,10 +102,15 @@ type Problem struct {
 	// attempt whose reply was lost). Absent when Redis answered with the
 	// error or no command was involved.
 	Outcome string `json:"outcome,omitempty" enums:"not_sent,unknown,ran" example:"not_sent"`
-	// Completed is set on a pipeline whose connection failed after its
-	// commands were written: the first Completed commands ran (their
-	// replies were read); whether the others ran is unknown.
+	// Completed is set on a pipeline whose connection failed after some
+	// of its commands reached Redis: the first Completed commands ran
+	// (their replies were read); whether the others ran is unknown, but
+	// for the last NotSent.
 	Completed *int `json:"completed,omitempty" example:"3"`
+	// NotSent is set, with Completed, when the write itself failed
+	// midway: the last NotSent commands never reached Redis whole, so
+	// they did not run and may be resent.
+	NotSent *int `json:"not_sent,omitempty" example:"2"`
 }
 
 // apiError is an error the gateway decided on: a status, a code and a
@@ -236,7 +241,7 @@ func classify(err error) *apiError {
 		// the client is closed: nothing reached Redis.
 		detail := "Redis is unreachable; the command was not sent"
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			detail = "no connection to Redis was ready within the command timeout; the command was not sent"
+			detail = "the command timeout passed before the command reached Redis whole (no connection was ready, or Redis was not reading); the command was not sent"
 		}
 		return &apiError{status: http.StatusServiceUnavailable, code: CodeUpstreamUnavailable, detail: detail, retryAfter: 1, outcome: OutcomeNotSent}
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
@@ -296,6 +301,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if errors.As(err, &pe) {
 		n := len(pe.Results)
 		p.Completed = &n
+		if pe.NotSent > 0 {
+			p.NotSent = &pe.NotSent
+		}
 	}
 	if ae.title != "" {
 		p.Title = ae.title

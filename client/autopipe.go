@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis-gateway/redis-gateway/pool"
+	"github.com/redis-gateway/redis-gateway/resp"
 )
 
 // Auto-pipelining: with Config.AutoPipeline, concurrent single commands
@@ -25,9 +26,13 @@ import (
 //     yet written it is dropped and never sent (the error matches
 //     ErrNotSent), else its reply is still read and dropped, so the next
 //     caller never gets it;
-//   - a connection that fails (I/O error, protocol error, or no reply for
-//     HealthTimeout while commands wait) fails every command written on it
+//   - a connection that fails (I/O error, protocol error, no reply for
+//     HealthTimeout while commands wait, or a write stuck as long) fails
+//     every command written on it
 //     and is replaced; commands not yet written go to the new connection;
+//     when the write itself fails, the commands of the batch that did not
+//     reach the network whole fail as not sent (ErrNotSent): Redis never
+//     got their last byte;
 //   - while Redis cannot be reached, commands fail at once with the dial
 //     error (503 upstream), not after their timeout.
 //
@@ -351,6 +356,7 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool, carry *apR
 	}()
 
 	batch := make([]*apRequest, 0, apBatch)
+	var writeDeadline time.Time
 	next := first
 	c.pending.Store(0)
 	for {
@@ -389,7 +395,16 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool, carry *apR
 		if len(batch) > 0 && c.observe != nil {
 			c.observe(len(batch))
 		}
+		// The write deadline moves as the reader's does (once per
+		// quarter of the health timeout): a write that Redis leaves
+		// stuck (a paused server, a full window) fails after 3/4 to
+		// all of it, instead of holding the connection forever.
+		if now := time.Now(); now.Sub(writeDeadline) > c.health/4 {
+			_ = cn.NetConn().SetWriteDeadline(now.Add(c.health))
+			writeDeadline = now
+		}
 		var werr error
+		start := cn.Written()
 		for _, req := range batch {
 			if werr = cn.WriteCommand(req.args...); werr != nil {
 				break
@@ -401,8 +416,16 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool, carry *apR
 		if werr != nil {
 			err := fmt.Errorf("client: auto-pipeline: %w", werr)
 			kill(err)
+			// A command that did not reach the network whole did not
+			// run: only those before it may have.
+			sent, end := cn.Sent(), start
 			for _, req := range batch {
-				req.done <- apResult{err: err}
+				end += resp.CommandLen(req.args...)
+				if end > sent {
+					req.done <- apResult{err: notSent(err)}
+				} else {
+					req.done <- apResult{err: err}
+				}
 			}
 			return false, nil
 		}

@@ -3,11 +3,14 @@ package client
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis-gateway/redis-gateway/internal/faultproxy"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
 	"github.com/redis-gateway/redis-gateway/pool"
 )
@@ -217,4 +220,103 @@ func testPool(t *testing.T, s *redistest.Server) *pool.Pool {
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
+}
+
+// TestAutoPipelineStuckWriteFailsAsNotSent: a write that a paused Redis
+// leaves unfinished fails within the health timeout (the connection is
+// declared dead, as when a reply does not come), and its command, whose
+// last byte never left, is reported not sent. Without a write deadline
+// the writer stayed blocked until Redis came back.
+func TestAutoPipelineStuckWriteFailsAsNotSent(t *testing.T) {
+	s := redistest.Start(t)
+	p := testPool(t, s)
+	ap := newAutoPipe(p, 1, 300*time.Millisecond, func(string, error) {})
+	t.Cleanup(ap.close)
+	if _, err := ap.do(t.Context(), []string{"PING"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Pause()
+	t.Cleanup(s.Resume)
+	big := strings.Repeat("v", 24<<20) // more than the socket buffers hold
+	res := make(chan error, 1)
+	go func() {
+		_, err := ap.do(context.Background(), []string{"SET", "ap:stuck", big})
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		if !errors.Is(err, ErrNotSent) {
+			t.Fatalf("SET whose write was stuck: %v; want not sent", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stuck write never failed: the shared connection is held until Redis resumes")
+	}
+	s.Resume()
+	if v, err := ap.do(t.Context(), []string{"EXISTS", "ap:stuck"}); err != nil || v.Int != 0 {
+		t.Fatalf("EXISTS ap:stuck after Redis resumed: %v %v; want 0 on a new connection", v.Int, err)
+	}
+}
+
+// TestAutoPipelineWriteCutMidwayReportsNotSent: concurrent SETs of 8 MiB
+// share one auto-pipelined connection, whose write the proxy cuts after
+// 1 MiB (client side reset). Every SET reported not sent is absent from
+// Redis, every acknowledged one is there, and at least one (the command
+// being written at the cut, whose last byte never left) is reported not
+// sent rather than "may have run".
+func TestAutoPipelineWriteCutMidwayReportsNotSent(t *testing.T) {
+	s := redistest.Start(t)
+	p, err := faultproxy.Start(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	pc, err := pool.ParseURL("redis://" + p.Addr() + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := pool.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pl.Close() })
+	// newAutoPipe itself: the client sends commands this big to the pool
+	ap := newAutoPipe(pl, 1, 5*time.Second, func(string, error) {})
+	t.Cleanup(ap.close)
+	ctx := t.Context()
+	if _, err := ap.do(ctx, []string{"PING"}); err != nil {
+		t.Fatal(err)
+	}
+	val := strings.Repeat("v", 8<<20)
+	p.CutRequestAfter(1 << 20)
+	const n = 4
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = ap.do(ctx, []string{"SET", "apcut:" + strconv.Itoa(i), val})
+		}()
+	}
+	wg.Wait()
+	unsent := 0
+	for i, err := range errs {
+		k := "apcut:" + strconv.Itoa(i)
+		exists := s.Do(t, "EXISTS", k).Int == 1
+		switch {
+		case err == nil && !exists:
+			t.Errorf("SET %s acknowledged but absent", k)
+		case errors.Is(err, ErrNotSent):
+			unsent++
+			if exists {
+				t.Errorf("SET %s reported not sent, but it ran", k)
+			}
+		}
+	}
+	if unsent == 0 {
+		t.Fatalf("no SET reported not sent: %v; want the one cut midway (its last byte never left)", errs)
+	}
+	if _, _, cuts := p.Stats(); cuts != 1 {
+		t.Fatalf("proxy cuts = %d; want 1", cuts)
+	}
 }

@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -275,4 +277,39 @@ func alwaysShared(t *testing.T, s *redistest.Server) *Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestBigCommandsTakeThePool: a command with more argument bytes than one
+// batch may carry (apBytes) takes a pooled connection even when every
+// command shares (minimum busy 0): its write alone would hold up the
+// commands queued behind it. One byte less still shares.
+func TestBigCommandsTakeThePool(t *testing.T) {
+	s := redistest.Start(t)
+	pc, err := ParseURL(s.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches atomic.Int64
+	c, err := New(Config{Pool: pc, AutoPipeline: true, ObserveBatch: func(int) { batches.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	key := "big"
+	fits := strings.Repeat("v", apBytes-len("SET")-len(key))
+	for _, tc := range []struct {
+		val    string
+		shared bool
+	}{{fits, true}, {fits + "v", false}} {
+		before := batches.Load()
+		if _, err := c.Do(t.Context(), "SET", key, tc.val); err != nil {
+			t.Fatal(err)
+		}
+		if shared := batches.Load() > before; shared != tc.shared {
+			t.Errorf("SET of %d argument bytes: shared %v, want %v", argBytes([]string{"SET", key, tc.val}), shared, tc.shared)
+		}
+		if n := s.Do(t, "STRLEN", key).Int; n != int64(len(tc.val)) {
+			t.Errorf("STRLEN %d, want %d", n, len(tc.val))
+		}
+	}
 }

@@ -116,9 +116,10 @@ type Config struct {
 	// that.
 	AutoPipelineMinBusy int
 	// AutoPipelineHealthTimeout is how long a shared connection may leave
-	// a command without a reply before it is declared dead and replaced
-	// (every command written on it fails). Default 10s. A command slower
-	// than this must not be auto-pipelined.
+	// a command without a reply, or a write unfinished, before it is
+	// declared dead and replaced (every command written on it fails; those
+	// that did not reach the network whole as not sent). Default 10s. A
+	// command slower than this must not be auto-pipelined.
 	AutoPipelineHealthTimeout time.Duration
 	// ObserveBatch, when set, is called by each auto-pipelined connection
 	// with the number of commands it wrote in one flush (metrics export it
@@ -278,7 +279,7 @@ func (c *Client) doRaw(ctx context.Context, args []string, shared bool, deadline
 		}
 		bounded := cn.Bound(ctx)
 		v, err = exchange(cn, args)
-		err = cn.Unbound(ctx, bounded, err)
+		err = keepOutcome(err, cn.Unbound(ctx, bounded, err))
 		if c.ap != nil {
 			c.busy.Add(-1)
 		}
@@ -286,7 +287,7 @@ func (c *Client) doRaw(ctx context.Context, args []string, shared bool, deadline
 		done := cn.Watch(ctx)
 		v, err = exchange(cn, args)
 		if werr := done(); werr != nil && err != nil {
-			err = werr // the cancellation explains the I/O error
+			err = keepOutcome(err, werr) // the cancellation explains the I/O error
 		}
 	}
 	p.Put(cn, err)
@@ -360,12 +361,16 @@ func commandName(args []string) string {
 
 // exchange writes one command and reads its reply. The returned error is a
 // transport error only: a Redis error reply comes back as a Value.
+//
+// A failed write is marked [ErrNotSent] when the command did not reach the
+// network whole.
 func exchange(cn *pool.Conn, args []string) (Value, error) {
+	start := cn.Written()
 	if err := cn.WriteCommand(args...); err != nil {
-		return Value{}, err
+		return Value{}, writeFailed(cn, start, args, err)
 	}
 	if err := cn.Flush(); err != nil {
-		return Value{}, err
+		return Value{}, writeFailed(cn, start, args, err)
 	}
 	return readReply(cn)
 }
@@ -440,10 +445,12 @@ func (c *Client) doAutoPipelined(ctx context.Context, args []string, deadline ti
 }
 
 // autoPipelinable reports commands that may share a connection: not
-// blocking ones, and not those that may run long (MayRunLong), which
-// would hold up every command queued behind them.
+// blocking ones, not those that may run long (MayRunLong), and not those
+// whose arguments exceed one batch's bound (apBytes, 1 MiB): either would
+// hold up every command queued behind them, the last while its write
+// alone crosses the network.
 func autoPipelinable(args []string) bool {
-	return !IsBlocking(args) && !MayRunLong(args)
+	return !IsBlocking(args) && !MayRunLong(args) && argBytes(args) <= apBytes
 }
 
 // longRangeSpan is the widest index range (stop − start) that a range

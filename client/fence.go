@@ -176,22 +176,8 @@ func fencedRun(cn *pool.Conn, f *Fence, watch []string, cmds [][]string, read fu
 	}
 	f.sent.Store(true)
 	ms := max(f.TTL.Milliseconds(), 1)
-	if err := cn.WriteCommand("MULTI"); err != nil {
-		return err
-	}
-	if err := cn.WriteCommand("SET", f.Key, f.Value, "PX", strconv.FormatInt(ms, 10)); err != nil {
-		return err
-	}
-	for _, args := range cmds {
-		if err := cn.WriteCommand(args...); err != nil {
-			return err
-		}
-	}
-	if err := cn.WriteCommand("EXEC"); err != nil {
-		return err
-	}
-	if err := cn.Flush(); err != nil {
-		return err
+	if err := writeTx(cn, []string{"SET", f.Key, f.Value, "PX", strconv.FormatInt(ms, 10)}, cmds); err != nil {
+		return err // not sent when EXEC did not reach Redis whole
 	}
 	if _, err := readReply(cn); err != nil { // +OK to MULTI
 		return err

@@ -1,6 +1,11 @@
 package client
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/redis-gateway/redis-gateway/pool"
+	"github.com/redis-gateway/redis-gateway/resp"
+)
 
 // ErrNotSent is matched (with errors.Is) by every error of a command that
 // certainly never reached Redis: the pool wait timed out, the dial or
@@ -26,4 +31,98 @@ func notSent(err error) error {
 		return err
 	}
 	return &notSentError{err: err}
+}
+
+// writeFailed marks the failed write of one command, begun at byte offset
+// start of cn (Conn.Written before it), as not sent when the command did
+// not reach the network whole: Redis never saw its last byte, so it did
+// not run.
+func writeFailed(cn *pool.Conn, start int64, args []string, err error) error {
+	if start+resp.CommandLen(args...) > cn.Sent() {
+		return notSent(err)
+	}
+	return err
+}
+
+// unsentFrom returns, after a failed write of cmds begun at byte offset
+// start of cn, the index of the first command that did not reach the
+// network whole: it and every command after it certainly did not run.
+// len(cmds) when all of them reached it.
+func unsentFrom(cn *pool.Conn, start int64, cmds [][]string) int {
+	sent, end := cn.Sent(), start
+	for i, args := range cmds {
+		if end += resp.CommandLen(args...); end > sent {
+			return i
+		}
+	}
+	return len(cmds)
+}
+
+// keepOutcome returns mapped, the error that explains orig (the context's
+// error for an I/O error its deadline or cancellation caused), keeping
+// orig's mark of a command that was not sent.
+func keepOutcome(orig, mapped error) error {
+	if mapped != nil && errors.Is(orig, ErrNotSent) {
+		return notSent(mapped)
+	}
+	return mapped
+}
+
+// writeCmds writes cmds on cn and flushes them. After a failed write it
+// returns, with the error, the index of the first command that did not
+// reach the network whole (see unsentFrom); the error is marked
+// [ErrNotSent] when that is the first command.
+func writeCmds(cn *pool.Conn, cmds [][]string) (unsent int, err error) {
+	start := cn.Written()
+	for _, args := range cmds {
+		if err = cn.WriteCommand(args...); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = cn.Flush()
+	}
+	if err == nil {
+		return len(cmds), nil
+	}
+	if unsent = unsentFrom(cn, start, cmds); unsent == 0 {
+		err = notSent(err)
+	}
+	return unsent, err
+}
+
+// writeTx writes MULTI, then pre (a command of the gateway's own, such
+// as a fence's SET; nil: none), cmds and EXEC on cn, and flushes them. A
+// failed write is marked [ErrNotSent] when EXEC did not reach the network
+// whole: Redis discards a transaction whose EXEC never came, so nothing
+// in it ran.
+func writeTx(cn *pool.Conn, pre []string, cmds [][]string) error {
+	start := cn.Written()
+	err := cn.WriteCommand("MULTI")
+	if err == nil && pre != nil {
+		err = cn.WriteCommand(pre...)
+	}
+	for i := 0; err == nil && i < len(cmds); i++ {
+		err = cn.WriteCommand(cmds[i]...)
+	}
+	if err == nil {
+		err = cn.WriteCommand("EXEC")
+	}
+	if err == nil {
+		err = cn.Flush()
+	}
+	if err == nil {
+		return nil
+	}
+	end := start + resp.CommandLen("MULTI") + resp.CommandLen("EXEC")
+	if pre != nil {
+		end += resp.CommandLen(pre...)
+	}
+	for _, args := range cmds {
+		end += resp.CommandLen(args...)
+	}
+	if end > cn.Sent() {
+		return notSent(err)
+	}
+	return err
 }

@@ -66,9 +66,9 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 		return nil, err
 	}
 	done := cn.Watch(ctx)
-	vals, err := pipeExchange(cn, cmds)
+	vals, unsent, err := pipeExchange(cn, cmds)
 	if werr := done(); werr != nil && err != nil {
-		err = werr
+		err = keepOutcome(err, werr)
 	}
 	pl.Put(cn, err)
 	out := make([]Result, len(vals))
@@ -80,11 +80,22 @@ func (c *Client) Pipe(ctx context.Context, cmds [][]string) ([]Result, error) {
 		}
 	}
 	if err != nil {
-		err = fmt.Errorf("client: pipeline: %w", err)
-		c.observedPipe(cmds[len(vals):], start, err)
-		return nil, &PipelineError{Results: out, Err: err}
+		return nil, c.pipeFailed(cmds, out, unsent, start, err)
 	}
 	return out, nil
+}
+
+// pipeFailed records and wraps the transport failure of a pipeline whose
+// first len(read) replies were read and whose commands from unsent on
+// did not reach Redis whole: not sent when none of them did, otherwise
+// a *PipelineError.
+func (c *Client) pipeFailed(cmds [][]string, read []Result, unsent int, start time.Time, err error) error {
+	err = fmt.Errorf("client: pipeline: %w", err)
+	c.observedPipe(cmds[len(read):], start, err)
+	if errors.Is(err, ErrNotSent) {
+		return err
+	}
+	return &PipelineError{Results: read, NotSent: len(cmds) - unsent, Err: err}
 }
 
 // batchFence checks every command of a pipeline and returns the fence
@@ -131,13 +142,18 @@ func (c *Client) pipeConn(ctx context.Context, cmds [][]string, start time.Time)
 	return pl, cn, nil
 }
 
-// PipelineError is returned when a pipeline's connection failed after its
-// commands were written: Results holds the replies read before the
-// failure, in order (those commands ran); whether the others ran is
+// PipelineError is returned when a pipeline's connection failed after
+// some of its commands reached Redis: Results holds the replies read
+// before the failure, in order (those commands ran); the last NotSent
+// commands certainly did not run (the write failed before they reached
+// Redis whole, so they may be resent); whether the ones between ran is
 // unknown.
 type PipelineError struct {
 	// Results are the replies of the first len(Results) commands.
 	Results []Result
+	// NotSent counts the commands at the end that never reached Redis
+	// whole: the write failed before their last byte left the gateway.
+	NotSent int
 	// Err is the transport failure.
 	Err error
 }
@@ -159,25 +175,21 @@ func (c *Client) observedPipe(cmds [][]string, start time.Time, err error) {
 
 // pipeExchange writes every command, flushes once, and reads one reply per
 // command. The error is a transport error only; with it come the replies
-// read before it.
-func pipeExchange(cn *pool.Conn, cmds [][]string) ([]Value, error) {
-	for _, args := range cmds {
-		if err := cn.WriteCommand(args...); err != nil {
-			return nil, err
-		}
-	}
-	if err := cn.Flush(); err != nil {
-		return nil, err
+// read before it and the index of the first command that did not reach
+// Redis whole (len(cmds) when the write succeeded; see writeCmds).
+func pipeExchange(cn *pool.Conn, cmds [][]string) ([]Value, int, error) {
+	if unsent, err := writeCmds(cn, cmds); err != nil {
+		return nil, unsent, err
 	}
 	vals := make([]Value, len(cmds))
 	for i := range cmds {
 		v, err := readReply(cn)
 		if err != nil {
-			return vals[:i], err
+			return vals[:i], len(cmds), err
 		}
 		vals[i] = v
 	}
-	return vals, nil
+	return vals, len(cmds), nil
 }
 
 // ErrTxAborted is returned by a transaction whose EXEC answered nil because

@@ -54,7 +54,7 @@ func (tx *Tx) roundTrip(ctx context.Context, args []string) (Value, error) {
 	done := tx.cn.Watch(ctx)
 	v, err := exchange(tx.cn, args)
 	if werr := done(); werr != nil && err != nil {
-		err = werr
+		err = keepOutcome(err, werr)
 	}
 	if err != nil {
 		tx.err = err
@@ -108,7 +108,7 @@ func (tx *Tx) exec(ctx context.Context, pv PipeVisitor) ([]Result, error) {
 	done := tx.cn.Watch(ctx)
 	res, verr, err := tx.send(cmds, pv)
 	if werr := done(); werr != nil && err != nil {
-		err = werr
+		err = keepOutcome(err, werr)
 	}
 	tx.watching = false // EXEC (or a broken connection) ends every WATCH
 	if err != nil {
@@ -128,18 +128,7 @@ func (tx *Tx) exec(ctx context.Context, pv PipeVisitor) ([]Result, error) {
 // is not nil (then verr is its first error), otherwise as Results.
 func (tx *Tx) send(cmds [][]string, pv PipeVisitor) (res []Result, verr, err error) {
 	cn := tx.cn
-	if err := cn.WriteCommand("MULTI"); err != nil {
-		return nil, nil, err
-	}
-	for _, args := range cmds {
-		if err := cn.WriteCommand(args...); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := cn.WriteCommand("EXEC"); err != nil {
-		return nil, nil, err
-	}
-	if err := cn.Flush(); err != nil {
+	if err := writeTx(cn, nil, cmds); err != nil {
 		return nil, nil, err
 	}
 	if _, err := readReply(cn); err != nil { // +OK to MULTI

@@ -83,12 +83,12 @@ func (c *Client) doVisit(ctx context.Context, vis Visitor, args []string, shared
 		// a socket deadline alone, as doRaw runs quick commands
 		bounded := cn.Bound(ctx)
 		verr, err = visitExchange(cn, args, &top)
-		err = cn.Unbound(ctx, bounded, err)
+		err = keepOutcome(err, cn.Unbound(ctx, bounded, err))
 	} else {
 		done := cn.Watch(ctx)
 		verr, err = visitExchange(cn, args, &top)
 		if werr := done(); werr != nil && err != nil {
-			err = werr // the cancellation explains the I/O error
+			err = keepOutcome(err, werr) // the cancellation explains the I/O error
 		}
 	}
 	p.Put(cn, err)
@@ -104,13 +104,15 @@ func (c *Client) doVisit(ctx context.Context, vis Visitor, args []string, shared
 	return verr
 }
 
-// visitExchange writes one command and visits its reply.
+// visitExchange writes one command and visits its reply; a failed write
+// is marked [ErrNotSent] as exchange marks it.
 func visitExchange(cn *pool.Conn, args []string, vis resp.Visitor) (visitErr, err error) {
+	start := cn.Written()
 	if err := cn.WriteCommand(args...); err != nil {
-		return nil, err
+		return nil, writeFailed(cn, start, args, err)
 	}
 	if err := cn.Flush(); err != nil {
-		return nil, err
+		return nil, writeFailed(cn, start, args, err)
 	}
 	return cn.Visit(vis)
 }
@@ -182,35 +184,29 @@ func (c *Client) PipeVisit(ctx context.Context, cmds [][]string, pv PipeVisitor)
 		return err
 	}
 	done := cn.Watch(ctx)
-	n, verr, err := c.pipeVisitExchange(cn, cmds, pv, start)
+	n, unsent, verr, err := c.pipeVisitExchange(cn, cmds, pv, start)
 	if werr := done(); werr != nil && err != nil {
-		err = werr
+		err = keepOutcome(err, werr)
 	}
 	pl.Put(cn, err)
 	if err != nil {
-		err = fmt.Errorf("client: pipeline: %w", err)
-		c.observedPipe(cmds[n:], start, err)
-		return &PipelineError{Results: make([]Result, n), Err: err}
+		return c.pipeFailed(cmds, make([]Result, n), unsent, start, err)
 	}
 	return verr
 }
 
 // pipeVisitExchange writes cmds, then reads and hands over each reply. It
-// returns how many replies were read, the first error of pv, and the
-// transport error that stopped it, if any.
-func (c *Client) pipeVisitExchange(cn *pool.Conn, cmds [][]string, pv PipeVisitor, start time.Time) (n int, verr, err error) {
-	for _, args := range cmds {
-		if err := cn.WriteCommand(args...); err != nil {
-			return 0, nil, err
-		}
-	}
-	if err := cn.Flush(); err != nil {
-		return 0, nil, err
+// returns how many replies were read, the index of the first command
+// that did not reach Redis whole (as pipeExchange), the first error of
+// pv, and the transport error that stopped it, if any.
+func (c *Client) pipeVisitExchange(cn *pool.Conn, cmds [][]string, pv PipeVisitor, start time.Time) (n, unsent int, verr, err error) {
+	if unsent, err := writeCmds(cn, cmds); err != nil {
+		return 0, unsent, nil, err
 	}
 	for i, args := range cmds {
 		res, e, err := c.visitReply(cn.Visit, func() (Value, error) { return readReply(cn) }, args, i, pv)
 		if err != nil {
-			return i, verr, err
+			return i, len(cmds), verr, err
 		}
 		if c.observe != nil {
 			c.observe(commandName(args), time.Since(start), replyErr(res))
@@ -219,7 +215,7 @@ func (c *Client) pipeVisitExchange(cn *pool.Conn, cmds [][]string, pv PipeVisito
 			verr = e
 		}
 	}
-	return len(cmds), verr, nil
+	return len(cmds), len(cmds), verr, nil
 }
 
 // replyErr is the error reply in res, for Config.Observe: nil when the

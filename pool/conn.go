@@ -22,6 +22,7 @@ type Conn struct {
 	br        *bufio.Reader
 	rd        *resp.Reader
 	wr        *resp.Writer
+	sent      sentCounter // under wr: the bytes the network accepted
 	proto     int
 	createdAt time.Time
 	usedAt    time.Time
@@ -43,16 +44,44 @@ type Conn struct {
 func newConn(nc net.Conn, lim resp.Limits) *Conn {
 	br := bufio.NewReaderSize(nc, 16<<10)
 	now := time.Now()
-	return &Conn{
+	cn := &Conn{
 		nc:        nc,
 		br:        br,
 		rd:        resp.NewReader(br, lim),
-		wr:        resp.NewWriter(bufio.NewWriterSize(nc, 16<<10)),
 		proto:     2,
 		createdAt: now,
 		usedAt:    now,
 	}
+	cn.sent.w = nc
+	cn.wr = resp.NewWriter(bufio.NewWriterSize(&cn.sent, 16<<10))
+	return cn
 }
+
+// sentCounter passes writes to the network connection and counts the
+// bytes it accepted, including those of a write that failed partway.
+type sentCounter struct {
+	w io.Writer
+	n int64
+}
+
+func (s *sentCounter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
+// Sent returns how many bytes of the commands written on the connection
+// the network accepted. After a failed write, the bytes past Sent never
+// left the process: a command that ends past it (see [resp.CommandLen])
+// did not reach Redis whole, and Redis runs a command only once its last
+// byte has arrived, so it certainly did not run. Call it from the
+// goroutine that writes.
+func (cn *Conn) Sent() int64 { return cn.sent.n }
+
+// Written returns how many bytes of commands have been written on the
+// connection: [Conn.Sent] plus those still buffered. Call it from the
+// goroutine that writes.
+func (cn *Conn) Written() int64 { return cn.sent.n + int64(cn.wr.Buffered()) }
 
 // WriteCommand buffers one command; nothing is sent until [Conn.Flush].
 func (cn *Conn) WriteCommand(args ...string) error {

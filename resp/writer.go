@@ -49,6 +49,28 @@ func (w *Writer) WriteCommand(args ...string) error {
 	return w.err()
 }
 
+// CommandLen returns how many bytes [Writer.WriteCommand] writes for args.
+// A connection whose write failed uses it to tell which commands reached
+// the server whole: a server runs a command only once its last byte (the
+// final CRLF) has arrived, so a command that ends past the bytes the
+// network accepted certainly did not run.
+func CommandLen(args ...string) int64 {
+	n := headerLen(int64(len(args)))
+	for _, a := range args {
+		n += headerLen(int64(len(a))) + int64(len(a)) + 2
+	}
+	return n
+}
+
+// headerLen is the size of a "*n\r\n" or "$n\r\n" header (n ≥ 0).
+func headerLen(n int64) int64 {
+	digits := int64(1)
+	for ; n >= 10; n /= 10 {
+		digits++
+	}
+	return 1 + digits + 2
+}
+
 // WriteCommandBytes is [Writer.WriteCommand] for arguments held as bytes.
 func (w *Writer) WriteCommandBytes(args ...[]byte) error {
 	w.header('*', int64(len(args)))

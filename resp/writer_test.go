@@ -414,3 +414,30 @@ func TestRESP2NullsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandLen holds CommandLen to the bytes WriteCommand writes, for the
+// encoder's own cases and for argument counts and lengths at every
+// decimal boundary of their headers.
+func TestCommandLen(t *testing.T) {
+	check := func(name string, args []string) {
+		t.Helper()
+		var b bytes.Buffer
+		w := resp.NewWriter(&b)
+		if err := w.WriteCommand(args...); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.CommandLen(args...); got != int64(b.Len()) {
+			t.Errorf("%s: CommandLen = %d, WriteCommand wrote %d bytes", name, got, b.Len())
+		}
+	}
+	for _, c := range commandCases {
+		check(c.name, c.args)
+	}
+	for _, n := range []int{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 10000, 100000} {
+		check(fmt.Sprintf("%d args", n), make([]string, n))
+		check(fmt.Sprintf("arg of %d bytes", n), []string{"SET", "k", strings.Repeat("x", n)})
+	}
+}

@@ -105,6 +105,33 @@ func (l *link) end(resetClient, resetServer bool) {
 	}
 }
 
+// cutRequest ends l at CutRequestAfter's bound. The client side is reset,
+// so a client still writing gets an error. The server side is half-closed
+// (FIN after the bytes forwarded) and closed only once the server has
+// closed its own side, its replies read and dropped meanwhile: closing it
+// with replies unread would send a RST, and a server that gets a RST may
+// drop forwarded bytes it has not read yet.
+func (l *link) cutRequest(wg *sync.WaitGroup) {
+	l.mu.Lock()
+	server := l.server
+	l.server = nil // end leaves it to the drain below
+	l.mu.Unlock()
+	l.end(true, false)
+	if server == nil {
+		return
+	}
+	if tc, ok := server.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.Copy(io.Discard, server)
+		_ = server.Close()
+	}()
+}
+
 // Start listens on 127.0.0.1 (a free port) and forwards to target
 // ("host:port"). The target is dialled once per accepted connection; a
 // failed dial closes that connection. Stop the proxy with [Proxy.Close].
@@ -144,9 +171,11 @@ func (p *Proxy) CutNextReply() { p.cutNext.Store(true) }
 // CutRequestAfter arranges for the client→server traffic, on any
 // connection, to be cut once n more bytes have passed: the chunk that
 // crosses the bound is forwarded up to it, and that connection is then
-// reset (TCP RST) on both sides, so a client still writing gets an error.
-// The server has received exactly n bytes of what the clients sent since
-// the call. Other connections are not affected.
+// reset (TCP RST) on the client's side, so a client still writing gets an
+// error, and closed on the server's after the bytes forwarded (see
+// cutRequest): the server receives exactly n bytes of what the clients
+// sent since the call, then the end of the stream. Other connections are
+// not affected.
 func (p *Proxy) CutRequestAfter(n int64) { p.cutReq.Store(n) }
 
 // takeRequestBytes counts n client→server bytes against CutRequestAfter's
@@ -309,7 +338,7 @@ func (p *Proxy) pump(l *link, src, dst net.Conn, fromServer bool) {
 				if left, cut := p.takeRequestBytes(int64(n)); cut {
 					p.cuts.Add(1)
 					_, _ = dst.Write(chunk[:left])
-					l.end(true, false)
+					l.cutRequest(&p.wg)
 					return
 				}
 			}
