@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,6 +135,16 @@ func processCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// redisCPU is the CPU time the shared redis-server has spent (10 ms
+// ticks: run enough iterations, -benchtime 100000x or more).
+func redisCPU(b *testing.B) time.Duration {
+	d, err := shared.CPU()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
 // reportCPU adds cpu-ns/op: the process's CPU time since cpu0 per
 // iteration. On a shared machine it moves less than ns/op, which counts
 // the wait for Redis and for the cores too.
@@ -210,27 +221,34 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 
 // BenchmarkHandlerGetStringParallel runs the GET path from 64 goroutines,
 // with the pool (one connection per command) and with auto-pipelining
-// (commands share two connections, many per write).
+// (commands share the shared connections, many per write). It reports the
+// gateway's CPU (cpu-ns/op) and Redis's (redis-cpu-ns/op) per GET.
 func BenchmarkHandlerGetStringParallel(b *testing.B) {
 	for _, ap := range []bool{false, true} {
-		b.Run("autopipeline="+strconv.FormatBool(ap), func(b *testing.B) {
-			srv := benchServerWith(b, ap)
-			put := httptest.NewRequest("PUT", "/db/0/strings/bench:p", strings.NewReader(`{"value":"`+strings.Repeat("v", 100)+`"}`))
-			put.Header.Set("Content-Type", "application/json")
-			srv.ServeHTTP(httptest.NewRecorder(), put)
-			b.ReportAllocs()
-			b.SetParallelism(32) // × GOMAXPROCS goroutines
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				req := httptest.NewRequest("GET", "/db/0/strings/bench:p", nil)
-				w := &discardWriter{h: http.Header{}}
-				for pb.Next() {
-					if code := w.serve(srv, req); code != http.StatusOK {
-						b.Errorf("GET: %d", code)
-						return
+		srv := benchServerWith(b, ap)
+		put := httptest.NewRequest("PUT", "/db/0/strings/bench:p", strings.NewReader(`{"value":"`+strings.Repeat("v", 100)+`"}`))
+		put.Header.Set("Content-Type", "application/json")
+		srv.ServeHTTP(httptest.NewRecorder(), put)
+		for _, par := range []int{8, 32} { // × GOMAXPROCS goroutines
+			name := "autopipeline=" + strconv.FormatBool(ap) + "/goroutines=" + strconv.Itoa(par*runtime.GOMAXPROCS(0))
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetParallelism(par)
+				b.ResetTimer()
+				cpu0, rcpu0 := processCPU(b), redisCPU(b)
+				b.RunParallel(func(pb *testing.PB) {
+					req := httptest.NewRequest("GET", "/db/0/strings/bench:p", nil)
+					w := &discardWriter{h: http.Header{}}
+					for pb.Next() {
+						if code := w.serve(srv, req); code != http.StatusOK {
+							b.Errorf("GET: %d", code)
+							return
+						}
 					}
-				}
+				})
+				reportCPU(b, cpu0)
+				b.ReportMetric(float64(redisCPU(b)-rcpu0)/float64(b.N), "redis-cpu-ns/op")
 			})
-		})
+		}
 	}
 }

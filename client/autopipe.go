@@ -38,6 +38,10 @@ import (
 //
 // Blocking commands, pipelines, transactions and pub/sub never use it.
 //
+// Which connection: the first, until apSpill commands wait in its queue,
+// then the one with the shortest queue (pick), so that one connection's
+// batches grow as big as the load allows before a second one splits them.
+//
 // Batching under load: a connection keeps one batch in flight. While the
 // replies to the last write are outstanding, the commands that arrive
 // wait for them (one round trip at most) and are then written together,
@@ -86,10 +90,32 @@ type apResult struct {
 // autoPipe spreads commands over its connections.
 type autoPipe struct {
 	conns []*apConn
-	next  atomic.Uint32
 	// last is the size of the last batch written on any of the
 	// connections (see batching).
 	last atomic.Int32
+}
+
+// apSpill is the queue length past which a command goes to another shared
+// connection than the first.
+const apSpill = 32
+
+// pick chooses the connection for a command: the first, unless its queue
+// holds apSpill commands or more (a load its batches cannot take alone,
+// or a slow reply holding it up), then the one with the shortest queue.
+// Filling one connection first makes the batches as big as the load
+// allows (Redis's cost per command falls with them); the others take
+// what one cannot carry, and what queues behind a stuck reply is at most
+// apSpill commands.
+func (ap *autoPipe) pick() *apConn {
+	c := ap.conns[0]
+	if n := len(c.queue); n >= apSpill {
+		for _, o := range ap.conns[1:] {
+			if m := len(o.queue); m < n {
+				c, n = o, m
+			}
+		}
+	}
+	return c
 }
 
 // batching reports whether the last batch written carried at least n
@@ -240,7 +266,7 @@ func (ap *autoPipe) doUntil(ctx context.Context, args []string, deadline time.Ti
 		}()
 		expired = t.C
 	}
-	c := ap.conns[int(ap.next.Add(1))%len(ap.conns)]
+	c := ap.pick()
 	req := apRequests.Get().(*apRequest)
 	req.args = args
 	req.state.Store(apQueued)

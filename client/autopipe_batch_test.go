@@ -320,3 +320,38 @@ func TestAutoPipelineWriteCutMidwayReportsNotSent(t *testing.T) {
 		t.Fatalf("proxy cuts = %d; want 1", cuts)
 	}
 }
+
+// TestAutoPipelinePicksTheFirstConnectionFirst: commands go to the first
+// shared connection until apSpill wait in its queue, then to the one with
+// the shortest queue, so that batches grow as big as the load allows and
+// what waits behind a slow reply stays bounded.
+func TestAutoPipelinePicksTheFirstConnectionFirst(t *testing.T) {
+	ap := &autoPipe{}
+	for range 3 {
+		ap.conns = append(ap.conns, &apConn{queue: make(chan *apRequest, 4*apSpill)})
+	}
+	fill := func(c *apConn, n int) {
+		for range n {
+			c.queue <- &apRequest{}
+		}
+	}
+	steps := []struct {
+		conn, add int // add commands to the queue of conns[conn]
+		want      int // the connection picked next
+	}{
+		{0, apSpill - 1, 0}, // below the bound: the first
+		{0, 1, 1},           // at it: the shortest other queue (1 and 2 tie: the first of them)
+		{1, apSpill + 1, 2}, // 1 holds more than 0: 2 (empty)
+		{2, 2 * apSpill, 0}, // every other queue longer than the first's: the first
+	}
+	for i, s := range steps {
+		fill(ap.conns[s.conn], s.add)
+		if got := ap.pick(); got != ap.conns[s.want] {
+			for j, c := range ap.conns {
+				if c == got {
+					t.Errorf("step %d: picked connection %d, want %d", i, j, s.want)
+				}
+			}
+		}
+	}
+}

@@ -193,7 +193,7 @@ var options = []option{
 	{"GATEWAY_DIAL_TIMEOUT", "dial-timeout", "5s", "dial and handshake timeout", dur(func(c *Config) *time.Duration { return &c.Pool.DialTimeout })},
 	{"GATEWAY_MAX_BLOCKING", "max-blocking", "16", "blocking commands (BLPOP, XREAD BLOCK…) in flight per database", integer(func(c *Config) *int { return &c.MaxBlocking })},
 	{"GATEWAY_AUTO_PIPELINE", "auto-pipeline", "true", "under concurrent load, send single commands over 2 shared connections per database, many per write (adaptive; see docs/architecture.md)", boolean(func(c *Config) *bool { return &c.AutoPipeline })},
-	{"GATEWAY_AUTO_PIPELINE_CONNS", "auto-pipeline-conns", "2", "shared auto-pipelined connections per database (each keeps one batch in flight; fewer connections, bigger batches)", integer(func(c *Config) *int { return &c.AutoPipelineConns })},
+	{"GATEWAY_AUTO_PIPELINE_CONNS", "auto-pipeline-conns", "2", "shared auto-pipelined connections per database (each keeps one batch in flight; the first takes every command until 32 wait for it, the others the overflow)", integer(func(c *Config) *int { return &c.AutoPipelineConns })},
 	{"GATEWAY_COMMAND_TIMEOUT", "command-timeout", "5s", "per-command timeout (504 past it); blocking commands add their own timeout", dur(func(c *Config) *time.Duration { return &c.CommandTimeout })},
 	{"GATEWAY_BODY_LIMIT", "body-limit", "8388608", "largest request body in bytes (413 past it)", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
