@@ -167,14 +167,7 @@ func TestAutoPipelineOneBatchInFlight(t *testing.T) {
 // within the health timeout) was never written, so it runs on the next
 // connection and gets its own reply; the written one fails.
 func TestAutoPipelineWaitingCommandSurvivesDeadConnection(t *testing.T) {
-	s := redistest.Start(t)
-	p := testPool(t, s)
-	ap := newAutoPipe(p, 1, 300*time.Millisecond, func(string, error) {})
-	t.Cleanup(ap.close)
-	if _, err := ap.do(t.Context(), []string{"PING"}); err != nil {
-		t.Fatal(err)
-	}
-	s.Pause()
+	s, ap := pausedAutoPipe(t)
 	first := make(chan error, 1)
 	go func() {
 		_, err := ap.do(context.Background(), []string{"ECHO", "written"})
@@ -207,6 +200,22 @@ func TestAutoPipelineWaitingCommandSurvivesDeadConnection(t *testing.T) {
 	}
 }
 
+// pausedAutoPipe starts Redis and one shared connection with a health
+// timeout of 300 ms, dials it (PING), and pauses Redis, which resumes
+// when the test ends if the test has not resumed it.
+func pausedAutoPipe(t *testing.T) (*redistest.Server, *autoPipe) {
+	t.Helper()
+	s := redistest.Start(t)
+	ap := newAutoPipe(testPool(t, s), 1, 300*time.Millisecond, func(string, error) {})
+	t.Cleanup(ap.close)
+	if _, err := ap.do(t.Context(), []string{"PING"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Pause()
+	t.Cleanup(s.Resume)
+	return s, ap
+}
+
 // testPool returns a pool over s's database 0, closed with the test.
 func testPool(t *testing.T, s *redistest.Server) *pool.Pool {
 	t.Helper()
@@ -228,15 +237,7 @@ func testPool(t *testing.T, s *redistest.Server) *pool.Pool {
 // last byte never left, is reported not sent. Without a write deadline
 // the writer stayed blocked until Redis came back.
 func TestAutoPipelineStuckWriteFailsAsNotSent(t *testing.T) {
-	s := redistest.Start(t)
-	p := testPool(t, s)
-	ap := newAutoPipe(p, 1, 300*time.Millisecond, func(string, error) {})
-	t.Cleanup(ap.close)
-	if _, err := ap.do(t.Context(), []string{"PING"}); err != nil {
-		t.Fatal(err)
-	}
-	s.Pause()
-	t.Cleanup(s.Resume)
+	s, ap := pausedAutoPipe(t)
 	big := strings.Repeat("v", 24<<20) // more than the socket buffers hold
 	res := make(chan error, 1)
 	go func() {
