@@ -355,8 +355,36 @@ func allowedDatabase(r *http.Request, db string) bool {
 // or may_replicate, for scripts not flagged readonly (EVAL, FCALL), and for
 // PUBLISH; read otherwise. Flags come from
 // COMMAND INFO, fetched once per database client and cached.
+// commandInfo is c.CommandInfo for a lookup of the gateway's own, made
+// before the request's commands: a cached answer comes at once; a cache
+// miss asks Redis (COMMAND INFO) under the command timeout, whatever ctx's
+// deadline, and its failure is marked not sent (client.ErrNotSent): none
+// of the request's commands was sent.
+func (d *deps) commandInfo(ctx context.Context, c client.Backend, args []string) (client.CommandInfo, error) {
+	if cc, ok := c.(infoCache); ok {
+		if ci, ok := cc.CachedCommandInfo(args); ok {
+			return ci, nil
+		}
+	}
+	ctx, cancel := d.timeoutContext(ctx)
+	defer cancel()
+	ci, err := c.CommandInfo(ctx, args)
+	if err != nil {
+		return ci, fmt.Errorf("%w (%w)", err, client.ErrNotSent)
+	}
+	return ci, nil
+}
+
+// infoCache is a backend that tells a cached COMMAND INFO answer from one
+// it would have to ask for (client.Client.CachedCommandInfo).
+type infoCache interface {
+	CachedCommandInfo(args []string) (client.CommandInfo, bool)
+}
+
+var _ infoCache = (*client.Client)(nil)
+
 func (d *deps) levelFor(ctx context.Context, c client.Backend, args []string) (Level, error) {
-	name := strings.ToUpper(args[0])
+	name := client.Upper(args[0])
 	if d.auth.dangerous[name] {
 		return LevelAdmin, nil
 	}
@@ -369,7 +397,7 @@ func (d *deps) levelFor(ctx context.Context, c client.Backend, args []string) (L
 	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE":
 		return LevelRead, nil
 	}
-	ci, err := c.CommandInfo(ctx, args)
+	ci, err := d.commandInfo(ctx, c, args)
 	if err != nil {
 		return 0, err
 	}

@@ -252,3 +252,41 @@ func BenchmarkHandlerGetStringParallel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHandlerUpstash measures the Upstash surface's GET in its two
+// forms, the command in the path (GET /upstash/0/get/k) and in the body
+// (POST /upstash/0 ["GET","k"]), next to BenchmarkHandlerGetString's
+// typed route.
+func BenchmarkHandlerUpstash(b *testing.B) {
+	srv := benchServer(b)
+	put := httptest.NewRequest("PUT", "/db/0/strings/bench:u", strings.NewReader(`{"value":"`+strings.Repeat("v", 100)+`"}`))
+	put.Header.Set("Content-Type", "application/json")
+	srv.ServeHTTP(httptest.NewRecorder(), put)
+	b.Run("path", func(b *testing.B) {
+		req := httptest.NewRequest("GET", "/upstash/0/get/bench:u", nil)
+		w := &discardWriter{h: http.Header{}}
+		b.ReportAllocs()
+		cpu0 := processCPU(b)
+		for b.Loop() {
+			if code := w.serve(srv, req); code != http.StatusOK {
+				b.Fatalf("GET: %d", code)
+			}
+		}
+		reportCPU(b, cpu0)
+	})
+	b.Run("body", func(b *testing.B) {
+		const body = `["GET","bench:u"]`
+		rd := strings.NewReader(body)
+		req := httptest.NewRequest("POST", "/upstash/0", rd)
+		w := &discardWriter{h: http.Header{}}
+		b.ReportAllocs()
+		cpu0 := processCPU(b)
+		for b.Loop() {
+			rd.Reset(body)
+			if code := w.serve(srv, req); code != http.StatusOK {
+				b.Fatalf("POST: %d", code)
+			}
+		}
+		reportCPU(b, cpu0)
+	})
+}

@@ -621,7 +621,7 @@ func (d *deps) respondCommand(w http.ResponseWriter, r *http.Request, raw bool, 
 	if vw, ok := b.(visitWithin); ok && (raw || vw.GenericReply(args)) && !client.IsBlocking(args) {
 		// the client owns the deadline: no context timer per command
 		respondWith(w, r, d.logger, http.StatusOK, `{"result":`, "}", func(e *valueEncoder) error {
-			return vw.DoVisitWithin(fencedContext(r.Context()), d.cfg.CommandTimeout, &replyVisitor{e: e}, args...)
+			return vw.DoVisitWithin(fencedContext(d.syncContext(r.Context(), args)), d.cfg.CommandTimeout, &replyVisitor{e: e}, args...)
 		})
 		return
 	}

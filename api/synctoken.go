@@ -207,7 +207,7 @@ func (d *deps) syncContext(ctx context.Context, cmds ...[]string) context.Contex
 		if len(args) == 0 {
 			continue
 		}
-		if ci, err := db.Client.CommandInfo(ctx, args); err == nil && ci.Has("readonly") {
+		if ci, err := d.commandInfo(ctx, db.Client, args); err == nil && ci.Has("readonly") {
 			reads = true
 		} else {
 			s.wrote.Store(true)

@@ -110,9 +110,7 @@ func (d *deps) safeMethod(r *http.Request, args []string) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return nil
 	}
-	ctx, cancel := d.timeoutContext(r.Context())
-	defer cancel()
-	need, err := d.levelFor(ctx, database(r).Client, args)
+	need, err := d.levelFor(r.Context(), database(r).Client, args)
 	if err != nil {
 		return err
 	}
@@ -202,13 +200,24 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
+		visit := !f.resp2 && !isScriptLoad(args)
+		if vw, ok := be.(visitWithin); ok && visit && !client.IsBlocking(args) {
+			// the client owns the deadline: no context timer per command
+			u := upstashVisitor{b: append(make([]byte, 0, 512), `{"result":`...), b64: f.base64}
+			if err := vw.DoVisitWithin(fencedContext(d.syncContext(r.Context(), args)), d.cfg.CommandTimeout, &u, args...); err != nil {
+				d.upstashError(w, r, err)
+				return
+			}
+			writeUpstashJSON(w, append(u.b, "}\n"...))
+			return
+		}
 		ctx, cancel, err := d.commandContext(r.Context(), args)
 		if err != nil {
 			d.upstashError(w, r, err)
 			return
 		}
 		defer cancel()
-		if vb, ok := be.(client.Visiting); ok && !f.resp2 && !isScriptLoad(args) {
+		if vb, ok := be.(client.Visiting); ok && visit {
 			// encoded while read: a long reply is never held as Values
 			u := upstashVisitor{b: append(make([]byte, 0, 512), `{"result":`...), b64: f.base64}
 			if err := vb.DoVisit(ctx, &u, args...); err != nil {
@@ -636,7 +645,7 @@ func (s *upstashScripts) rewrite(args []string) []string {
 	if len(args) < 2 {
 		return args
 	}
-	name := strings.ToUpper(args[0])
+	name := client.Upper(args[0])
 	at := 1
 	switch name {
 	case "EVAL", "EVAL_RO":

@@ -56,11 +56,7 @@ func (c *Client) CommandInfo(ctx context.Context, args []string) (CommandInfo, e
 	if len(args) == 0 {
 		return CommandInfo{}, ErrEmptyCommand
 	}
-	name := strings.ToLower(args[0])
-	key := name
-	if len(args) > 1 && hasSubcommandInfo(name) {
-		key = name + "|" + strings.ToLower(args[1])
-	}
+	name, key := infoKey(args)
 	if v, ok := c.infos.m.Load(key); ok {
 		return v.(CommandInfo), nil
 	}
@@ -76,6 +72,33 @@ func (c *Client) CommandInfo(ctx context.Context, args []string) (CommandInfo, e
 	}
 	c.infos.m.Store(key, ci)
 	return ci, nil
+}
+
+// CachedCommandInfo returns what [Client.CommandInfo] would for args when
+// the answer is cached, and false when asking for it would take a round
+// trip to Redis (callers then bound that round trip with a deadline of
+// their own; a cache hit needs none).
+func (c *Client) CachedCommandInfo(args []string) (CommandInfo, bool) {
+	if len(args) == 0 {
+		return CommandInfo{}, false
+	}
+	_, key := infoKey(args)
+	v, ok := c.infos.m.Load(key)
+	if !ok {
+		return CommandInfo{}, false
+	}
+	return v.(CommandInfo), true
+}
+
+// infoKey returns the lower-case command name and the cache key of its
+// COMMAND INFO ("config|get" for a container's subcommand).
+func infoKey(args []string) (name, key string) {
+	name = strings.ToLower(args[0])
+	key = name
+	if len(args) > 1 && hasSubcommandInfo(name) {
+		key = name + "|" + strings.ToLower(args[1])
+	}
+	return name, key
 }
 
 func (c *Client) fetchCommandInfo(ctx context.Context, name string) (CommandInfo, error) {

@@ -2,8 +2,11 @@ package client
 
 import (
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -95,10 +98,55 @@ func CheckCommand(args []string) error {
 func upper(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'a' && c <= 'z' {
-			return strings.ToUpper(s)
+			return upperNames.get(s)
 		}
 	}
 	return s
+}
+
+// Upper returns s in upper case, as strings.ToUpper does, but without
+// allocating for a string already in upper case or for one of the
+// command names it has converted before: for checks on a command's name
+// ("get" from the Upstash path form, "GET" from the typed routes) that
+// run several times per request.
+func Upper(s string) string { return upper(s) }
+
+// upperNames interns the upper-case forms of the names upper converted
+// ("get" → "GET"), so that a name sent in lower case costs one
+// allocation per process instead of one per check. Lookups read an
+// immutable map through an atomic pointer; a new name copies it. Bounded:
+// names over 32 bytes, and names beyond the first 1024, are converted
+// each time (a client sending made-up names cannot grow it).
+var upperNames internTable
+
+type internTable struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]string]
+}
+
+func (t *internTable) get(s string) string {
+	if m := t.m.Load(); m != nil {
+		if u, ok := (*m)[s]; ok {
+			return u
+		}
+	}
+	u := strings.ToUpper(s)
+	if len(s) > 32 {
+		return u
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.m.Load()
+	if old != nil && len(*old) >= 1024 {
+		return u
+	}
+	m := make(map[string]string, 1)
+	if old != nil {
+		m = maps.Clone(*old)
+	}
+	m[strings.Clone(s)] = u
+	t.m.Store(&m)
+	return u
 }
 
 // hasToken reports whether args (after the name) hold tok, ignoring case.

@@ -503,6 +503,12 @@ func (c *Client) CommandInfo(ctx context.Context, args []string) (client.Command
 	return c.anyNode().CommandInfo(ctx, args)
 }
 
+// CachedCommandInfo returns CommandInfo's answer for args when the node
+// CommandInfo asks has it cached (see client.Client.CachedCommandInfo).
+func (c *Client) CachedCommandInfo(args []string) (client.CommandInfo, bool) {
+	return c.anyNode().CachedCommandInfo(args)
+}
+
 // Ping checks that every primary answers; it returns the first failure.
 // With no slot map yet, it refreshes first.
 func (c *Client) Ping(ctx context.Context) error {

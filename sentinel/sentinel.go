@@ -655,6 +655,16 @@ func (c *Client) CommandInfo(ctx context.Context, args []string) (client.Command
 	return p.c.CommandInfo(ctx, args)
 }
 
+// CachedCommandInfo returns CommandInfo's answer for args when the
+// current primary's client has it cached; false while no primary is
+// known (see client.Client.CachedCommandInfo).
+func (c *Client) CachedCommandInfo(args []string) (client.CommandInfo, bool) {
+	if p := c.cur.Load(); p != nil {
+		return p.c.CachedCommandInfo(args)
+	}
+	return client.CommandInfo{}, false
+}
+
 // Ping checks that the primary answers.
 func (c *Client) Ping(ctx context.Context) error {
 	_, err := c.DoRaw(ctx, "PING")
