@@ -24,6 +24,13 @@ func TestSyncTokensPassThrough(t *testing.T) {
 			func(tok string) reply {
 				return g.do(t, "GET", "/db/0/strings/"+k, nil, "Redis-Sync-Token: "+tok, "Origin: https://app.example")
 			}},
+		{"command", "Redis-Sync-Token",
+			func(tok string) reply {
+				return g.do(t, "POST", "/db/0/command", `{"command":["SET","`+k+`","z"]}`, "Redis-Sync-Token: "+tok, "Origin: https://app.example")
+			},
+			func(tok string) reply {
+				return g.do(t, "POST", "/db/0/command", `{"command":["GET","`+k+`"]}`, "Redis-Sync-Token: "+tok, "Origin: https://app.example")
+			}},
 		{"upstash", "Upstash-Sync-Token",
 			func(tok string) reply {
 				return g.do(t, "POST", "/upstash/0", `["SET","`+k+`","y"]`, "upstash-sync-token: "+tok, "Origin: https://app.example")
