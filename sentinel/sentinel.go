@@ -561,6 +561,38 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (client.Value, error
 	return v, err
 }
 
+// GenericReply reports whether this client shapes the reply to args with
+// the generic conversion (no callback, or the "raw" one), so that
+// visiting it loses nothing Do would give.
+func (c *Client) GenericReply(args []string) bool { return c.reg.Generic(args) }
+
+// DoVisit runs one command where DoRaw would (a replica for a read with
+// ReadFromReplicas, else the primary, again after a failover) and hands
+// its reply to vis while it is read (client.Client.DoVisit), so that a
+// large reply streams instead of being held as values. A command is
+// retried only after an error that comes before any of its reply was
+// visited: a refused dial, or a top-level error reply (READONLY from a
+// demoted primary, LOADING or MASTERDOWN from a replica), which DoVisit
+// returns as an error and never visits.
+func (c *Client) DoVisit(ctx context.Context, vis client.Visitor, args ...string) error {
+	if err := client.CheckCommand(args); err != nil {
+		return err
+	}
+	if rc := c.replicaFor(ctx, args); rc != nil {
+		err := rc.DoVisit(ctx, vis, args...)
+		if !notRunOnReplica(err) {
+			if client.IsTransport(err) {
+				c.triggerCheck()
+			}
+			return err
+		}
+		c.triggerCheck() // the primary answers below
+	}
+	return c.retry(ctx, func(pc *client.Client) error { return pc.DoVisit(ctx, vis, args...) })
+}
+
+var _ client.Visiting = (*Client)(nil)
+
 // Fences reports true: commands run under client.WithFence go to the
 // primary's client, which fences them.
 func (c *Client) Fences() bool { return true }

@@ -54,6 +54,7 @@ func TestFailover(t *testing.T) {
 	// Reuses this setup while it is healthy.
 	rr := newReplicaReader(t, ss)
 	t.Run("ReadFromReplicas", func(t *testing.T) { testReadFromReplicas(t, ss, rr, c) })
+	t.Run("DoVisit", func(t *testing.T) { testDoVisit(t, c, rr, ss.Replica) })
 
 	// Background load, to count failed requests around the failover.
 	var ok, failed atomic.Int64
@@ -104,6 +105,10 @@ func TestFailover(t *testing.T) {
 	}
 	if got, err := c.Do(ctx, "GET", "k"); err != nil || text(got) != "v" {
 		t.Errorf("GET k on the new primary: got %v, %v, want v", got, err)
+	}
+	var tr trace
+	if err := c.DoVisit(ctx, &tr, "GET", "k"); err != nil || tr.b.String() != "v " {
+		t.Errorf("DoVisit GET k on the new primary: %v, visited %q; want v", err, tr.b.String())
 	}
 	// The killed primary, now listed as a replica, is flagged down and
 	// skipped: reads with ReadFromReplicas fall back to the new primary.
