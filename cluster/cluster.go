@@ -338,6 +338,64 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (client.Value, error
 	return c.run(ctx, slot, c.addrFor(slot), false, args)
 }
 
+// GenericReply reports whether this client shapes the reply to args with
+// the generic conversion (no callback, or the "raw" one), so that
+// visiting it loses nothing Do would give.
+func (c *Client) GenericReply(args []string) bool { return c.reg.Generic(args) }
+
+// DoVisit runs one command where DoRaw would and hands its reply to vis
+// while it is read (client.Client.DoVisit), so that a large reply
+// streams instead of being held as values. Redirects and retries are
+// DoRaw's: each follows an error that comes before any of the reply was
+// visited (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING and MASTERDOWN are
+// top-level error replies, which a visit returns as the error and never
+// hands to the visitor; a refused dial sent nothing). The command sent
+// after an ASK (with ASKING first, on the node's ASK pool) is read whole
+// and then walked: it is rare, and only for the slot being migrated.
+func (c *Client) DoVisit(ctx context.Context, vis client.Visitor, args ...string) error {
+	if err := client.CheckCommand(args); err != nil {
+		return err
+	}
+	slot, err := c.commandSlot(ctx, args)
+	if err != nil {
+		return err
+	}
+	exec := func(addr string, asking bool) (client.Value, error) {
+		if asking {
+			v, err := c.askExchange(ctx, c.node(addr), args)
+			if err != nil {
+				return v, err
+			}
+			return client.Value{}, resp.Walk(v, vis)
+		}
+		return client.Value{}, c.node(addr).c.DoVisit(ctx, vis, args...)
+	}
+	if ra := c.replicaFor(ctx, slot, args); ra != "" {
+		_, err := exec(ra, false)
+		var re *client.Error
+		switch {
+		case refused(err):
+			c.triggerRefresh()
+		case errors.As(err, &re) && (re.Code == "LOADING" || re.Code == "MASTERDOWN"):
+		case errors.As(err, &re) && retryable(re.Code):
+			// as DoRaw: followed as for a primary
+			_, err = c.rerunWith(ctx, slot, re, func(addr string, asking bool) (client.Value, error) {
+				return c.runWith(ctx, slot, addr, asking, exec)
+			})
+			return err
+		default:
+			if client.IsTransport(err) {
+				c.triggerRefresh()
+			}
+			return err
+		}
+	}
+	_, err = c.runWith(ctx, slot, c.addrFor(slot), false, exec)
+	return err
+}
+
+var _ client.Visiting = (*Client)(nil)
+
 // replicaFor returns the replica that should serve args with
 // ReadFromReplicas, or "" for the primary: keyless commands (which must
 // stay on one node, for SCAN cursors), commands Redis does not flag
@@ -372,16 +430,21 @@ func (c *Client) replicaFor(ctx context.Context, slot int, args []string) string
 // cluster's answers: MOVED and ASK to another node, TRYAGAIN, CLUSTERDOWN
 // and refused connections after a backoff.
 func (c *Client) run(ctx context.Context, slot int, addr string, asking bool, args []string) (client.Value, error) {
+	return c.runWith(ctx, slot, addr, asking, func(addr string, asking bool) (client.Value, error) {
+		if asking {
+			return c.askExchange(ctx, c.node(addr), args)
+		}
+		return c.node(addr).c.DoRaw(ctx, args...)
+	})
+}
+
+// runWith is run's loop around exec, which runs the command once on the
+// node at addr (after ASKING when asking is set).
+func (c *Client) runWith(ctx context.Context, slot int, addr string, asking bool, exec func(addr string, asking bool) (client.Value, error)) (client.Value, error) {
 	redirects, retries := 0, 0
 	backoff := c.cfg.RetryBackoff
 	for {
-		var v client.Value
-		var err error
-		if asking {
-			v, err = c.askExchange(ctx, c.node(addr), args)
-		} else {
-			v, err = c.node(addr).c.DoRaw(ctx, args...)
-		}
+		v, err := exec(addr, asking)
 		asking = false
 		var re *client.Error
 		switch {

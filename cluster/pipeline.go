@@ -110,6 +110,15 @@ func retryable(code string) bool {
 
 // rerun runs one pipelined command again after the node answered e.
 func (c *Client) rerun(ctx context.Context, slot int, e *client.Error, args []string) (client.Value, error) {
+	return c.rerunWith(ctx, slot, e, func(addr string, asking bool) (client.Value, error) {
+		return c.run(ctx, slot, addr, asking, args)
+	})
+}
+
+// rerunWith is rerun with run's loop given as once: it follows e (MOVED,
+// ASK) to the node it names, or runs the command again where the slot
+// map says (TRYAGAIN, CLUSTERDOWN).
+func (c *Client) rerunWith(ctx context.Context, slot int, e *client.Error, once func(addr string, asking bool) (client.Value, error)) (client.Value, error) {
 	switch e.Code {
 	case "MOVED", "ASK":
 		s, to, ok := redirect(e, c.addrFor(slot))
@@ -118,11 +127,11 @@ func (c *Client) rerun(ctx context.Context, slot int, e *client.Error, args []st
 		}
 		if e.Code == "MOVED" {
 			c.moved(s, to)
-			return c.run(ctx, slot, to, false, args)
+			return once(to, false)
 		}
-		return c.run(ctx, slot, to, true, args)
+		return once(to, true)
 	}
-	return c.run(ctx, slot, c.addrFor(slot), false, args)
+	return once(c.addrFor(slot), false)
 }
 
 // Transaction runs cmds in MULTI/EXEC after WATCH on the node serving
