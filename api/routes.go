@@ -32,6 +32,9 @@ func addRoutes(r chi.Router, d *deps) {
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		allow := allowedMethods(root, r)
 		w.Header().Set("Allow", allow)
+		if d.upstashNotAllowed(w, r, allow) {
+			return
+		}
 		writeError(w, r, d.logger, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
 	})
 
@@ -48,7 +51,7 @@ func addRoutes(r chi.Router, d *deps) {
 	r.Mount("/docs/", handleDocs(d))
 
 	if d.cfg.UpstashPrefix != "off" {
-		upstashRoutes(r, d, "/"+strings.Trim(d.cfg.UpstashPrefix, "/"), root)
+		upstashRoutes(r, d, "/"+strings.Trim(d.cfg.UpstashPrefix, "/"))
 	}
 
 	// The database routes sit in the root router (a group, not a mounted

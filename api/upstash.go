@@ -28,30 +28,45 @@ import (
 // Upstash Redis REST API so that the @upstash/redis npm client works
 // unchanged. See docs/upstash.md for the format and the differences.
 
-// upstashRoutes mounts the surface under prefix+"/{db}".
-// root is the whole router, for the Allow header of a 405.
-func upstashRoutes(r chi.Router, d *deps, prefix string, root chi.Routes) {
+// upstashRoutes adds the surface under prefix+"/{db}", as a group in the
+// root router (as the /db/{db} routes are): chi routes a request once,
+// without a mounted subrouter's second pass. root is the whole router,
+// for the Allow header of a 405.
+//
+// Every path under prefix+"/{db}/" is a route for GET, POST and PUT (the
+// command in the path), so no request there is a 404; another method is
+// the root router's 405, which answers in the surface's format
+// (upstashNotAllowed), before authentication, as a 404 under /db/{db} is
+// (the routes are public at /openapi.json).
+func upstashRoutes(r chi.Router, d *deps, prefix string) {
 	fail := d.upstashError
-	r.Route(prefix+"/{db}", func(r chi.Router) {
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			fail(w, r, errorf(http.StatusNotFound, CodeNotFound, "ERR no route for %s", r.URL.Path))
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			allow := allowedMethods(root, r)
-			w.Header().Set("Allow", allow)
-			fail(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use %s", r.Method, allow))
-		})
+	base := prefix + "/{db}"
+	r.Group(func(r chi.Router) {
 		r.Use(authenticateWith(d, fail), withDatabaseWith(d, fail), syncTokens(d, "Upstash-Sync-Token"), idempotent(d, fail))
-		r.Post("/", handleUpstashCommand(d))
-		r.Get("/", handleUpstashCommand(d))
-		r.Post("/pipeline", handleUpstashBatch(d, false))
-		r.Post("/multi-exec", handleUpstashBatch(d, true))
-		r.Post("/subscribe/{channel}", handleUpstashSubscribe(d, false))
-		r.Post("/psubscribe/{channel}", handleUpstashSubscribe(d, true))
+		command := handleUpstashCommand(d)
+		for _, p := range []string{base, base + "/"} {
+			r.Post(p, command)
+			r.Get(p, command)
+		}
+		r.Post(base+"/pipeline", handleUpstashBatch(d, false))
+		r.Post(base+"/multi-exec", handleUpstashBatch(d, true))
+		r.Post(base+"/subscribe/{channel}", handleUpstashSubscribe(d, false))
+		r.Post(base+"/psubscribe/{channel}", handleUpstashSubscribe(d, true))
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
-			r.Method(m, "/*", handleUpstashCommand(d))
+			r.Method(m, base+"/*", command)
 		}
 	})
+}
+
+// upstashNotAllowed answers a 405 under the Upstash prefix in the
+// surface's format and reports true, or reports false for another path.
+func (d *deps) upstashNotAllowed(w http.ResponseWriter, r *http.Request, allow string) bool {
+	prefix := "/" + strings.Trim(d.cfg.UpstashPrefix, "/") + "/"
+	if d.cfg.UpstashPrefix == "off" || !strings.HasPrefix(r.URL.Path, prefix) {
+		return false
+	}
+	d.upstashError(w, r, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "ERR %s is not allowed; use %s", r.Method, allow))
+	return true
 }
 
 // upstashError answers {"error": "…"} (plus "outcome", not_sent or
