@@ -315,8 +315,21 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (client.Value, error
 	if err != nil {
 		return client.Value{}, err
 	}
+	return c.dispatch(ctx, slot, args, func(addr string, asking bool) (client.Value, error) {
+		if asking {
+			return c.askExchange(ctx, c.node(addr), args)
+		}
+		return c.node(addr).c.DoRaw(ctx, args...)
+	})
+}
+
+// dispatch runs a command with exec (once on the node at addr, after
+// ASKING when asking is set): on a replica when replicaFor names one,
+// falling back to the primary when the replica did not run it, else on
+// the slot's primary, redirected and retried by runWith.
+func (c *Client) dispatch(ctx context.Context, slot int, args []string, exec func(addr string, asking bool) (client.Value, error)) (client.Value, error) {
 	if ra := c.replicaFor(ctx, slot, args); ra != "" {
-		v, err := c.node(ra).c.DoRaw(ctx, args...)
+		v, err := exec(ra, false)
 		var re *client.Error
 		switch {
 		case refused(err):
@@ -327,7 +340,9 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (client.Value, error
 		case errors.As(err, &re) && retryable(re.Code):
 			// MOVED from a replica: the slot moved (or the node no
 			// longer replicates it). Followed as for a primary.
-			return c.rerun(ctx, slot, re, args)
+			return c.rerunWith(ctx, slot, re, func(addr string, asking bool) (client.Value, error) {
+				return c.runWith(ctx, slot, addr, asking, exec)
+			})
 		default:
 			if client.IsTransport(err) {
 				c.triggerRefresh()
@@ -335,7 +350,7 @@ func (c *Client) DoRaw(ctx context.Context, args ...string) (client.Value, error
 			return v, err
 		}
 	}
-	return c.run(ctx, slot, c.addrFor(slot), false, args)
+	return c.runWith(ctx, slot, c.addrFor(slot), false, exec)
 }
 
 // GenericReply reports whether this client shapes the reply to args with
@@ -360,7 +375,7 @@ func (c *Client) DoVisit(ctx context.Context, vis client.Visitor, args ...string
 	if err != nil {
 		return err
 	}
-	exec := func(addr string, asking bool) (client.Value, error) {
+	_, err = c.dispatch(ctx, slot, args, func(addr string, asking bool) (client.Value, error) {
 		if asking {
 			v, err := c.askExchange(ctx, c.node(addr), args)
 			if err != nil {
@@ -369,28 +384,7 @@ func (c *Client) DoVisit(ctx context.Context, vis client.Visitor, args ...string
 			return client.Value{}, resp.Walk(v, vis)
 		}
 		return client.Value{}, c.node(addr).c.DoVisit(ctx, vis, args...)
-	}
-	if ra := c.replicaFor(ctx, slot, args); ra != "" {
-		_, err := exec(ra, false)
-		var re *client.Error
-		switch {
-		case refused(err):
-			c.triggerRefresh()
-		case errors.As(err, &re) && (re.Code == "LOADING" || re.Code == "MASTERDOWN"):
-		case errors.As(err, &re) && retryable(re.Code):
-			// as DoRaw: followed as for a primary
-			_, err = c.rerunWith(ctx, slot, re, func(addr string, asking bool) (client.Value, error) {
-				return c.runWith(ctx, slot, addr, asking, exec)
-			})
-			return err
-		default:
-			if client.IsTransport(err) {
-				c.triggerRefresh()
-			}
-			return err
-		}
-	}
-	_, err = c.runWith(ctx, slot, c.addrFor(slot), false, exec)
+	})
 	return err
 }
 

@@ -7,25 +7,7 @@ import (
 
 	"github.com/redis-gateway/redis-gateway/cluster"
 	"github.com/redis-gateway/redis-gateway/internal/redistest"
-	"github.com/redis-gateway/redis-gateway/resp"
 )
-
-// trace is a resp.Visitor that writes what it is handed as text:
-// "[" … "]" for aggregates, the bytes of strings, "nil" for nulls.
-type trace struct{ b strings.Builder }
-
-func (t *trace) Scalar(v resp.Value) error {
-	if v.IsNull() {
-		t.b.WriteString("nil ")
-	} else {
-		t.b.Write(v.Str)
-		t.b.WriteByte(' ')
-	}
-	return nil
-}
-
-func (t *trace) Begin(resp.Kind, int) error { t.b.WriteString("[ "); return nil }
-func (t *trace) End() error                 { t.b.WriteString("] "); return nil }
 
 // TestDoVisitFollowsRedirects: the cluster client streams a reply to a
 // visitor (client.Visiting) and follows redirects as DoRaw does, without
@@ -40,11 +22,11 @@ func TestDoVisitFollowsRedirects(t *testing.T) {
 	ctx := t.Context()
 	visit := func(args ...string) string {
 		t.Helper()
-		var tr trace
+		var tr redistest.Trace
 		if err := c.DoVisit(ctx, &tr, args...); err != nil {
 			t.Fatalf("DoVisit %v: %v", args, err)
 		}
-		return tr.b.String()
+		return tr.String()
 	}
 	const tag = "vis"
 	here, there := "{"+tag+"}:here", "{"+tag+"}:there"

@@ -106,9 +106,9 @@ func TestFailover(t *testing.T) {
 	if got, err := c.Do(ctx, "GET", "k"); err != nil || text(got) != "v" {
 		t.Errorf("GET k on the new primary: got %v, %v, want v", got, err)
 	}
-	var tr trace
-	if err := c.DoVisit(ctx, &tr, "GET", "k"); err != nil || tr.b.String() != "v " {
-		t.Errorf("DoVisit GET k on the new primary: %v, visited %q; want v", err, tr.b.String())
+	var tr redistest.Trace
+	if err := c.DoVisit(ctx, &tr, "GET", "k"); err != nil || tr.String() != "v " {
+		t.Errorf("DoVisit GET k on the new primary: %v, visited %q; want v", err, tr.String())
 	}
 	// The killed primary, now listed as a replica, is flagged down and
 	// skipped: reads with ReadFromReplicas fall back to the new primary.
