@@ -215,15 +215,21 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			d.upstashError(w, r, err)
 			return
 		}
-		visit := !f.resp2 && !isScriptLoad(args)
-		if vw, ok := be.(visitWithin); ok && visit && !client.IsBlocking(args) {
-			// the client owns the deadline: no context timer per command
+		// encoded while read: a long reply is never held as Values
+		visit := func(run func(*upstashVisitor) error) {
 			u := upstashVisitor{b: append(make([]byte, 0, 512), `{"result":`...), b64: f.base64}
-			if err := vw.DoVisitWithin(fencedContext(d.syncContext(r.Context(), args)), d.cfg.CommandTimeout, &u, args...); err != nil {
+			if err := run(&u); err != nil {
 				d.upstashError(w, r, err)
 				return
 			}
 			writeUpstashJSON(w, append(u.b, "}\n"...))
+		}
+		visits := !f.resp2 && !isScriptLoad(args)
+		if vw, ok := be.(visitWithin); ok && visits && !client.IsBlocking(args) {
+			// the client owns the deadline: no context timer per command
+			visit(func(u *upstashVisitor) error {
+				return vw.DoVisitWithin(fencedContext(d.syncContext(r.Context(), args)), d.cfg.CommandTimeout, u, args...)
+			})
 			return
 		}
 		ctx, cancel, err := d.commandContext(r.Context(), args)
@@ -232,14 +238,8 @@ func handleUpstashCommand(d *deps) http.HandlerFunc {
 			return
 		}
 		defer cancel()
-		if vb, ok := be.(client.Visiting); ok && visit {
-			// encoded while read: a long reply is never held as Values
-			u := upstashVisitor{b: append(make([]byte, 0, 512), `{"result":`...), b64: f.base64}
-			if err := vb.DoVisit(ctx, &u, args...); err != nil {
-				d.upstashError(w, r, err)
-				return
-			}
-			writeUpstashJSON(w, append(u.b, "}\n"...))
+		if vb, ok := be.(client.Visiting); ok && visits {
+			visit(func(u *upstashVisitor) error { return vb.DoVisit(ctx, u, args...) })
 			return
 		}
 		v, err := be.DoRaw(ctx, args...)

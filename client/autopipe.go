@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/redis-gateway/redis-gateway/pool"
-	"github.com/redis-gateway/redis-gateway/resp"
 )
 
 // Auto-pipelining: with Config.AutoPipeline, concurrent single commands
@@ -28,11 +27,10 @@ import (
 //     caller never gets it;
 //   - a connection that fails (I/O error, protocol error, no reply for
 //     HealthTimeout while commands wait, or a write stuck as long) fails
-//     every command written on it
-//     and is replaced; commands not yet written go to the new connection;
-//     when the write itself fails, the commands of the batch that did not
-//     reach the network whole fail as not sent (ErrNotSent): Redis never
-//     got their last byte;
+//     every command written on it and is replaced; commands not yet
+//     written go to the new connection; when the write itself fails, the
+//     commands of the batch that did not reach the network whole fail as
+//     not sent (ErrNotSent): Redis never got their last byte;
 //   - while Redis cannot be reached, commands fail at once with the dial
 //     error (503 upstream), not after their timeout.
 //
@@ -444,13 +442,12 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool, carry *apR
 			kill(err)
 			// A command that did not reach the network whole did not
 			// run: only those before it may have.
-			sent, end := cn.Sent(), start
+			r := reachFrom(cn, start)
 			for _, req := range batch {
-				end += resp.CommandLen(req.args...)
-				if end > sent {
-					req.done <- apResult{err: notSent(err)}
-				} else {
+				if r.whole(req.args...) {
 					req.done <- apResult{err: err}
+				} else {
+					req.done <- apResult{err: notSent(err)}
 				}
 			}
 			return false, nil

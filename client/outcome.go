@@ -33,12 +33,27 @@ func notSent(err error) error {
 	return &notSentError{err: err}
 }
 
+// reach tells, after a failed write, which of the commands written from
+// a byte offset of a connection on, in order, reached the network whole:
+// those may have run; a command that ends past the bytes the network
+// accepted did not (Redis never saw its last byte).
+type reach struct{ sent, end int64 }
+
+// reachFrom starts a reach over the commands written on cn from byte
+// offset start (cn.Written before the first of them).
+func reachFrom(cn *pool.Conn, start int64) reach { return reach{sent: cn.Sent(), end: start} }
+
+// whole reports whether the next command, args, reached the network whole.
+func (r *reach) whole(args ...string) bool {
+	r.end += resp.CommandLen(args...)
+	return r.end <= r.sent
+}
+
 // writeFailed marks the failed write of one command, begun at byte offset
-// start of cn (Conn.Written before it), as not sent when the command did
-// not reach the network whole: Redis never saw its last byte, so it did
-// not run.
+// start of cn, as not sent when the command did not reach the network
+// whole.
 func writeFailed(cn *pool.Conn, start int64, args []string, err error) error {
-	if start+resp.CommandLen(args...) > cn.Sent() {
+	if r := reachFrom(cn, start); !r.whole(args...) {
 		return notSent(err)
 	}
 	return err
@@ -49,9 +64,9 @@ func writeFailed(cn *pool.Conn, start int64, args []string, err error) error {
 // network whole: it and every command after it certainly did not run.
 // len(cmds) when all of them reached it.
 func unsentFrom(cn *pool.Conn, start int64, cmds [][]string) int {
-	sent, end := cn.Sent(), start
+	r := reachFrom(cn, start)
 	for i, args := range cmds {
-		if end += resp.CommandLen(args...); end > sent {
+		if !r.whole(args...) {
 			return i
 		}
 	}
@@ -114,14 +129,15 @@ func writeTx(cn *pool.Conn, pre []string, cmds [][]string) error {
 	if err == nil {
 		return nil
 	}
-	end := start + resp.CommandLen("MULTI") + resp.CommandLen("EXEC")
+	r := reachFrom(cn, start)
+	r.whole("MULTI")
 	if pre != nil {
-		end += resp.CommandLen(pre...)
+		r.whole(pre...)
 	}
 	for _, args := range cmds {
-		end += resp.CommandLen(args...)
+		r.whole(args...)
 	}
-	if end > cn.Sent() {
+	if !r.whole("EXEC") {
 		return notSent(err)
 	}
 	return err
