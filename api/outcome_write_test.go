@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,25 @@ func TestStuckWriteOutcomes(t *testing.T) {
 			if rs.Do(t, "EXISTS", k).Int != 0 {
 				t.Errorf("%s exists: a command reported not sent ran", k)
 			}
+		}
+	})
+	t.Run("UpstashPipeline", func(t *testing.T) {
+		r := stuck(t, "POST", "/upstash/0/pipeline", [][]string{{"SET", "stuck:u1", "1"}, {"SET", "stuck:u2", big}})
+		var body struct {
+			Error     string `json:"error"`
+			Outcome   string `json:"outcome"`
+			Completed *int   `json:"completed"`
+			NotSent   *int   `json:"not_sent"`
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil || r.Status != 504 || body.Error == "" || body.Outcome != OutcomeUnknown ||
+			body.Completed == nil || *body.Completed != 0 || body.NotSent == nil || *body.NotSent != 1 {
+			t.Fatalf("Upstash pipeline stuck at its second command: %d %s; want 504 {error, outcome unknown, completed 0, not_sent 1}", r.Status, r.Body)
+		}
+		if v := rs.Do(t, "GET", "stuck:u1"); string(v.Str) != "1" {
+			t.Errorf("stuck:u1 = %q: the SET that reached Redis whole ran, want 1", v.Str)
+		}
+		if rs.Do(t, "EXISTS", "stuck:u2").Int != 0 {
+			t.Error("stuck:u2 exists: the command reported not sent ran")
 		}
 	})
 }

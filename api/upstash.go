@@ -111,6 +111,14 @@ func (d *deps) upstashError(w http.ResponseWriter, r *http.Request, err error) {
 		b = append(b, `,"outcome":`...)
 		b = appendString(b, ae.outcome)
 	}
+	if pe := (*client.PipelineError)(nil); errors.As(err, &pe) {
+		// as the REST problem says it: the first completed ran, the
+		// last not_sent did not
+		b = strconv.AppendInt(append(b, `,"completed":`...), int64(len(pe.Results)), 10)
+		if pe.NotSent > 0 {
+			b = strconv.AppendInt(append(b, `,"not_sent":`...), int64(pe.NotSent), 10)
+		}
+	}
 	b = append(b, "}\n"...)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
