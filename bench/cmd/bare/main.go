@@ -11,15 +11,9 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/redis-gateway/redis-gateway/bench/internal/peer"
 )
@@ -28,27 +22,14 @@ import (
 // less the encoder's trailing newline.
 var body = []byte(`{"value":"xxx"}`)
 
-func main() {
-	if err := run(context.Background(), os.Args, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
+func main() { peer.Main("bare", "127.0.0.1:8081", false, setup) }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
+// setup returns the handler writing the fixed body.
+func setup(peer.Flags, io.Writer) (http.Handler, func(), error) {
 	length := strconv.Itoa(len(body))
-	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", length)
 		_, _ = w.Write(body)
-	})
-	return peer.Serve(ctx, "bare", *addr, h)
+	}), nil, nil
 }

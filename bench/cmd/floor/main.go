@@ -35,50 +35,31 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/redis-gateway/redis-gateway/bench/internal/peer"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
+func main() { peer.Main("floor", "127.0.0.1:8083", true, setup) }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8083", "listen address")
-	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis address (host:port), database 0")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	conn, err := net.Dial("tcp", *redisAddr)
+// setup dials the one Redis connection and starts its writer and reader.
+func setup(f peer.Flags, stderr io.Writer) (http.Handler, func(), error) {
+	conn, err := net.Dial("tcp", f.Redis)
 	if err != nil {
-		return fmt.Errorf("floor: redis: %w", err)
+		return nil, nil, fmt.Errorf("floor: redis: %w", err)
 	}
-	defer conn.Close()
 	logger := log.New(stderr, "floor: ", log.LstdFlags)
 	p := newPipe()
 	go p.write(conn, logger)
 	go p.read(conn, logger)
-	return peer.Serve(ctx, "floor", *addr, p)
+	return p, func() { conn.Close() }, nil
 }
 
 // call is one GET in flight. The reader fills body and sends the status on

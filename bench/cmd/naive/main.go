@@ -15,47 +15,26 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redis-gateway/redis-gateway/bench/internal/peer"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
+func main() { peer.Main("naive", "127.0.0.1:8082", true, setup) }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8082", "listen address")
-	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis address (host:port), database 0")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
-	defer rdb.Close()
+// setup builds the go-redis client and the one route.
+func setup(f peer.Flags, stderr io.Writer) (http.Handler, func(), error) {
+	rdb := redis.NewClient(&redis.Options{Addr: f.Redis})
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-
 	mux := http.NewServeMux()
 	mux.Handle("GET /db/0/strings/{key}", handleGet(logger, rdb))
-	return peer.Serve(ctx, "naive", *addr, mux)
+	return mux, func() { rdb.Close() }, nil
 }
 
 // handleGet serves GET /db/0/strings/{key}.
