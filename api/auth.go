@@ -131,6 +131,10 @@ type principal struct {
 type authConfig struct {
 	principals []*principal
 	dangerous  map[string]bool
+	// dangerousSub holds the first words of the dangerous list's
+	// two-word entries ("CONFIG" for "CONFIG SET"), so that levelFor
+	// joins a command's name and subcommand only for those.
+	dangerousSub map[string]bool
 	// signed verifies signed tokens (nil: none accepted); verified ones
 	// are kept as principals until they expire, so that a token's rate
 	// limit and blocking slots are its own across requests.
@@ -143,12 +147,16 @@ type authConfig struct {
 const maxVerified = 10000
 
 func newAuth(toks []Token, dangerous []string, signed *tokens.Verifier) (*authConfig, error) {
-	a := &authConfig{dangerous: map[string]bool{}, signed: signed, verified: map[string]*principal{}}
+	a := &authConfig{dangerous: map[string]bool{}, dangerousSub: map[string]bool{}, signed: signed, verified: map[string]*principal{}}
 	if dangerous == nil {
 		dangerous = DefaultDangerousCommands
 	}
 	for _, c := range dangerous {
-		a.dangerous[strings.ToUpper(strings.Join(strings.Fields(c), " "))] = true
+		words := strings.Fields(strings.ToUpper(c))
+		a.dangerous[strings.Join(words, " ")] = true
+		if len(words) > 1 {
+			a.dangerousSub[words[0]] = true
+		}
 	}
 	for i := range toks {
 		t := &toks[i]
@@ -350,11 +358,6 @@ func allowedDatabase(r *http.Request, db string) bool {
 	return p == nil || p.all || p.dbs[db]
 }
 
-// levelFor decides the level a command needs: admin for the dangerous list
-// and for commands Redis flags admin; write for commands Redis flags write
-// or may_replicate, for scripts not flagged readonly (EVAL, FCALL), and for
-// PUBLISH; read otherwise. Flags come from
-// COMMAND INFO, fetched once per database client and cached.
 // commandInfo is c.CommandInfo for a lookup of the gateway's own, made
 // before the request's commands: a cached answer comes at once; a cache
 // miss asks Redis (COMMAND INFO) under the command timeout, whatever ctx's
@@ -383,12 +386,17 @@ type infoCache interface {
 
 var _ infoCache = (*client.Client)(nil)
 
+// levelFor decides the level a command needs: admin for the dangerous list
+// and for commands Redis flags admin; write for commands Redis flags write
+// or may_replicate, for scripts not flagged readonly (EVAL, FCALL), and for
+// PUBLISH; read otherwise. Flags come from
+// COMMAND INFO, fetched once per database client and cached.
 func (d *deps) levelFor(ctx context.Context, c client.Backend, args []string) (Level, error) {
 	name := client.Upper(args[0])
 	if d.auth.dangerous[name] {
 		return LevelAdmin, nil
 	}
-	if len(args) > 1 && d.auth.dangerous[name+" "+strings.ToUpper(args[1])] {
+	if len(args) > 1 && d.auth.dangerousSub[name] && d.auth.dangerous[name+" "+strings.ToUpper(args[1])] {
 		return LevelAdmin, nil
 	}
 	switch name {

@@ -365,12 +365,8 @@ func commandName(args []string) string {
 // A failed write is marked [ErrNotSent] when the command did not reach the
 // network whole.
 func exchange(cn *pool.Conn, args []string) (Value, error) {
-	start := cn.Written()
-	if err := cn.WriteCommand(args...); err != nil {
-		return Value{}, writeFailed(cn, start, args, err)
-	}
-	if err := cn.Flush(); err != nil {
-		return Value{}, writeFailed(cn, start, args, err)
+	if err := writeOne(cn, args); err != nil {
+		return Value{}, err
 	}
 	return readReply(cn)
 }

@@ -49,10 +49,17 @@ func (r *reach) whole(args ...string) bool {
 	return r.end <= r.sent
 }
 
-// writeFailed marks the failed write of one command, begun at byte offset
-// start of cn, as not sent when the command did not reach the network
-// whole.
-func writeFailed(cn *pool.Conn, start int64, args []string, err error) error {
+// writeOne writes one command on cn and flushes it. A failed write is
+// marked [ErrNotSent] when the command did not reach the network whole.
+func writeOne(cn *pool.Conn, args []string) error {
+	start := cn.Written()
+	err := cn.WriteCommand(args...)
+	if err == nil {
+		err = cn.Flush()
+	}
+	if err == nil {
+		return nil
+	}
 	if r := reachFrom(cn, start); !r.whole(args...) {
 		return notSent(err)
 	}

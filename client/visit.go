@@ -107,12 +107,8 @@ func (c *Client) doVisit(ctx context.Context, vis Visitor, args []string, shared
 // visitExchange writes one command and visits its reply; a failed write
 // is marked [ErrNotSent] as exchange marks it.
 func visitExchange(cn *pool.Conn, args []string, vis resp.Visitor) (visitErr, err error) {
-	start := cn.Written()
-	if err := cn.WriteCommand(args...); err != nil {
-		return nil, writeFailed(cn, start, args, err)
-	}
-	if err := cn.Flush(); err != nil {
-		return nil, writeFailed(cn, start, args, err)
+	if err := writeOne(cn, args); err != nil {
+		return nil, err
 	}
 	return cn.Visit(vis)
 }
