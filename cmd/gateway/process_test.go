@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -207,4 +208,71 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// metricValue reads one unlabelled sample from the binary's /metrics.
+func metricValue(t *testing.T, base, name string) float64 {
+	t.Helper()
+	code, body := httpDo(t, "GET", base+"/metrics", "")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
+}
+
+// The heap floor is on by default: once the collector has run, the GC
+// percent in force is raised (a small live heap and a 32 MiB floor); GOGC
+// in the environment replaces it.
+func TestBinaryGCHeapFloor(t *testing.T) {
+	big := `{"value":"` + strings.Repeat("x", 1<<20) + `"}`
+	for _, tc := range []struct {
+		name   string
+		env    []string
+		raised bool
+	}{
+		{"default", nil, true},
+		{"GOGC set", []string{"GOGC=100"}, false},
+		{"floor 0", []string{"GATEWAY_GC_HEAP_FLOOR_MIB=0"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startBinary(t, tc.env)
+			if code, body := httpDo(t, "PUT", p.URL+"/db/0/strings/big", big); code != http.StatusOK {
+				t.Fatalf("PUT: %d %s", code, body)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				// Each GET of the 1 MiB value allocates a few MiB, so
+				// collections come quickly.
+				for i := 0; i < 10; i++ {
+					if code, _ := httpDo(t, "GET", p.URL+"/db/0/strings/big", ""); code != http.StatusOK {
+						t.Fatalf("GET: %d", code)
+					}
+				}
+				gcs := metricValue(t, p.URL, "go_gc_duration_seconds_count")
+				pct := metricValue(t, p.URL, "go_gc_gogc_percent")
+				if tc.raised && pct > 100 {
+					return
+				}
+				if !tc.raised && gcs >= 5 {
+					if pct != 100 {
+						t.Fatalf("GC percent %v after %v collections, want 100", pct, gcs)
+					}
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after %v collections the GC percent is %v", gcs, pct)
+				}
+			}
+		})
+	}
 }
