@@ -194,3 +194,56 @@ measured_field() {
     fi
   done
 }
+
+# median_rows ROW...: the measure_wrk rows collapsed to one per target and
+# concurrency (the first two fields), in the order each first appears: the
+# median of req/s, p50, p99 and the CPU and batch columns (the mean of the
+# middle two for an even count; latencies in wrk's units), non-2xx answers
+# summed, socket errors listed. A target measured once keeps its row.
+median_rows() {
+  printf '%s\n' "$@" | awk -F'|' '
+    function ms(v) {
+      if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+      if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+      return ""
+    }
+    function median(list,   n, a, i, j, t) {
+      n = split(list, a, " ")
+      if (n == 0) return ""
+      for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    {
+      k = $1 "|" $2
+      if (!(k in n)) { order[++keys] = k }
+      n[k]++; row[k] = $0
+      for (f = 3; f <= 10; f++) {
+        v = $f
+        if (f == 4 || f == 5) v = ms(v)
+        if (f == 6) { sum[k] += v; continue }
+        if (f == 7) { if (v != "0" && v != "") err[k] = err[k] (err[k] == "" ? "" : "; ") v; continue }
+        if (v == "" || v == "n/a" || v == "—") { dash[k, f] = $f; continue }
+        vals[k, f] = vals[k, f] " " v
+      }
+    }
+    END {
+      for (i = 1; i <= keys; i++) {
+        k = order[i]
+        if (n[k] == 1) { print row[k]; continue }
+        out = k
+        for (f = 3; f <= 10; f++) {
+          if (f == 6) { out = out "|" sum[k]; continue }
+          if (f == 7) { out = out "|" (err[k] == "" ? "0" : err[k]); continue }
+          m = median(vals[k, f])
+          if (m == "") { out = out "|" dash[k, f]; continue }
+          if (f == 3) m = sprintf("%.0f", m)
+          else if (f == 4 || f == 5) m = sprintf("%.2fms", m)
+          else if (f == 8 || f == 10) m = sprintf("%.1f", m)
+          else m = sprintf("%.2f", m)
+          out = out "|" m
+        }
+        print out
+      }
+    }'
+}

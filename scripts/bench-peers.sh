@@ -27,7 +27,11 @@
 # the machine, as a dated section to $DOC (docs/benchmarks.md; DOC= skips).
 #
 # Usage: scripts/bench-peers.sh
-#   env: DURATION=10s THREADS=2 CONNS=50 SWEEP="1 50 256 1000" REQUESTS=200000 IDLE_CONNS=1000 DOC=docs/benchmarks.md
+#   env: DURATION=10s THREADS=2 CONNS=50 SWEEP="1 50 256 1000" ROUNDS=2 REQUESTS=200000 IDLE_CONNS=1000 DOC=docs/benchmarks.md
+# ROUNDS runs every target at every concurrency that many times, each
+# round in the other order, and reports the median of each column (the
+# mean of the middle two for an even count): on a shared 2-core machine
+# one run of one target can be 15 % off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
@@ -37,6 +41,7 @@ THREADS=${THREADS:-2}
 CONNS=${CONNS:-50}
 SWEEP=${SWEEP:-1 $CONNS 256 1000}
 REQUESTS=${REQUESTS:-200000}
+ROUNDS=${ROUNDS:-2}
 IDLE_CONNS=${IDLE_CONNS:-1000}
 DOC=${DOC-docs/benchmarks.md}
 
@@ -180,37 +185,49 @@ run_rb() {
   measured+=("redis-benchmark ${test^^}|$CONNS|$(printf '%.0f' "${rps//\"/}")|${p50//\"/}ms|${p99//\"/}ms|—|—|—|$red|—")
 }
 
-# The main table at c=CONNS.
-main_rows() {
-  local c=$1
-  measure_wrk "gateway GET /db/0/strings/k" "$GW_PID" "$gw/metrics" "$c" "$gw/db/0/strings/k"
-  measure_wrk "gateway GET /db/7/strings/k" "$GW_PID" "$gw/metrics" "$c" "$gw/db/7/strings/k"
-  measure_wrk "gateway, auto_pipeline, GET /db/0/strings/k" "$GWA_PID" "$gwa/metrics" "$c" "$gwa/db/0/strings/k"
-  measure_wrk "gateway, auto_pipeline, GET /db/7/strings/k" "$GWA_PID" "$gwa/metrics" "$c" "$gwa/db/7/strings/k"
-  measure_wrk "gateway POST /db/0/command GET" "$GW_PID" "$gw/metrics" "$c" -s scripts/wrk-command-get.lua "$gw/db/0/command"
-  measure_wrk "gateway, auto_pipeline, POST /db/0/command GET" "$GWA_PID" "$gwa/metrics" "$c" -s scripts/wrk-command-get.lua "$gwa/db/0/command"
-  measure_wrk "gateway POST /db/0/pipeline 10×GET" "$GW_PID" "$gw/metrics" "$c" -s scripts/wrk-pipeline10.lua "$gw/db/0/pipeline"
-  measure_wrk "gateway, auto_pipeline, POST /db/0/pipeline 10×GET" "$GWA_PID" "$gwa/metrics" "$c" -s scripts/wrk-pipeline10.lua "$gwa/db/0/pipeline"
-  measure_wrk "bare (net/http, fixed body)" "$BARE_PID" - "$c" "$bare/db/0/strings/k"
-  measure_wrk "naive (net/http + go-redis + encoding/json)" "$NAIVE_PID" - "$c" "$naive/db/0/strings/k"
-  measure_wrk "floor (net/http + one pipelined Redis connection, no features)" "$FLOOR_PID" - "$c" "$floor/db/0/strings/k"
-  measure_wrk "webdis GET /GET/k" "$WEBDIS_PID" - "$c" "$wd/GET/k"
-  measure_wrk "webdis GET /7/GET/k" "$WEBDIS_PID" - "$c" "$wd/7/GET/k"
-}
-
-# The sweep at other concurrencies: GET on both gateways, bare, floor and webdis,
-# and the command and pipeline endpoints on both gateways.
-sweep_rows() {
-  local c=$1
-  measure_wrk "gateway GET /db/0/strings/k" "$GW_PID" "$gw/metrics" "$c" "$gw/db/0/strings/k"
-  measure_wrk "gateway, auto_pipeline, GET /db/0/strings/k" "$GWA_PID" "$gwa/metrics" "$c" "$gwa/db/0/strings/k"
-  measure_wrk "gateway POST /db/0/command GET" "$GW_PID" "$gw/metrics" "$c" -s scripts/wrk-command-get.lua "$gw/db/0/command"
-  measure_wrk "gateway, auto_pipeline, POST /db/0/command GET" "$GWA_PID" "$gwa/metrics" "$c" -s scripts/wrk-command-get.lua "$gwa/db/0/command"
-  measure_wrk "gateway POST /db/0/pipeline 10×GET" "$GW_PID" "$gw/metrics" "$c" -s scripts/wrk-pipeline10.lua "$gw/db/0/pipeline"
-  measure_wrk "gateway, auto_pipeline, POST /db/0/pipeline 10×GET" "$GWA_PID" "$gwa/metrics" "$c" -s scripts/wrk-pipeline10.lua "$gwa/db/0/pipeline"
-  measure_wrk "bare (net/http, fixed body)" "$BARE_PID" - "$c" "$bare/db/0/strings/k"
-  measure_wrk "floor (net/http + one pipelined Redis connection, no features)" "$FLOOR_PID" - "$c" "$floor/db/0/strings/k"
-  measure_wrk "webdis GET /GET/k" "$WEBDIS_PID" - "$c" "$wd/GET/k"
+# The main table at c=CONNS: one measure_wrk call per line of main_targets
+# (NAME, PID variable, metrics URL or -, then wrk's arguments), and the
+# sweep at other concurrencies over sweep_targets (GET on both gateways,
+# bare, floor and webdis, and the command and pipeline endpoints on both
+# gateways). Each round runs the list in the other direction than the last,
+# so that no target always runs early or late in a round.
+main_targets=(
+  "gateway GET /db/0/strings/k|GW_PID|$gw/metrics|$gw/db/0/strings/k"
+  "gateway GET /db/7/strings/k|GW_PID|$gw/metrics|$gw/db/7/strings/k"
+  "gateway, auto_pipeline, GET /db/0/strings/k|GWA_PID|$gwa/metrics|$gwa/db/0/strings/k"
+  "gateway, auto_pipeline, GET /db/7/strings/k|GWA_PID|$gwa/metrics|$gwa/db/7/strings/k"
+  "gateway POST /db/0/command GET|GW_PID|$gw/metrics|-s scripts/wrk-command-get.lua $gw/db/0/command"
+  "gateway, auto_pipeline, POST /db/0/command GET|GWA_PID|$gwa/metrics|-s scripts/wrk-command-get.lua $gwa/db/0/command"
+  "gateway POST /db/0/pipeline 10×GET|GW_PID|$gw/metrics|-s scripts/wrk-pipeline10.lua $gw/db/0/pipeline"
+  "gateway, auto_pipeline, POST /db/0/pipeline 10×GET|GWA_PID|$gwa/metrics|-s scripts/wrk-pipeline10.lua $gwa/db/0/pipeline"
+  "bare (net/http, fixed body)|BARE_PID|-|$bare/db/0/strings/k"
+  "naive (net/http + go-redis + encoding/json)|NAIVE_PID|-|$naive/db/0/strings/k"
+  "floor (net/http + one pipelined Redis connection, no features)|FLOOR_PID|-|$floor/db/0/strings/k"
+  "webdis GET /GET/k|WEBDIS_PID|-|$wd/GET/k"
+  "webdis GET /7/GET/k|WEBDIS_PID|-|$wd/7/GET/k"
+)
+sweep_targets=()
+for t in "${main_targets[@]}"; do
+  case $t in
+  *"/db/7/"* | naive* | "webdis GET /7/"*) ;;
+  *) sweep_targets+=("$t") ;;
+  esac
+done
+round=0
+# run_targets C TARGET...: one measure_wrk per target at C connections, in
+# the order given or (every other round) reversed.
+run_targets() {
+  local c=$1 i name pidvar metrics args
+  shift
+  local ts=("$@")
+  round=$((round + 1))
+  for ((i = 0; i < ${#ts[@]}; i++)); do
+    local t=${ts[i]}
+    [ $((round % 2)) = 0 ] && t=${ts[${#ts[@]} - 1 - i]}
+    IFS='|' read -r name pidvar metrics args <<<"$t"
+    # shellcheck disable=SC2086 # args is wrk's word list
+    measure_wrk "$name" "${!pidvar}" "$metrics" "$c" $args
+  done
 }
 
 # Resident memory per idle keep-alive connection, measured first, while the
@@ -230,13 +247,19 @@ idle_row "gateway, auto_pipeline" "$GWA_PID" "$gwa/db/0/strings/k"
 idle_row "bare" "$BARE_PID" "$bare/db/0/strings/k"
 idle_row "webdis" "$WEBDIS_PID" "$wd/GET/k"
 
-main_rows "$CONNS"
+for _ in $(seq "$ROUNDS"); do
+  run_targets "$CONNS" "${main_targets[@]}"
+done
 run_rb get
 run_rb set
 for c in $SWEEP; do
   [ "$c" = "$CONNS" ] && continue
-  sweep_rows "$c"
+  for _ in $(seq "$ROUNDS"); do
+    run_targets "$c" "${sweep_targets[@]}"
+  done
 done
+# One row per target and concurrency: the median of the rounds.
+mapfile -t measured < <(median_rows "${measured[@]}")
 
 # f NAME C FIELD and ratio LABEL A B for the ratio tables.
 f() { measured_field "$@"; }
@@ -256,7 +279,7 @@ AP="gateway, auto_pipeline, POST /db/0/pipeline 10×GET"
 
 report() {
   local c
-  echo "Command: \`DURATION=$DURATION THREADS=$THREADS CONNS=$CONNS SWEEP=\"$SWEEP\" REQUESTS=$REQUESTS IDLE_CONNS=$IDLE_CONNS make bench-peers\` (= scripts/bench-peers.sh: wrk -t$THREADS -cC -d$DURATION --latency, -t1 at c=1; redis-benchmark -c $CONNS -n $REQUESTS -t get / -t set --csv)"
+  echo "Command: \`DURATION=$DURATION THREADS=$THREADS CONNS=$CONNS SWEEP=\"$SWEEP\" ROUNDS=$ROUNDS REQUESTS=$REQUESTS IDLE_CONNS=$IDLE_CONNS make bench-peers\` (= scripts/bench-peers.sh: wrk -t$THREADS -cC -d$DURATION --latency, -t1 at c=1; redis-benchmark -c $CONNS -n $REQUESTS -t get / -t set --csv)"
   echo
   echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+changes'), $(nproc) cores, load average before the run $LOAD0, $(go version | awk '{print $3}'), redis $(redis-server --version | awk '{print $3}' | sed 's/^v=//'), webdis $(dpkg-query -W -f '${Version}' webdis 2>/dev/null || echo '?') (2 threads, pool_size at its default: $webdis_conns Redis connections opened), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), open files $NOFILE."
   echo
