@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Peak memory of large replies, and resident memory under small-request
 # load, for gateway variants side by side (the memory side of the garbage
-# collector's policy, docs/benchmarks.md "A heap floor"):
+# collector's policy, docs/benchmarks.md "A least headroom for the
+# garbage collector"):
 #   - VmRSS of a fresh gateway, then after a wrk -t2 -c50 -d5s run of
 #     GET /db/0/strings/k;
 #   - then one POST /db/0/command MGET of KEYS keys of 100 B (a 1.4 MB body
@@ -9,14 +10,14 @@
 #     process's VmHWM (peak RSS) after them.
 #
 # Usage: scripts/bench-peak.sh
-#   env: VARIANTS="floor0=GATEWAY_GC_HEAP_FLOOR_MIB=0 default= gogc400=GOGC=400"
+#   env: VARIANTS="headroom0=GATEWAY_GC_HEADROOM_MIB=0;default=;gogc400=GOGC=400"
 #        (name=space-separated NAME=value settings, ';' between variants)
 #        KEYS=99999 ROUNDS=8 REPEAT=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 
-VARIANTS=${VARIANTS:-"floor0=GATEWAY_GC_HEAP_FLOOR_MIB=0;default=;gogc400=GOGC=400"}
+VARIANTS=${VARIANTS:-"headroom0=GATEWAY_GC_HEADROOM_MIB=0;default=;gogc400=GOGC=400"}
 KEYS=${KEYS:-99999}
 ROUNDS=${ROUNDS:-8}
 REPEAT=${REPEAT:-2}

@@ -69,9 +69,10 @@ type Config struct {
 	// kept responses (default: each database's Redis credentials).
 	IdempotencyTTL    time.Duration `yaml:"idempotency_ttl" validate:"gt=0"`
 	IdempotencySecret string        `yaml:"idempotency_secret"`
-	// GCHeapFloorMiB is the garbage collector's heap floor (internal/gcfloor)
-	// when the environment sets no GOGC; 0 turns it off.
-	GCHeapFloorMiB int `yaml:"gc_heap_floor_mib" validate:"gte=0,lte=65536"`
+	// GCHeadroomMiB is the garbage collector's least headroom
+	// (internal/gcheadroom) when the environment sets no GOGC; 0 turns it
+	// off.
+	GCHeadroomMiB int `yaml:"gc_headroom_mib" validate:"gte=0,lte=65536"`
 }
 
 // TokenConfig is one bearer token in the configuration file.
@@ -233,7 +234,7 @@ var options = []option{
 	{"GATEWAY_SIGNED_TOKEN_JWKS", "signed-token-jwks", "", "JWKS file of public keys (EdDSA, ES256, RS256) that verifies signed tokens issued elsewhere", str(func(c *Config) *string { return &c.SignedTokenJWKS })},
 	{"GATEWAY_SIGNED_TOKEN_AUDIENCE", "signed-token-audience", "redis-gateway", "aud every signed token must carry", str(func(c *Config) *string { return &c.SignedTokenAudience })},
 	{"GATEWAY_SIGNED_TOKEN_MAX_LIFETIME", "signed-token-max-lifetime", "1h", "longest lifetime of a signed token (exp - iat)", dur(func(c *Config) *time.Duration { return &c.SignedTokenMaxLifetime })},
-	{"GATEWAY_GC_HEAP_FLOOR_MIB", "gc-heap-floor-mib", "32", "the garbage collector waits until the heap reaches this many MiB while the live heap is small (less GC CPU for at most this much memory; off when GOGC is set; 0: off)", integer(func(c *Config) *int { return &c.GCHeapFloorMiB })},
+	{"GATEWAY_GC_HEADROOM_MIB", "gc-headroom-mib", "32", "the garbage collector lets the heap grow at least this many MiB past the live heap before a cycle (GOGC=100 alone: as much as the live heap); less GC CPU under load for at most this much memory; off when GOGC is set; 0: off", integer(func(c *Config) *int { return &c.GCHeadroomMiB })},
 	{"GATEWAY_INSECURE_NO_AUTH", "insecure-no-auth", "false", "allow listening on a non-loopback address without tokens", boolean(func(c *Config) *bool { return &c.InsecureNoAuth })},
 }
 

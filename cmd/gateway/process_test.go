@@ -230,10 +230,10 @@ func metricValue(t *testing.T, base, name string) float64 {
 	return 0
 }
 
-// The heap floor is on by default: once the collector has run, the GC
-// percent in force is raised (a small live heap and a 32 MiB floor); GOGC
-// in the environment replaces it.
-func TestBinaryGCHeapFloor(t *testing.T) {
+// The least GC headroom is on by default: once the collector has run, the
+// GC percent in force is raised (a small live heap and a 32 MiB headroom);
+// GOGC in the environment replaces it.
+func TestBinaryGCHeadroom(t *testing.T) {
 	big := `{"value":"` + strings.Repeat("x", 1<<20) + `"}`
 	for _, tc := range []struct {
 		name   string
@@ -242,7 +242,7 @@ func TestBinaryGCHeapFloor(t *testing.T) {
 	}{
 		{"default", nil, true},
 		{"GOGC set", []string{"GOGC=100"}, false},
-		{"floor 0", []string{"GATEWAY_GC_HEAP_FLOOR_MIB=0"}, false},
+		{"headroom 0", []string{"GATEWAY_GC_HEADROOM_MIB=0"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startBinary(t, tc.env)

@@ -24,7 +24,7 @@ import (
 	"github.com/redis-gateway/redis-gateway/client"
 	"github.com/redis-gateway/redis-gateway/internal/asynclog"
 	"github.com/redis-gateway/redis-gateway/internal/embedded"
-	"github.com/redis-gateway/redis-gateway/internal/gcfloor"
+	"github.com/redis-gateway/redis-gateway/internal/gcheadroom"
 	"github.com/redis-gateway/redis-gateway/internal/jsonlog"
 	"github.com/redis-gateway/redis-gateway/tokens"
 )
@@ -65,10 +65,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logw := asynclog.New(stderr, asynclog.Config{})
 	defer logw.Close()
 	logger := newLogger(cfg, logw)
-	// The heap floor is the default garbage-collector policy; an operator's
-	// GOGC replaces it (docs/benchmarks.md, "A heap floor").
+	// A least headroom is the default garbage-collector policy; an
+	// operator's GOGC replaces it (docs/benchmarks.md, "A least headroom
+	// for the garbage collector").
 	if getenv("GOGC") == "" {
-		defer gcfloor.Start(uint64(cfg.GCHeapFloorMiB) << 20).Stop()
+		defer gcheadroom.Start(uint64(cfg.GCHeadroomMiB) << 20).Stop()
 	}
 
 	if cfg.RedisURL == "" && len(cfg.NamedDatabases) == 0 {
