@@ -81,12 +81,33 @@ func retain(n int) {
 	}
 }
 
+// waitHeadroom runs collections until the heap goal is about want bytes
+// past the live heap, and returns the goal and the live heap. A collection
+// that runs while the heap grows counts what is allocated during its mark
+// as live, so the percent set after it may be too low; a forced
+// collection with nothing allocating gives the true live heap.
+func waitHeadroom(t *testing.T, want uint64) (goal, live uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond) // the cleanup runs after the collection
+		goal, live = readUint("/gc/heap/goal:bytes"), readUint("/gc/heap/live:bytes")
+		if d := goal - live; d >= want-want/16 && d <= want+want/8 {
+			return goal, live
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("headroom %d MiB over %d MiB live after 5 s, want about %d", (goal-live)/mib, live/mib, want/mib)
+		}
+	}
+}
+
 // The headroom's whole point: fewer collections for the same garbage, with
 // a small live heap and with a middling one. Counted, not timed.
 func TestHeadroomRunsFewerCollections(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	defer retain(0)
-	for _, live := range []int{0, 16} {
+	for _, live := range []int{0, 8} {
 		retain(live)
 		runtime.GC()
 		before := readUint("/gc/cycles/total:gc-cycles")
@@ -97,9 +118,7 @@ func TestHeadroomRunsFewerCollections(t *testing.T) {
 		if h == nil {
 			t.Fatal("Start returned nil at GOGC=100")
 		}
-		waitPercent(t, func(p int) bool { return p > 100 })
-		goal := readUint("/gc/heap/goal:bytes")
-		liveNow := readUint("/gc/heap/live:bytes")
+		goal, liveNow := waitHeadroom(t, 64*mib)
 		before = readUint("/gc/cycles/total:gc-cycles")
 		churn(512 * mib)
 		with := readUint("/gc/cycles/total:gc-cycles") - before
@@ -107,11 +126,9 @@ func TestHeadroomRunsFewerCollections(t *testing.T) {
 
 		t.Logf("%d MiB kept live: %d collections for 512 MiB of garbage at GOGC=100, %d with a 64 MiB headroom (goal %d MiB over %d MiB live)",
 			live, without, with, goal/mib, liveNow/mib)
-		if headroom := goal - liveNow; headroom < 60*mib || headroom > 72*mib {
-			t.Fatalf("%d MiB live: headroom %d MiB, want about 64", live, headroom/mib)
-		}
-		// Headroom 64 MiB against GOGC's 4 MiB minimum (live 0) or the
-		// live heap's 16 MiB: at least twice as few collections.
+		// A 64 MiB headroom against GOGC's 4 MiB minimum (nothing kept
+		// live) or the live heap's 8 MiB: several times fewer collections
+		// (eight expected), half at the least, however slow the machine.
 		if with == 0 || with*2 > without {
 			t.Fatalf("%d MiB live: %d collections with the headroom, %d without: want at most half", live, with, without)
 		}
