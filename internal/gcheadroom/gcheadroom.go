@@ -16,7 +16,9 @@
 // The headroom is kept by setting the GC percent after every collection,
 // from the live heap that collection found (runtime/metrics); the
 // runtime's soft memory limit (GOMEMLIMIT) still applies on top, as it does
-// to any GC percent.
+// to any GC percent. The live heap a collection reports counts what was
+// allocated while it marked, so under heavy allocation the headroom comes
+// out somewhat smaller than asked, never larger.
 package gcheadroom
 
 import (
