@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -58,7 +59,20 @@ type proc struct {
 // and waits for its "listening on" line.
 func startBinary(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(gatewayBinary(t), append([]string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, args...)...)
+	return startBinaryIn(t, "", env, args...)
+}
+
+// startBinaryIn is startBinary with the process moved into the cgroup
+// whose cgroup.procs file is procs (empty: where the test runs) before
+// the binary starts.
+func startBinaryIn(t *testing.T, procs string, env []string, args ...string) *proc {
+	t.Helper()
+	args = append([]string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, args...)
+	cmd := exec.Command(gatewayBinary(t), args...)
+	if procs != "" {
+		// The shell joins the cgroup, then becomes the binary.
+		cmd = exec.Command("sh", append([]string{"-c", `echo $$ > "$0" && exec "$@"`, procs, gatewayBinary(t)}, args...)...)
+	}
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -274,5 +288,63 @@ func TestBinaryGCHeadroom(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// memoryCgroup makes a memory cgroup limited to limit bytes and returns
+// its cgroup.procs file, or skips the test when this machine offers no
+// writable memory controller (cgroup v1's memory hierarchy or a v2 tree
+// with the memory controller).
+func memoryCgroup(t *testing.T, limit int64) string {
+	t.Helper()
+	name := fmt.Sprintf("redis-gateway-test-%d", os.Getpid())
+	for _, c := range []struct{ root, file string }{
+		{"/sys/fs/cgroup/memory", "memory.limit_in_bytes"}, // v1
+		{"/sys/fs/cgroup", "memory.max"},                   // v2
+	} {
+		dir := filepath.Join(c.root, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			continue
+		}
+		t.Cleanup(func() {
+			// The group can go once its processes have exited.
+			for i := 0; i < 50 && os.Remove(dir) != nil; i++ {
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+		if err := os.WriteFile(filepath.Join(dir, c.file), []byte(strconv.FormatInt(limit, 10)), 0o644); err != nil {
+			continue
+		}
+		return filepath.Join(dir, "cgroup.procs")
+	}
+	t.Skip("no writable memory cgroup here (needs root and cgroup v1's memory hierarchy or v2's memory controller)")
+	return ""
+}
+
+// In a container with a memory limit the runtime's soft limit follows it
+// (90 %), so the GC headroom gives way near the limit instead of the
+// process being killed; GOMEMLIMIT in the environment wins.
+func TestBinaryMemoryLimitFromCgroup(t *testing.T) {
+	const limit = 512 << 20
+	procs := memoryCgroup(t, limit)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want float64
+	}{
+		{"from the cgroup", nil, float64(limit / 10 * 9)},
+		{"GOMEMLIMIT wins", []string{"GOMEMLIMIT=100MiB"}, 100 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startBinaryIn(t, procs, tc.env)
+			if got := metricValue(t, p.URL, "go_gc_gomemlimit_bytes"); got < tc.want-1<<20 || got > tc.want+1<<20 {
+				t.Fatalf("go_gc_gomemlimit_bytes = %.0f, want about %.0f", got, tc.want)
+			}
+		})
+	}
+	// Outside the cgroup nothing limits the runtime.
+	p := startBinary(t, nil)
+	if got := metricValue(t, p.URL, "go_gc_gomemlimit_bytes"); got < 1<<62 {
+		t.Fatalf("go_gc_gomemlimit_bytes = %.0f without a cgroup limit, want no limit", got)
 	}
 }

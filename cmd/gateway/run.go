@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -26,6 +27,8 @@ import (
 	"github.com/redis-gateway/redis-gateway/internal/embedded"
 	"github.com/redis-gateway/redis-gateway/internal/gcheadroom"
 	"github.com/redis-gateway/redis-gateway/internal/jsonlog"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
@@ -71,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if getenv("GOGC") == "" {
 		defer gcheadroom.Start(uint64(cfg.GCHeadroomMiB) << 20).Stop()
 	}
+	setMemoryLimit(logger)
 
 	if cfg.RedisURL == "" && len(cfg.NamedDatabases) == 0 {
 		mr, err := embedded.Start()
@@ -588,4 +592,22 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+// setMemoryLimit makes 90 % of the cgroup's memory limit (a container's)
+// the runtime's soft memory limit, so that near it the collector works
+// harder, the GC headroom shrinks, and the kernel does not kill the
+// process. GOMEMLIMIT in the environment, or AUTOMEMLIMIT=off, leaves the
+// runtime's limit alone; AUTOMEMLIMIT=0.8 sets another ratio
+// (github.com/KimMachineGun/automemlimit reads both).
+func setMemoryLimit(logger *slog.Logger) {
+	limit, err := memlimit.Set()
+	switch {
+	case errors.Is(err, memlimit.ErrNoCgroup):
+		// not in a cgroup (not Linux): nothing to follow
+	case err != nil:
+		logger.Warn("the cgroup's memory limit was not applied as GOMEMLIMIT", "err", err)
+	case limit < math.MaxInt64:
+		logger.Info("GOMEMLIMIT set from the cgroup's memory limit", "bytes", limit)
+	}
 }
