@@ -27,7 +27,7 @@
 # the machine, as a dated section to $DOC (docs/benchmarks.md; DOC= skips).
 #
 # Usage: scripts/bench-peers.sh
-#   env: DURATION=10s THREADS=2 CONNS=50 SWEEP="1 50 256 1000" ROUNDS=2 REQUESTS=200000 IDLE_CONNS=1000 DOC=docs/benchmarks.md
+#   env: DURATION=10s THREADS=2 CONNS=50 SWEEP="1 50 256 1000" ROUNDS=3 REQUESTS=200000 IDLE_CONNS=1000 DOC=docs/benchmarks.md
 # ROUNDS runs every target at every concurrency that many times, each
 # round in the other order, and reports the median of each column (the
 # mean of the middle two for an even count): on a shared 2-core machine
@@ -41,7 +41,7 @@ THREADS=${THREADS:-2}
 CONNS=${CONNS:-50}
 SWEEP=${SWEEP:-1 $CONNS 256 1000}
 REQUESTS=${REQUESTS:-200000}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 IDLE_CONNS=${IDLE_CONNS:-1000}
 DOC=${DOC-docs/benchmarks.md}
 
