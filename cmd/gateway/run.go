@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -27,8 +28,6 @@ import (
 	"github.com/redis-gateway/redis-gateway/internal/embedded"
 	"github.com/redis-gateway/redis-gateway/internal/gcheadroom"
 	"github.com/redis-gateway/redis-gateway/internal/jsonlog"
-
-	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/redis-gateway/redis-gateway/tokens"
 )
 
