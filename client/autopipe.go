@@ -88,8 +88,8 @@ type apResult struct {
 // autoPipe spreads commands over its connections.
 type autoPipe struct {
 	conns []*apConn
-	// last is the size of the last batch written on any of the
-	// connections (see batching).
+	// last is the size of a recent batch written on any of the
+	// connections (see batching and stickyLast).
 	last atomic.Int32
 }
 
@@ -116,13 +116,38 @@ func (ap *autoPipe) pick() *apConn {
 	return c
 }
 
-// batching reports whether the last batch written carried at least n
-// commands: the load is then high enough that a command joining the
-// shared connections travels with others, even at a moment when fewer
-// than n are in flight (just after a batch's replies came back). The
-// next batch of fewer than n clears it, so a load that falls goes back
-// to pooled connections after one small batch.
+// batching reports whether a recent batch carried at least n commands:
+// the load is then high enough that a command joining the shared
+// connections travels with others, even at a moment when fewer than n
+// are in flight (just after a batch's replies came back). The size it
+// compares is sticky (see stickyLast): one batch of fewer than n, which
+// a steady load writes now and then, does not clear it; apSticky of them
+// in a row do, so a load that falls goes back to pooled connections
+// after a few small batches. (Cleared by one small batch, it sent 5 % of
+// the GETs at c=50 to pooled connections, each costing Redis a wakeup of
+// its own: 3.8 µs of Redis CPU per GET instead of 3.0, docs/benchmarks.md.)
 func (ap *autoPipe) batching(n int32) bool { return ap.last.Load() >= n }
+
+// apSticky is how many batches in a row must be smaller than the size
+// batching compares before that size falls to theirs.
+const apSticky = 8
+
+// stickyLast records a batch of n commands in last (autoPipe.last), which
+// rises at once to a bigger batch and falls only after apSticky smaller
+// ones in a row; small counts those, and is the writer's own.
+func stickyLast(last *atomic.Int32, small *int, n int32) {
+	if cur := last.Load(); n >= cur {
+		*small = 0
+		if n != cur {
+			last.Store(n) // stored only when it changes: the line stays shared
+		}
+		return
+	}
+	if *small++; *small >= apSticky {
+		*small = 0
+		last.Store(n)
+	}
+}
 
 // observeBatch sets the hook that gets each flush's command count.
 func (ap *autoPipe) observeBatch(fn func(n int)) {
@@ -380,6 +405,7 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool, carry *apR
 	}()
 
 	batch := make([]*apRequest, 0, apBatch)
+	small := 0 // batches in a row below autoPipe.last (stickyLast)
 	var writeDeadline time.Time
 	next := first
 	c.pending.Store(0)
@@ -413,9 +439,7 @@ func (c *apConn) serve(cn *pool.Conn, first *apRequest) (closed bool, carry *apR
 			yields++
 			runtime.Gosched()
 		}
-		if n := int32(len(batch)); c.last.Load() != n {
-			c.last.Store(n) // stored only when it changes: the line stays shared
-		}
+		stickyLast(c.last, &small, int32(len(batch)))
 		if len(batch) > 0 && c.observe != nil {
 			c.observe(len(batch))
 		}

@@ -158,7 +158,7 @@ func TestAutoPipelineRecycledTimersDoNotFire(t *testing.T) {
 // AutoPipelineMinBusy commands, a command joins the shared connections
 // even when none is in flight at that moment (the lull just after a
 // batch's replies came back, when counting alone sent commands back to
-// the pool); one small batch ends it.
+// the pool); apSticky small batches in a row end it, one does not.
 func TestAdaptiveJoinsWhileBatching(t *testing.T) {
 	s := redistest.Start(t)
 	pc, err := ParseURL(s.URL(0))
@@ -219,11 +219,47 @@ func TestAdaptiveJoinsWhileBatching(t *testing.T) {
 	if !c.shared(get) {
 		t.Fatal("right after a batch of 4 (bound 3), a GET would take a pooled connection")
 	}
-	if _, err := c.doRaw(t.Context(), get, true, time.Time{}); err != nil { // a batch of one
-		t.Fatal(err)
+	// A steady load writes a small batch now and then: fewer than
+	// apSticky of them in a row keep the client batching.
+	for i := range apSticky {
+		if _, err := c.doRaw(t.Context(), get, true, time.Time{}); err != nil { // a batch of one
+			t.Fatal(err)
+		}
+		if i < apSticky-1 && !c.shared(get) {
+			t.Fatalf("after %d batches of one following a batch of 4, a GET would take a pooled connection", i+1)
+		}
 	}
 	if c.shared(get) {
-		t.Fatal("after a batch of one, an idle client still sends GET over the shared connections")
+		t.Fatalf("after %d batches of one, an idle client still sends GET over the shared connections", apSticky)
+	}
+}
+
+// TestStickyLast: the size batching compares rises with any bigger batch
+// and falls to the current size only after apSticky smaller batches in a
+// row; a batch at least as big in between starts the count again.
+func TestStickyLast(t *testing.T) {
+	var last atomic.Int32
+	small := 0
+	record := func(n int32) int32 { stickyLast(&last, &small, n); return last.Load() }
+	if got := record(14); got != 14 {
+		t.Fatalf("after a batch of 14: %d", got)
+	}
+	for i := range apSticky - 1 {
+		if got := record(2); got != 14 {
+			t.Fatalf("after %d batches of 2: %d, want 14 still", i+1, got)
+		}
+	}
+	if got := record(14); got != 14 { // as big: the count starts again
+		t.Fatalf("after a second batch of 14: %d", got)
+	}
+	for range apSticky - 1 {
+		record(1)
+	}
+	if got := record(3); got != 3 {
+		t.Fatalf("after %d smaller batches in a row: %d, want 3 (the last one's size)", apSticky, got)
+	}
+	if got := record(20); got != 20 {
+		t.Fatalf("after a batch of 20: %d", got)
 	}
 }
 
