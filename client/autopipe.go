@@ -275,6 +275,9 @@ var apTimers = sync.Pool{New: func() any {
 // it ends the wait as ctx's deadline would (context.DeadlineExceeded), but
 // with a recycled timer instead of a context.WithTimeout per command.
 func (ap *autoPipe) doUntil(ctx context.Context, args []string, deadline time.Time) (Value, error) {
+	if err := ctx.Err(); err != nil {
+		return Value{}, notSent(err) // gone already: never queued
+	}
 	var expired <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -294,17 +297,11 @@ func (ap *autoPipe) doUntil(ctx context.Context, args []string, deadline time.Ti
 	req.args = args
 	req.state.Store(apQueued)
 	select {
-	case c.queue <- req:
-	case <-ctx.Done():
-		req.args = nil
-		apRequests.Put(req) // never queued: nobody else saw it
-		return Value{}, notSent(ctx.Err())
-	case <-expired:
-		req.args = nil
-		apRequests.Put(req)
-		return Value{}, notSent(context.DeadlineExceeded)
-	case <-c.closing:
-		return Value{}, notSent(errAutoPipeClosed)
+	case c.queue <- req: // the common case: room in the queue, one channel locked
+	default:
+		if err := ap.enqueue(ctx, c, req, expired); err != nil {
+			return Value{}, err
+		}
 	}
 	var cause error
 	select {
@@ -321,6 +318,26 @@ func (ap *autoPipe) doUntil(ctx context.Context, args []string, deadline time.Ti
 		return Value{}, notSent(cause) // the writer will skip it
 	}
 	return Value{}, cause // written: the reply, when it comes, is dropped
+}
+
+// enqueue waits for room in c's full queue, unless ctx ends, the deadline
+// passes or the client closes first (then req was never queued and the
+// error matches ErrNotSent).
+func (ap *autoPipe) enqueue(ctx context.Context, c *apConn, req *apRequest, expired <-chan time.Time) error {
+	select {
+	case c.queue <- req:
+		return nil
+	case <-ctx.Done():
+		req.args = nil
+		apRequests.Put(req) // never queued: nobody else saw it
+		return notSent(ctx.Err())
+	case <-expired:
+		req.args = nil
+		apRequests.Put(req)
+		return notSent(context.DeadlineExceeded)
+	case <-c.closing:
+		return notSent(errAutoPipeClosed)
+	}
 }
 
 func (ap *autoPipe) close() {

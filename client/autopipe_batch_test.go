@@ -356,3 +356,27 @@ func TestAutoPipelinePicksTheFirstConnectionFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoPipelineGoneCallerNeverQueues: a caller whose context has ended
+// before it calls gets ErrNotSent and its command never reaches Redis
+// (checked over the test's own connection: the counter never moved),
+// while the shared connections keep serving the next caller.
+func TestAutoPipelineGoneCallerNeverQueues(t *testing.T) {
+	s := redistest.Start(t)
+	c := alwaysShared(t, s)
+	incr := []string{"INCR", "gone:n"}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for range 200 {
+		if _, err := c.doRaw(ctx, incr, true, time.Time{}); !errors.Is(err, ErrNotSent) {
+			t.Fatalf("INCR with an ended context: %v, want an error matching ErrNotSent", err)
+		}
+	}
+	if v := s.Do(t, "EXISTS", "gone:n"); v.Int != 0 {
+		t.Fatalf("the counter exists (%v): a command whose caller had gone was sent", v)
+	}
+	v, err := c.doRaw(t.Context(), incr, true, time.Time{})
+	if err != nil || v.Int != 1 {
+		t.Fatalf("INCR after them: %v, %v; want 1", v, err)
+	}
+}
