@@ -62,6 +62,7 @@ rows=()
 measure() {
   local name=$1 conns=$2 threads=$THREADS g0 r0 g1 r1 b0 b1 out reqs rps p99
   [ "$conns" -lt "$threads" ] && threads=$conns
+  settle
   b0=$(batch_totals "http://127.0.0.1:$GATEWAY_PORT/metrics")
   g0=$(cpu_ticks "$GATEWAY_PID"); r0=$(cpu_ticks "$REDIS_PID")
   out=$(wrk -t"$threads" -c"$conns" -d"$DURATION" --latency "http://127.0.0.1:$GATEWAY_PORT/db/0/strings/k")

@@ -132,6 +132,25 @@ batch_totals() {
     END { printf "%d %d\n", s, c }'
 }
 
+# settle waits, up to SETTLE_MAX seconds (default 5; 0: no wait), until the
+# machine's CPUs were at least 90 % idle over a quarter of a second: the
+# server measured before may still be closing a thousand connections or
+# collecting garbage, and on two shared cores that lands in the next
+# target's numbers (at c=1000 the next gateway measured 18–23k req/s
+# straight after another gateway's run, 27–30k on its own).
+settle() {
+  local max=${SETTLE_MAX:-5} t=0 a b
+  while [ "$t" -lt $((max * 4)) ]; do
+    a=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6; exit}' /proc/stat)
+    sleep 0.25
+    b=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6; exit}' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+      busy = y[1] - x[1]; idle = y[2] - x[2]; exit !(busy + idle > 0 && busy / (busy + idle) <= 0.10) }' && return 0
+    t=$((t + 1))
+  done
+  echo "bench: the machine did not settle within ${max}s; measuring anyway" >&2
+}
+
 # measured collects one "|"-separated row per measure_wrk run for
 # print_measured: name|c|req/s|p50|p99|non-2xx|socket errors|server
 # µs/req|Redis µs/req|mean batch.
@@ -142,14 +161,15 @@ measured=()
 # (-t1 when CONNS is 1) that records, besides wrk's numbers, the CPU that
 # SERVER_PID and REDIS_PID spent during the run divided by the requests wrk
 # completed, and (METRICS_URL not "-") the mean auto-pipeline batch of the
-# run from the gateway's /metrics. Non-2xx answers and socket errors are
-# counted, not fatal: the table shows them.
+# run from the gateway's /metrics. It settles first (settle). Non-2xx
+# answers and socket errors are counted, not fatal: the table shows them.
 measure_wrk() {
   local name=$1 pid=$2 metrics=$3 conns=$4 threads=$THREADS
   shift 4
   [ "$conns" -lt "$threads" ] && threads=$conns
   local hz s0 r0 s1 r1 b0 b1 out reqs rps p50 p99 non2xx sockerr srv red batch
   hz=$(getconf CLK_TCK)
+  settle
   b0="0 0"; [ "$metrics" != - ] && b0=$(batch_totals "$metrics")
   s0=$(cpu_ticks "$pid"); r0=$(cpu_ticks "$REDIS_PID")
   out=$(wrk -t"$threads" -c"$conns" -d"$DURATION" --latency "$@")
