@@ -135,11 +135,12 @@ batch_totals() {
 # settle waits, up to SETTLE_MAX seconds (default 5; 0: no wait), until the
 # machine's CPUs were at least 90 % idle over a quarter of a second: the
 # server measured before may still be closing a thousand connections or
-# collecting garbage, and on two shared cores that lands in the next
-# target's numbers (at c=1000 the next gateway measured 18–23k req/s
-# straight after another gateway's run, 27–30k on its own).
+# collecting garbage, and on two shared cores that would land in the next
+# target's numbers (docs/benchmarks.md, "A settled machine between
+# targets").
 settle() {
   local max=${SETTLE_MAX:-5} t=0 a b
+  [ "$max" -gt 0 ] || return 0
   while [ "$t" -lt $((max * 4)) ]; do
     a=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6; exit}' /proc/stat)
     sleep 0.25
