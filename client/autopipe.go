@@ -299,7 +299,7 @@ func (ap *autoPipe) doUntil(ctx context.Context, args []string, deadline time.Ti
 	select {
 	case c.queue <- req: // the common case: room in the queue, one channel locked
 	default:
-		if err := ap.enqueue(ctx, c, req, expired); err != nil {
+		if err := c.enqueue(ctx, req, expired); err != nil {
 			return Value{}, err
 		}
 	}
@@ -323,7 +323,7 @@ func (ap *autoPipe) doUntil(ctx context.Context, args []string, deadline time.Ti
 // enqueue waits for room in c's full queue, unless ctx ends, the deadline
 // passes or the client closes first (then req was never queued and the
 // error matches ErrNotSent).
-func (ap *autoPipe) enqueue(ctx context.Context, c *apConn, req *apRequest, expired <-chan time.Time) error {
+func (c *apConn) enqueue(ctx context.Context, req *apRequest, expired <-chan time.Time) error {
 	select {
 	case c.queue <- req:
 		return nil
