@@ -216,6 +216,30 @@ measured_field() {
   done
 }
 
+# paired_ratio A B C FIELD ROW...: over the rounds, the ratio of field
+# FIELD (3 = req/s, 8 = server CPU) of target A to that of target B at
+# concurrency C, the k-th A row of ROWs with the k-th B row (one round's
+# pair), as "median (least–most)" ("n/a" without a pair). Two targets of
+# one round run seconds apart, so a slow spell of the host, which lasts
+# tens of seconds here, moves both; a ratio of two medians may pair
+# numbers from different rounds.
+paired_ratio() {
+  local a=$1 b=$2 c=$3 field=$4
+  shift 4
+  printf '%s\n' "$@" | awk -F'|' -v a="$a" -v b="$b" -v c="$c" -v f="$field" '
+    $2 == c && $1 == a { x[++na] = $f }
+    $2 == c && $1 == b { y[++nb] = $f }
+    END {
+      for (i = 1; i <= na && i <= nb; i++)
+        if (x[i] + 0 > 0 && y[i] + 0 > 0) r[++m] = x[i] / y[i]
+      if (m == 0) { print "n/a"; exit }
+      for (i = 2; i <= m; i++) { t = r[i]; for (j = i - 1; j >= 1 && r[j] > t; j--) r[j + 1] = r[j]; r[j + 1] = t }
+      med = m % 2 ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2
+      if (m == 1) printf "%.2f\n", med
+      else printf "%.2f (%.2f–%.2f)\n", med, r[1], r[m]
+    }'
+}
+
 # median_rows ROW...: the measure_wrk rows collapsed to one per target and
 # concurrency (the first two fields), in the order each first appears: the
 # median of req/s, p50, p99 and the CPU and batch columns (the mean of the

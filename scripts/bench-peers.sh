@@ -31,7 +31,9 @@
 # ROUNDS runs every target at every concurrency that many times, each
 # round in the other order, and reports the median of each column (the
 # mean of the middle two for an even count): on a shared 2-core machine
-# one run of one target can be 15 % off.
+# one run of one target can be 15 % off. The paired ratios at CONNS are
+# each round's own ratio of two targets measured seconds apart, as
+# median and range: the host's slow spells move both sides of a pair.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
@@ -191,20 +193,23 @@ run_rb() {
 # bare, floor and webdis, and the command and pipeline endpoints on both
 # gateways). Each round runs the list in the other direction than the last,
 # so that no target always runs early or late in a round.
+# The default gateway's GET runs next to the peers it is compared with
+# (bare, webdis and floor; db 7 next to webdis's /7/), so that the paired
+# ratios pair runs seconds apart.
 main_targets=(
+  "gateway, auto_pipeline, GET /db/0/strings/k|GWA_PID|$gwa/metrics|$gwa/db/0/strings/k"
+  "bare (net/http, fixed body)|BARE_PID|-|$bare/db/0/strings/k"
+  "webdis GET /GET/k|WEBDIS_PID|-|$wd/GET/k"
+  "floor (net/http + one pipelined Redis connection, no features)|FLOOR_PID|-|$floor/db/0/strings/k"
+  "gateway, auto_pipeline, GET /db/7/strings/k|GWA_PID|$gwa/metrics|$gwa/db/7/strings/k"
+  "webdis GET /7/GET/k|WEBDIS_PID|-|$wd/7/GET/k"
   "gateway GET /db/0/strings/k|GW_PID|$gw/metrics|$gw/db/0/strings/k"
   "gateway GET /db/7/strings/k|GW_PID|$gw/metrics|$gw/db/7/strings/k"
-  "gateway, auto_pipeline, GET /db/0/strings/k|GWA_PID|$gwa/metrics|$gwa/db/0/strings/k"
-  "gateway, auto_pipeline, GET /db/7/strings/k|GWA_PID|$gwa/metrics|$gwa/db/7/strings/k"
   "gateway POST /db/0/command GET|GW_PID|$gw/metrics|-s scripts/wrk-command-get.lua $gw/db/0/command"
   "gateway, auto_pipeline, POST /db/0/command GET|GWA_PID|$gwa/metrics|-s scripts/wrk-command-get.lua $gwa/db/0/command"
   "gateway POST /db/0/pipeline 10×GET|GW_PID|$gw/metrics|-s scripts/wrk-pipeline10.lua $gw/db/0/pipeline"
   "gateway, auto_pipeline, POST /db/0/pipeline 10×GET|GWA_PID|$gwa/metrics|-s scripts/wrk-pipeline10.lua $gwa/db/0/pipeline"
-  "bare (net/http, fixed body)|BARE_PID|-|$bare/db/0/strings/k"
   "naive (net/http + go-redis + encoding/json)|NAIVE_PID|-|$naive/db/0/strings/k"
-  "floor (net/http + one pipelined Redis connection, no features)|FLOOR_PID|-|$floor/db/0/strings/k"
-  "webdis GET /GET/k|WEBDIS_PID|-|$wd/GET/k"
-  "webdis GET /7/GET/k|WEBDIS_PID|-|$wd/7/GET/k"
 )
 sweep_targets=()
 for t in "${main_targets[@]}"; do
@@ -258,12 +263,16 @@ for c in $SWEEP; do
     run_targets "$c" "${sweep_targets[@]}"
   done
 done
-# One row per target and concurrency: the median of the rounds.
+# One row per target and concurrency: the median of the rounds (the
+# rounds' own rows stay in raw, for the paired ratios).
+raw=("${measured[@]}")
 mapfile -t measured < <(median_rows "${measured[@]}")
 
 # f NAME C FIELD and ratio LABEL A B for the ratio tables.
 f() { measured_field "$@"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# pr A B C FIELD: the paired ratio of A to B over the rounds (paired_ratio).
+pr() { paired_ratio "$@" "${raw[@]}"; }
 G="gateway GET /db/0/strings/k"
 G7="gateway GET /db/7/strings/k"
 A="gateway, auto_pipeline, GET /db/0/strings/k"
@@ -303,6 +312,20 @@ report() {
   echo "| gateway / floor, server CPU per request | $(ratio "$(f "$G" $c 8)" "$(f "$F" $c 8)") | $(ratio "$(f "$A" $c 8)" "$(f "$F" $c 8)") |"
   echo "| gateway / webdis, server CPU per request | $(ratio "$(f "$G" $c 8)" "$(f "$W" $c 8)") | $(ratio "$(f "$A" $c 8)" "$(f "$W" $c 8)") |"
   echo "| Redis CPU per GET, µs (webdis: $(f "$W" $c 9)) | $(f "$G" $c 9) | $(f "$A" $c 9) |"
+  echo
+  echo "#### Paired ratios at c = $CONNS (each round's own ratio: median, least–most)"
+  echo
+  echo "| ratio | pooled | auto_pipeline |"
+  echo "| --- | ---: | ---: |"
+  echo "| gateway / bare, req/s | $(pr "$G" "$B" $c 3) | $(pr "$A" "$B" $c 3) |"
+  echo "| gateway / floor, req/s | $(pr "$G" "$F" $c 3) | $(pr "$A" "$F" $c 3) |"
+  echo "| gateway / webdis, req/s | $(pr "$G" "$W" $c 3) | $(pr "$A" "$W" $c 3) |"
+  echo "| gateway db 7 / db 0, req/s | $(pr "$G7" "$G" $c 3) | $(pr "$A7" "$A" $c 3) |"
+  echo "| gateway db 7 / webdis /7/, req/s | $(pr "$G7" "$W7" $c 3) | $(pr "$A7" "$W7" $c 3) |"
+  echo "| gateway / bare, server CPU per request | $(pr "$G" "$B" $c 8) | $(pr "$A" "$B" $c 8) |"
+  echo "| gateway / floor, server CPU per request | $(pr "$G" "$F" $c 8) | $(pr "$A" "$F" $c 8) |"
+  echo
+  echo "floor / bare in the same rounds: req/s $(pr "$F" "$B" $c 3), server CPU per request $(pr "$F" "$B" $c 8)."
   echo
   echo "#### Concurrency sweep"
   echo
