@@ -216,6 +216,17 @@ measured_field() {
   done
 }
 
+# awk_median is an awk function for the programs below: median(list) of a
+# space-separated list of numbers (the mean of the middle two for an even
+# count; "" for none).
+awk_median='
+    function median(list,   n, a, i, j, t) {
+      n = split(list, a, " ")
+      if (n == 0) return ""
+      for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }'
+
 # paired_ratio A B C FIELD ROW...: over the rounds, the ratio of field
 # FIELD (3 = req/s, 8 = server CPU) of target A to that of target B at
 # concurrency C, the k-th A row of ROWs with the k-th B row (one round's
@@ -226,17 +237,19 @@ measured_field() {
 paired_ratio() {
   local a=$1 b=$2 c=$3 field=$4
   shift 4
-  printf '%s\n' "$@" | awk -F'|' -v a="$a" -v b="$b" -v c="$c" -v f="$field" '
+  printf '%s\n' "$@" | awk -F'|' -v a="$a" -v b="$b" -v c="$c" -v f="$field" "$awk_median"'
     $2 == c && $1 == a { x[++na] = $f }
     $2 == c && $1 == b { y[++nb] = $f }
     END {
-      for (i = 1; i <= na && i <= nb; i++)
-        if (x[i] + 0 > 0 && y[i] + 0 > 0) r[++m] = x[i] / y[i]
+      for (i = 1; i <= na && i <= nb; i++) {
+        if (x[i] + 0 <= 0 || y[i] + 0 <= 0) continue
+        r = x[i] / y[i]; list = list " " r; m++
+        if (m == 1 || r < lo) lo = r
+        if (m == 1 || r > hi) hi = r
+      }
       if (m == 0) { print "n/a"; exit }
-      for (i = 2; i <= m; i++) { t = r[i]; for (j = i - 1; j >= 1 && r[j] > t; j--) r[j + 1] = r[j]; r[j + 1] = t }
-      med = m % 2 ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2
-      if (m == 1) printf "%.2f\n", med
-      else printf "%.2f (%.2f–%.2f)\n", med, r[1], r[m]
+      if (m == 1) printf "%.2f\n", r
+      else printf "%.2f (%.2f–%.2f)\n", median(list), lo, hi
     }'
 }
 
@@ -246,18 +259,12 @@ paired_ratio() {
 # middle two for an even count; latencies in wrk's units), non-2xx answers
 # summed, socket errors listed. A target measured once keeps its row.
 median_rows() {
-  printf '%s\n' "$@" | awk -F'|' '
+  printf '%s\n' "$@" | awk -F'|' "$awk_median"'
     function ms(v) {
       if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
       if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
       if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
       return ""
-    }
-    function median(list,   n, a, i, j, t) {
-      n = split(list, a, " ")
-      if (n == 0) return ""
-      for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
     {
       k = $1 "|" $2
