@@ -134,7 +134,11 @@ const apSticky = 8
 
 // stickyLast records a batch of n commands in last (autoPipe.last), which
 // rises at once to a bigger batch and falls only after apSticky smaller
-// ones in a row; small counts those, and is the writer's own.
+// ones in a row; small counts those, and is the writer's own. The
+// connections share last and each counts its own small batches, so a
+// second connection that takes only the overflow can lower it after its
+// own apSticky small batches; the first one's next bigger batch raises
+// it again.
 func stickyLast(last *atomic.Int32, small *int, n int32) {
 	if cur := last.Load(); n >= cur {
 		*small = 0
